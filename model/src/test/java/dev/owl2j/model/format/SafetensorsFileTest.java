@@ -1,0 +1,70 @@
+package dev.owl2j.model.format;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.TestData;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class SafetensorsFileTest {
+    @Test
+    void readsFixtureCheckpoint() {
+        try (SafetensorsFile f = SafetensorsFile.open(TestData.tinyFixture().resolve("model.safetensors"))) {
+            Tensor t = f.get("model.embed_tokens.weight");
+            assertEquals(DType.F16, t.dtype());
+            assertArrayEquals(new long[]{32000, 64}, t.shape());
+            Tensor inv = f.get("model.layers.0.self_attn.rotary_emb.inv_freq");
+            assertEquals(DType.F32, inv.dtype());
+            // inv_freq[i] = 10000^(-2i/16) for head_dim 16: the stored buffer must equal the formula.
+            for (int i = 0; i < inv.numel(); i++) {
+                assertEquals(Math.pow(10000, -2.0 * i / (2 * inv.numel())), inv.getFloat(i), 1e-6);
+            }
+        }
+    }
+
+    @Test
+    void headerPointingOutsideTheFileIsRefused(@TempDir Path dir) throws Exception {
+        Path p = write(dir, "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8);
+        Owl2jException e = assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p));
+        assertTrue(e.getMessage().contains("outside"), e.getMessage());
+    }
+
+    @Test
+    void overlappingTensorsAreRefused(@TempDir Path dir) throws Exception {
+        Path p = write(dir, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
+        Owl2jException e = assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p));
+        assertTrue(e.getMessage().contains("overlap"), e.getMessage());
+    }
+
+    @Test
+    void sizeMismatchAndBadDtypeAndHugeHeaderAreRefused(@TempDir Path dir) throws Exception {
+        Path p1 = write(dir, "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8);
+        assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p1)).getMessage().contains("needs 12"));
+        Path p2 = write(dir, "{\"a\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8);
+        assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p2)).getMessage().contains("unsupported dtype C64"));
+        Path p3 = dir.resolve("huge.safetensors");
+        Files.write(p3, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).array());
+        assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p3)).getMessage().contains("header length"));
+        Path p4 = write(dir, "not json", 0);
+        assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p4)).getMessage().contains("JSON"));
+    }
+
+    private static Path write(Path dir, String header, int dataBytes) throws Exception {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        Path p = Files.createTempFile(dir, "t", ".safetensors");
+        Files.write(p, b.array());
+        return p;
+    }
+}

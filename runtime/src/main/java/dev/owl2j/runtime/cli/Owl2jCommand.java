@@ -1,0 +1,56 @@
+package dev.owl2j.runtime.cli;
+
+import dev.owl2j.model.Owl2jException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code owl2j} command line. Each subcommand lives in its own class in this package and is listed in
+ * {@code subcommands} below. User errors ({@link Owl2jException}) print as one line and exit 1; a stack trace
+ * is shown only with {@code --debug}.
+ */
+@Command(name = "owl2j",
+        mixinStandardHelpOptions = true,
+        version = "owl2j 0.1.0",
+        description = "Run mPLUG-Owl2 (vision-language model) in pure Java.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Owl2jCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns the exit code (tests call this instead of main). */
+    public static int execute(String... args) {
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        CommandLine cli = new CommandLine(new Owl2jCommand());
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            Throwable cause = ex;
+            if (!(cause instanceof Owl2jException) && cause.getCause() instanceof Owl2jException o) {
+                cause = o;
+            }
+            if (debug) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            if (cause instanceof Owl2jException) {
+                commandLine.getErr().println("owl2j: " + cause.getMessage());
+            } else {
+                commandLine.getErr().println("owl2j: internal error: " + cause
+                        + (debug ? "" : " (run with --debug for details)"));
+            }
+            commandLine.getErr().flush();
+            return 1;
+        });
+        return cli.execute(rest);
+    }
+}
