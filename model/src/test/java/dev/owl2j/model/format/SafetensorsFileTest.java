@@ -59,6 +59,25 @@ class SafetensorsFileTest {
         assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p4)).getMessage().contains("JSON"));
     }
 
+    @Test
+    void writerRoundTripsEveryByte(@TempDir Path dir) {
+        Path out = dir.resolve("copy.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(TestData.tinyFixture().resolve("model.safetensors"))) {
+            java.util.List<Tensor> all = f.names().stream().map(f::get).toList();
+            SafetensorsWriter.write(out, all, java.util.Map.of("format", "pt"));
+            try (SafetensorsFile g = SafetensorsFile.open(out)) {
+                assertEquals(f.names(), g.names());
+                assertEquals("pt", g.metadata().get("format"));
+                for (String n : f.names()) {
+                    Tensor a = f.get(n), b = g.get(n);
+                    assertEquals(a.dtype(), b.dtype());
+                    assertArrayEquals(a.shape(), b.shape());
+                    assertEquals(-1L, a.data().mismatch(b.data()), n);
+                }
+            }
+        }
+    }
+
     private static Path write(Path dir, String header, int dataBytes) throws Exception {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
