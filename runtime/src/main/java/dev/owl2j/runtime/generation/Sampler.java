@@ -1,0 +1,108 @@
+package dev.owl2j.runtime.generation;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token from logits in the order transformers 4.31 applies its warpers (spec 6.3):
+ * temperature, top-k, top-p, softmax, multinomial draw. Greedy when temperature is 0.
+ */
+public final class Sampler {
+    private final SamplingParams params;
+    private final SplittableRandom random;
+
+    public Sampler(SamplingParams params) {
+        this.params = params;
+        this.random = params.seed() == null ? new SplittableRandom() : new SplittableRandom(params.seed());
+    }
+
+    public int next(float[] logits) {
+        if (params.isGreedy()) {
+            return argmax(logits);
+        }
+        double[] probs = probabilities(logits, params.temperature(), params.topK(), params.topP());
+        double u = random.nextDouble();
+        double acc = 0;
+        int last = -1;
+        for (int i = 0; i < probs.length; i++) {
+            if (probs[i] > 0) {
+                acc += probs[i];
+                last = i;
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        return last; // rounding left u above the total: the last kept token
+    }
+
+    /** Index of the largest logit; the lowest index wins ties (torch.argmax). */
+    public static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The distribution the draw uses: zero for filtered tokens. Top-k keeps every token whose logit is at
+     * least the k-th largest (ties kept, as TopKLogitsWarper). Top-p sorts ascending and removes the tokens
+     * whose cumulative probability is at most 1 - top_p, always keeping the most likely one (TopPLogitsWarper).
+     */
+    public static double[] probabilities(float[] logits, double temperature, int topK, double topP) {
+        int n = logits.length;
+        double[] scaled = new double[n];
+        for (int i = 0; i < n; i++) {
+            scaled[i] = logits[i] / temperature;
+        }
+        boolean[] removed = new boolean[n];
+        if (topK > 0 && topK < n) {
+            double[] sorted = scaled.clone();
+            Arrays.sort(sorted);
+            double kth = sorted[n - topK];
+            for (int i = 0; i < n; i++) {
+                removed[i] = scaled[i] < kth;
+            }
+        }
+        double[] probs = softmax(scaled, removed);
+        if (topP < 1.0) {
+            // Only tokens that survived top-k matter: filtered ones have probability 0 and never change the sum.
+            int kept = 0;
+            for (boolean r : removed) if (!r) kept++;
+            Integer[] order = new Integer[kept];
+            for (int i = 0, j = 0; i < n; i++) if (!removed[i]) order[j++] = i;
+            // ascending by probability; stable so equal probabilities keep index order
+            Arrays.sort(order, (a, b) -> Double.compare(probs[a], probs[b]));
+            double cum = 0;
+            for (int j = 0; j < kept - 1; j++) { // the most likely token is always kept
+                int i = order[j];
+                cum += probs[i];
+                if (cum <= 1 - topP) {
+                    removed[i] = true;
+                }
+            }
+            return softmax(scaled, removed);
+        }
+        return probs;
+    }
+
+    private static double[] softmax(double[] x, boolean[] removed) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < x.length; i++) {
+            if (!removed[i] && x[i] > max) max = x[i];
+        }
+        double sum = 0;
+        double[] p = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            if (!removed[i]) {
+                p[i] = Math.exp(x[i] - max);
+                sum += p[i];
+            }
+        }
+        for (int i = 0; i < p.length; i++) p[i] /= sum;
+        return p;
+    }
+}

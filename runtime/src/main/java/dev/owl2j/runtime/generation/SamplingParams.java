@@ -1,0 +1,35 @@
+package dev.owl2j.runtime.generation;
+
+import dev.owl2j.model.Owl2jException;
+
+import java.util.List;
+
+/**
+ * How the next token is chosen. temperature 0 means greedy (argmax, lowest id on ties, as the reference).
+ * topK 0 disables top-k; topP 1 disables nucleus filtering. seed null means a random seed.
+ */
+public record SamplingParams(double temperature, int topK, double topP, Long seed, int maxNewTokens, List<String> stop) {
+    public SamplingParams {
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new Owl2jException("temperature must be >= 0, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new Owl2jException("top-k must be >= 0, got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new Owl2jException("top-p must be in (0, 1], got " + topP);
+        }
+        if (maxNewTokens < 1) {
+            throw new Owl2jException("max new tokens must be >= 1, got " + maxNewTokens);
+        }
+        stop = stop == null ? List.of() : List.copyOf(stop);
+    }
+
+    public static SamplingParams greedy(int maxNewTokens) {
+        return new SamplingParams(0, 0, 1, 0L, maxNewTokens, List.of());
+    }
+
+    public boolean isGreedy() {
+        return temperature == 0;
+    }
+}
