@@ -1,0 +1,59 @@
+package dev.owl2j.runtime.engine;
+
+import dev.owl2j.model.config.Owl2Config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One loaded mPLUG-Owl2 model on one backend (CPU Vector API, OpenCL, CUDA). The generation loop, the CLI
+ * and the server talk only to this interface, never to a backend directly.
+ */
+public interface Engine extends AutoCloseable {
+    /** For logs and --stats: backend, device, weight type ("cpu, 2 threads, F16"). */
+    String description();
+
+    Owl2Config config();
+
+    /** Vision encoder + abstractor for one image: pixel_values [3*S*S] CHW in, visual tokens [65*hidden] out. */
+    float[] encodeImage(float[] pixelValues);
+
+    /** A fresh conversation with its own KV cache. */
+    Session newSession();
+
+    /**
+     * One decode step for several sessions at once (continuous batching). Backends that can share the weight
+     * reads across sessions override this; the default steps them one by one.
+     */
+    default List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+        List<float[]> out = new ArrayList<>(sessions.size());
+        for (int i = 0; i < sessions.size(); i++) {
+            out.add(sessions.get(i).step(tokens[i]));
+        }
+        return out;
+    }
+
+    @Override
+    void close();
+
+    /** A KV cache and the positions it holds. Not thread-safe: one generation at a time per session. */
+    interface Session extends AutoCloseable {
+        /**
+         * Appends ids at the next positions and returns the logits of the last one. Each -200 in ids is replaced
+         * by the next entry of imageTokens (spec 1.1); its positions get modality 1, text gets modality 0.
+         */
+        float[] prefill(int[] ids, List<float[]> imageTokens);
+
+        /** Appends one generated (text) token and returns the logits for the next. */
+        float[] step(int token);
+
+        /** Positions held in the cache so far. */
+        int position();
+
+        /** Most positions the session can hold (the model's max_position_embeddings). */
+        int capacity();
+
+        @Override
+        default void close() {}
+    }
+}
