@@ -1,0 +1,39 @@
+package dev.owl2j.runtime.generation;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** What --stats prints and the server's metrics count. */
+public record GenerationStats(double imageEncodeMs, int images, int promptTokens, double prefillMs,
+                              int generatedTokens, double decodeMs, long peakRssBytes) {
+    public double prefillTokensPerSecond() {
+        return prefillMs > 0 ? promptTokens / (prefillMs / 1000) : 0;
+    }
+
+    /** Tokens per second over the decode steps (the first token comes from the prefill). */
+    public double decodeTokensPerSecond() {
+        return decodeMs > 0 && generatedTokens > 1 ? (generatedTokens - 1) / (decodeMs / 1000) : 0;
+    }
+
+    /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */
+    public static long peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: no figure
+        }
+        return -1;
+    }
+
+    public String format() {
+        return String.format(java.util.Locale.ROOT,
+                "images: %d in %.1f ms | prefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.2f tok/s) | peak RSS: %.1f MiB",
+                images, imageEncodeMs, promptTokens, prefillMs, prefillTokensPerSecond(), generatedTokens, decodeMs,
+                decodeTokensPerSecond(), peakRssBytes / (1024.0 * 1024.0));
+    }
+}
