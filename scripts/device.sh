@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Packs Owl2J for the borrowed GPU machine (which has no Java) and runs it there.
+#
+#   scripts/device.sh pack     here: build, jlink a small JDK 25 runtime, put it and the self-contained
+#                              benchmarks jar in .device-pack/ (git-ignored; about 30 MB)
+#   scripts/device.sh remote   there (through the device tool, with .device-pack carried): unpack the
+#                              runtime, register NVIDIA's OpenCL driver, run the device report
+#                              (fixture checks + benchmarks for cuda and NVIDIA opencl) and print one table
+#
+# The device tool call is:  run(command="bash scripts/device.sh remote", carry=[".device-pack"])
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pack=.device-pack
+
+case "${1:-}" in
+  pack)
+    source scripts/java-env.sh
+    ./build
+    rm -rf "$pack" && mkdir -p "$pack"
+    "$JAVA_HOME/bin/jlink" --add-modules java.base,java.net.http,java.logging,java.management,java.desktop,jdk.incubator.vector,jdk.httpserver,jdk.unsupported \
+      --strip-debug --no-header-files --no-man-pages --output "$pack/jre" 2>/dev/null
+    tar -C "$pack" -cJf "$pack/jre.txz" jre && rm -rf "$pack/jre"
+    cp bench/target/benchmarks.jar "$pack/"
+    du -sh "$pack"/*
+    ;;
+  remote)
+    tmp=$(mktemp -d)
+    tar -C "$tmp" -xJf "$pack/jre.txz"
+    # NVIDIA's OpenCL driver is installed but not registered with the ICD loader on that machine.
+    mkdir -p "$tmp/icd"
+    echo "libnvidia-opencl.so.1" > "$tmp/icd/nvidia.icd"
+    export OCL_ICD_VENDORS="$tmp/icd"
+    nrtc=$(ls /usr/local/cuda/targets/x86_64-linux/lib/libnvrtc.so 2>/dev/null || true)
+    shift
+    "$tmp/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx64g \
+      ${nrtc:+-Dorg.lwjgl.cuda.nvrtc.libname=$nrtc} -Dowl2j.testdata="$PWD/testdata" \
+      -cp "$pack/benchmarks.jar" dev.owl2j.bench.DeviceReport "$@"
+    ;;
+  *)
+    echo "usage: scripts/device.sh pack | remote [ARGS]" >&2
+    exit 2
+    ;;
+esac
