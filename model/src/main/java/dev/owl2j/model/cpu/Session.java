@@ -46,6 +46,11 @@ public final class Session {
         return cache.length();
     }
 
+    /** Forgets the positions from {@code position} on (e.g. to regenerate a reply). */
+    public void truncate(int position) {
+        cache.truncate(position);
+    }
+
     public KVCache cache() {
         return cache;
     }
