@@ -1,0 +1,149 @@
+package dev.owl2j.model.cpu;
+
+import dev.owl2j.model.config.Owl2Config;
+
+/**
+ * One LLaMA decoder layer with the Modality-Adaptive Module (spec 5.2, 5.3): the two RMSNorms, k_proj and
+ * v_proj exist twice ({@code multiway.0} text, {@code multiway.1} visual) and each token uses the way of its
+ * modality; q_proj, o_proj and the MLP are shared. Weight names are the checkpoint's under
+ * {@code model.layers.N.}.
+ */
+final class DecoderLayer {
+    private static final int WAYS = 2;
+
+    private final int index;
+    private final int hidden;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final int kvDim;
+    private final int inter;
+    private final double eps;
+
+    private final float[][] inputLayernorm = new float[WAYS][];          // input_layernorm.multiway.{0,1}.weight
+    private final Linear qProj;                                          // self_attn.q_proj.weight (shared)
+    private final Linear[] kProj = new Linear[WAYS];                     // self_attn.k_proj.multiway.{0,1}.weight
+    private final Linear[] vProj = new Linear[WAYS];                     // self_attn.v_proj.multiway.{0,1}.weight
+    private final Linear oProj;                                          // self_attn.o_proj.weight
+    private final float[][] postAttentionLayernorm = new float[WAYS][];  // post_attention_layernorm.multiway.{0,1}.weight
+    private final Linear gateProj, upProj, downProj;                     // mlp.*
+
+    DecoderLayer(Weights w, Owl2Config cfg, int index) {
+        this.index = index;
+        this.hidden = cfg.hiddenSize();
+        this.heads = cfg.numAttentionHeads();
+        this.kvHeads = cfg.numKeyValueHeads();
+        this.headDim = cfg.headDim();
+        this.kvDim = kvHeads * headDim;
+        this.inter = cfg.intermediateSize();
+        this.eps = cfg.rmsNormEps();
+        String p = "model.layers." + index + ".";
+        for (int m = 0; m < WAYS; m++) {
+            inputLayernorm[m] = w.floats(p + "input_layernorm.multiway." + m + ".weight", hidden);
+            kProj[m] = w.linear(p + "self_attn.k_proj.multiway." + m + ".weight", kvDim, hidden);
+            vProj[m] = w.linear(p + "self_attn.v_proj.multiway." + m + ".weight", kvDim, hidden);
+            postAttentionLayernorm[m] = w.floats(p + "post_attention_layernorm.multiway." + m + ".weight", hidden);
+        }
+        qProj = w.linear(p + "self_attn.q_proj.weight", heads * headDim, hidden);
+        oProj = w.linear(p + "self_attn.o_proj.weight", hidden, heads * headDim);
+        gateProj = w.linear(p + "mlp.gate_proj.weight", inter, hidden);
+        upProj = w.linear(p + "mlp.up_proj.weight", inter, hidden);
+        downProj = w.linear(p + "mlp.down_proj.weight", hidden, inter);
+    }
+
+    /**
+     * Advances the residual stream x [n, hidden] of the positions cache.length() .. +n−1 through this layer,
+     * writing their keys and values into the cache (which must have room reserved).
+     */
+    void forward(float[] x, int n, int[] modality, KVCache cache, Rope rope) {
+        int pos0 = cache.length();
+        float[] a = new float[n * hidden];
+        float[] q = new float[n * heads * headDim];
+        float[] k = new float[n * kvDim];
+        float[] v = new float[n * kvDim];
+
+        // spec 5.3: a = RMSNorm_in[m](x), per token with its own modality's weight.
+        for (int t = 0; t < n; t++) {
+            Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[modality[t]], eps, a, t * hidden);
+        }
+        // q = Wq·a (shared); k = Wk[m]·a, v = Wv[m]·a (spec 5.2 MAM, pitfall 8).
+        qProj.matmul(a, n, q);
+        multiway(kProj, a, n, modality, hidden, k, kvDim);
+        multiway(vProj, a, n, modality, hidden, v, kvDim);
+
+        // spec 5.5: rotate-half RoPE on q and k at their absolute positions, before k is cached.
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < heads; h++) {
+                rope.rotate(q, (t * heads + h) * headDim, pos0 + t);
+            }
+            for (int h = 0; h < kvHeads; h++) {
+                rope.rotate(k, (t * kvHeads + h) * headDim, pos0 + t);
+            }
+        }
+        float[] cachedKeys = cache.keys(index);
+        float[] cachedValues = cache.values(index);
+        System.arraycopy(k, 0, cachedKeys, pos0 * kvDim, n * kvDim);
+        System.arraycopy(v, 0, cachedValues, pos0 * kvDim, n * kvDim);
+
+        // spec 5.4: causal attention over every cached position ≤ t, both modalities, scores / √headDim;
+        // with fewer kv heads each kv head serves heads/kvHeads query heads (grouped-query attention).
+        float[] attn = a; // a is no longer needed
+        Attention.attend(
+                new Attention.HeadLayout(q, 0, heads * headDim, headDim), n,
+                new Attention.HeadLayout(cachedKeys, 0, kvDim, headDim),
+                new Attention.HeadLayout(cachedValues, 0, kvDim, headDim), pos0 + n,
+                heads, kvHeads, headDim, (float) (1.0 / Math.sqrt(headDim)), true, pos0,
+                new Attention.HeadLayout(attn, 0, heads * headDim, headDim));
+        // x = x + Wo·attn
+        float[] out = new float[n * hidden];
+        oProj.matmul(attn, n, out);
+        Ops.addInPlace(x, out, n * hidden);
+
+        // b = RMSNorm_post[m](x); x = x + Wdown·(SiLU(Wgate·b) ⊙ Wup·b)
+        float[] b = out;
+        for (int t = 0; t < n; t++) {
+            Ops.rmsNormRow(x, t * hidden, hidden, postAttentionLayernorm[modality[t]], eps, b, t * hidden);
+        }
+        float[] gate = new float[n * inter];
+        float[] up = new float[n * inter];
+        gateProj.matmul(b, n, gate);
+        upProj.matmul(b, n, up);
+        Ops.siluMul(gate, up, n * inter);
+        downProj.matmul(gate, n, b);
+        Ops.addInPlace(x, b, n * hidden);
+    }
+
+    /**
+     * y[t] = ways[modality[t]]·x[t]. Rows are grouped by modality so each way runs one batched matmul
+     * (a prefill chunk is usually one text run, one image, another text run).
+     */
+    private static void multiway(Linear[] ways, float[] x, int n, int[] modality, int inDim, float[] y, int outDim) {
+        for (int m = 0; m < ways.length; m++) {
+            int count = 0;
+            for (int t = 0; t < n; t++) {
+                if (modality[t] == m) count++;
+            }
+            if (count == 0) {
+                continue;
+            }
+            if (count == n) {
+                ways[m].matmul(x, n, y);
+                return;
+            }
+            float[] in = new float[count * inDim];
+            int[] rows = new int[count];
+            for (int t = 0, j = 0; t < n; t++) {
+                if (modality[t] == m) {
+                    rows[j] = t;
+                    System.arraycopy(x, t * inDim, in, j * inDim, inDim);
+                    j++;
+                }
+            }
+            float[] res = new float[count * outDim];
+            ways[m].matmul(in, count, res);
+            for (int j = 0; j < count; j++) {
+                System.arraycopy(res, j * outDim, y, rows[j] * outDim, outDim);
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.owl2j.model.cpu;
+
+import java.util.List;
+
+/**
+ * One conversation on an {@link Owl2Model}: a KV cache that grows with every prefill chunk and decode step.
+ * Multi-turn chat appends each new user turn with {@link #prefill} at the next positions. Not thread-safe.
+ */
+public final class Session {
+    private final Owl2Model model;
+    private final KVCache cache;
+    private final Trace trace;
+
+    Session(Owl2Model model, KVCache cache, Trace trace) {
+        this.model = model;
+        this.cache = cache;
+        this.trace = trace;
+    }
+
+    /**
+     * Appends a prompt chunk: ids may contain -200, each replaced by the next of imageTokens (from
+     * {@link Owl2Model#encodeImage}).
+     *
+     * @return the logits of the chunk's last position
+     */
+    public float[] prefill(int[] ids, List<float[]> imageTokens) {
+        SplicedInput in = model.splice(ids, imageTokens);
+        if (trace != Trace.NONE) {
+            Trace.emit(trace, "inputs_embeds", in.length(), model.config().hiddenSize(), in.embeds());
+            float[] modality = new float[in.length()];
+            for (int i = 0; i < modality.length; i++) modality[i] = in.modality()[i];
+            trace.stage("modality_indicators", in.length(), 1, modality);
+        }
+        return model.decoder().forward(in.embeds(), in.modality(), in.length(), cache, trace);
+    }
+
+    /** Appends one generated (text, modality 0) token and returns the logits of the next position. */
+    public float[] step(int token) {
+        float[] x = new float[model.config().hiddenSize()];
+        model.decoder().embed(token, x, 0);
+        return model.decoder().forward(x, new int[]{0}, 1, cache, trace);
+    }
+
+    /** Positions held so far = the position of the next token. */
+    public int position() {
+        return cache.length();
+    }
+
+    /** Forgets the positions from {@code position} on (e.g. to regenerate a reply). */
+    public void truncate(int position) {
+        cache.truncate(position);
+    }
+
+    public KVCache cache() {
+        return cache;
+    }
+}

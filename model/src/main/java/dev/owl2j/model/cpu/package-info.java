@@ -1,0 +1,17 @@
+/**
+ * mPLUG-Owl2 forward pass on the CPU (spec 1-5), one file per component:
+ * {@link dev.owl2j.model.cpu.VisionEncoder} (ViT, spec 3), {@link dev.owl2j.model.cpu.VisualAbstractor}
+ * (spec 4, with {@link dev.owl2j.model.cpu.SinCosPositions}), {@link dev.owl2j.model.cpu.SplicedInput}
+ * (image splice and modality indicators, spec 1.1), {@link dev.owl2j.model.cpu.Owl2Decoder} and its
+ * {@code DecoderLayer} (LLaMA-2 + Modality-Adaptive Module, spec 5) over a {@link dev.owl2j.model.cpu.KVCache}.
+ *
+ * <p>Entry point: {@link dev.owl2j.model.cpu.Owl2Model#load} over any
+ * {@link dev.owl2j.model.format.TensorSource}, with the matrix kernel chosen by a {@code Function<Tensor, Linear>}
+ * ({@link dev.owl2j.model.cpu.SimpleLinear} by default); then {@code encodeImage(pixels)} per image and a
+ * {@link dev.owl2j.model.cpu.Session} per conversation ({@code prefill(ids, imageTokens)}, {@code step(token)}).
+ * A {@link dev.owl2j.model.cpu.Trace} receives named intermediate states for tests.
+ *
+ * <p>Numerics: float32 throughout, weights widened from their stored dtype; norm statistics and softmax sums in
+ * double; RoPE tables computed in double. Matches the float64 oracle of the tiny fixture to ≤ 3e-6.
+ */
+package dev.owl2j.model.cpu;

@@ -1,0 +1,108 @@
+package dev.owl2j.model.cpu;
+
+import dev.owl2j.model.Owl2jException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Decoding with the KV cache equals recomputing the whole sequence from scratch (tolerance 1e-4 on every
+ * logit), also when a further prompt chunk with images is appended to a cache (multi-turn chat).
+ */
+class KVCacheTest {
+    static final double LOGIT_TOLERANCE = 1e-4;
+
+    static int[] concat(int[]... parts) {
+        return java.util.Arrays.stream(parts).flatMapToInt(IntStream::of).toArray();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"prompt1", "prompt2"})
+    void everyCachedStepEqualsAFreshFullPrefill(String prompt) {
+        Owl2Model model = Fixture.model();
+        int[] ids = Fixture.promptIds(prompt);
+        List<float[]> images = Owl2ModelTest.imagesOf(prompt);
+        Session cached = model.newSession();
+        float[] logits = cached.prefill(ids, images);
+        int[] generated = new int[0];
+        for (int k = 1; k <= 4; k++) {
+            int next = Owl2ModelTest.argmax(logits);
+            generated = concat(generated, new int[]{next});
+            logits = cached.step(next);
+            float[] full = model.newSession().prefill(concat(ids, generated), images);
+            NumericAssert.assertAllClose(prompt + " cached step " + k + " vs full recompute", full, logits, LOGIT_TOLERANCE);
+        }
+        assertEquals(model.splice(ids, images).length() + 4, cached.position());
+    }
+
+    /** Turn 1 with image0, two generated tokens, then turn 2 with text and image1 appended to the same cache. */
+    @Test
+    void aSecondPrefillChunkWithAnImageContinuesTheConversation() {
+        Owl2Model model = Fixture.model();
+        float[] image0 = model.encodeImage(Fixture.golden("image0.pixel_values"));
+        float[] image1 = model.encodeImage(Fixture.golden("image1.pixel_values"));
+        int[] turn1 = Fixture.promptIds("prompt0");
+        // "</s>USER: <|image|>Describe ASSISTANT:" in the shape of spec 6.1's multi-turn template.
+        int[] turn2 = {2, 3148, 1001, 29901, 29871, -200, 20355, 915, 319, 1799, 9047, 13566, 29901};
+
+        Session chat = model.newSession();
+        float[] logits = chat.prefill(turn1, List.of(image0));
+        int[] reply = new int[2];
+        for (int i = 0; i < reply.length; i++) {
+            reply[i] = Owl2ModelTest.argmax(logits);
+            logits = chat.step(reply[i]);
+        }
+        int before = chat.position();
+        float[] turn2Logits = chat.prefill(turn2, List.of(image1));
+        assertEquals(before + turn2.length - 1 + 65, chat.position(), "positions held after the second chunk");
+
+        List<float[]> bothImages = new ArrayList<>(List.of(image0, image1));
+        int[] whole = concat(turn1, reply, turn2);
+        Session fresh = model.newSession();
+        float[] full = fresh.prefill(whole, bothImages);
+        assertEquals(fresh.position(), chat.position());
+        NumericAssert.assertAllClose("turn-2 logits vs full recompute", full, turn2Logits, LOGIT_TOLERANCE);
+
+        int next = Owl2ModelTest.argmax(turn2Logits);
+        NumericAssert.assertAllClose("step after turn 2 vs full recompute",
+                model.newSession().prefill(concat(whole, new int[]{next}), bothImages), chat.step(next), LOGIT_TOLERANCE);
+    }
+
+    @Test
+    void truncatingTheCacheRegeneratesTheSameLogits() {
+        Session s = Fixture.model().newSession();
+        int[] ids = Fixture.promptIds("prompt1");
+        float[] first = s.prefill(ids, List.of());
+        float[] stepA = s.step(Owl2ModelTest.argmax(first));
+        s.step(7);
+        s.truncate(ids.length);
+        assertEquals(ids.length, s.position());
+        assertArrayEquals(stepA, s.step(Owl2ModelTest.argmax(first)));
+    }
+
+    @Test
+    void theContextLimitIsAUserErrorAndLeavesTheCacheIntact() {
+        Owl2Model model = Fixture.model();
+        int[] ids = Fixture.promptIds("prompt1"); // 16 positions
+        Owl2jException tooLong = assertThrows(Owl2jException.class,
+                () -> model.newSession(15, Trace.NONE).prefill(ids, List.of()));
+        assertTrue(tooLong.getMessage().contains("context full: 16 positions needed, the limit is 15"), tooLong.getMessage());
+
+        Session s = model.newSession(17, Trace.NONE);
+        s.prefill(ids, List.of());
+        s.step(5);
+        assertEquals(17, s.position());
+        assertEquals(17, s.cache().length());
+        assertThrows(Owl2jException.class, () -> s.step(5));
+        assertEquals(17, s.position());
+    }
+}
