@@ -1,0 +1,154 @@
+package dev.owl2j.runtime.synthetic;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * Random weights with a checkpoint's names and shapes, made in memory. The embedded default model writes them
+ * to disk; the synthetic 7B benchmark uses them directly, so speed and memory can be measured at the real shapes
+ * without the real checkpoint. Deterministic for a seed: the same name always gets the same values.
+ *
+ * Values: norm weights near 1, biases and matrices small (std about 0.02, like the models' initialisers), so
+ * activations stay finite through many layers. Matrices of the decoder may be made directly in a quantized
+ * format (random blocks with realistic scales) instead of being quantized from floats.
+ */
+public final class SyntheticWeights implements TensorSource {
+    private final Arena arena = Arena.ofShared();
+    private final Map<String, long[]> shapes;
+    private final Map<String, DType> dtypes;
+    private final Map<String, Tensor> made = new LinkedHashMap<>();
+    private final long seed;
+
+    /**
+     * @param shapes  name → shape, in checkpoint order
+     * @param dtypeOf the storage type for each name (F32, F16, BF16, Q8_0 or Q4_0)
+     */
+    public SyntheticWeights(Map<String, long[]> shapes, java.util.function.Function<String, DType> dtypeOf, long seed) {
+        this.shapes = new LinkedHashMap<>(shapes);
+        this.dtypes = new LinkedHashMap<>();
+        for (String n : shapes.keySet()) {
+            dtypes.put(n, dtypeOf.apply(n));
+        }
+        this.seed = seed;
+    }
+
+    @Override
+    public Set<String> names() {
+        return Collections.unmodifiableSet(new LinkedHashSet<>(shapes.keySet()));
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return shapes.containsKey(name);
+    }
+
+    @Override
+    public synchronized Tensor get(String name) {
+        Tensor t = made.get(name);
+        if (t == null) {
+            long[] shape = shapes.get(name);
+            if (shape == null) {
+                throw new Owl2jException("synthetic weights: no tensor named " + name);
+            }
+            t = make(name, shape, dtypes.get(name));
+            made.put(name, t);
+        }
+        return t;
+    }
+
+    /** Total bytes of all tensors (made or not). */
+    public long byteSize() {
+        long b = 0;
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            b += dtypes.get(e.getKey()).bytesFor(Tensor.numel(e.getValue()));
+        }
+        return b;
+    }
+
+    @Override
+    public String formatName() {
+        return "synthetic (random weights)";
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    private Tensor make(String name, long[] shape, DType dtype) {
+        long numel = Tensor.numel(shape);
+        MemorySegment data = arena.allocate(dtype.bytesFor(numel), 64);
+        long nameSeed = seed ^ name.hashCode() * 0x9E3779B97F4A7C15L;
+        boolean isNormWeight = name.endsWith(".weight") && shape.length == 1 && isNorm(name);
+        double mean = isNormWeight ? 1.0 : 0.0;
+        double std = isNormWeight ? 0.05 : 0.02;
+        // Rows are filled in parallel chunks, each from its own generator, so the result is deterministic.
+        long chunk = 1 << 16;
+        if (dtype.isQuantized()) {
+            chunk -= chunk % dtype.blockSize;
+        }
+        long chunks = (numel + chunk - 1) / chunk;
+        final long ch = chunk;
+        IntStream.range(0, Math.toIntExact(chunks)).parallel().forEach(c -> {
+            SplittableRandom r = new SplittableRandom(nameSeed + c * 0x632BE59BD9B4E019L);
+            long from = c * ch;
+            long to = Math.min(numel, from + ch);
+            fill(data, dtype, from, to, mean, std, r);
+        });
+        return new Tensor(name, dtype, shape, data);
+    }
+
+    private static boolean isNorm(String name) {
+        return name.contains("norm") || name.contains("ffn_ln") || name.contains("layernorm");
+    }
+
+    /** Uniform noise with the given mean and standard deviation (uniform on [-a, a] has std a/√3). */
+    private static void fill(MemorySegment d, DType t, long from, long to, double mean, double std, SplittableRandom r) {
+        double a = std * Math.sqrt(3);
+        switch (t) {
+            case F32 -> {
+                for (long i = from; i < to; i++) d.set(Tensor.F32_LE, i * 4, (float) (mean + a * (2 * r.nextDouble() - 1)));
+            }
+            case F16 -> {
+                for (long i = from; i < to; i++) d.set(Tensor.I16_LE, i * 2, Float.floatToFloat16((float) (mean + a * (2 * r.nextDouble() - 1))));
+            }
+            case BF16 -> {
+                for (long i = from; i < to; i++) {
+                    int bits = Float.floatToRawIntBits((float) (mean + a * (2 * r.nextDouble() - 1)));
+                    d.set(Tensor.I16_LE, i * 2, (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
+                }
+            }
+            case Q8_0 -> {
+                // scale = amax/127 of a block of uniform values in [-a, a]
+                short scale = Float.floatToFloat16((float) (a / 127));
+                for (long b = from / 32; b < to / 32; b++) {
+                    long o = b * 34;
+                    d.set(Tensor.I16_LE, o, scale);
+                    for (int j = 0; j < 32; j++) d.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (r.nextInt(255) - 127));
+                }
+            }
+            case Q4_0 -> {
+                short scale = Float.floatToFloat16((float) (a / 8));
+                for (long b = from / 32; b < to / 32; b++) {
+                    long o = b * 18;
+                    d.set(Tensor.I16_LE, o, scale);
+                    for (int j = 0; j < 16; j++) d.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) r.nextInt(256));
+                }
+            }
+            default -> throw new IllegalArgumentException("synthetic weights cannot be " + t);
+        }
+    }
+}
