@@ -73,10 +73,6 @@ public final class OpenAiServer implements AutoCloseable {
                 e.getStatus() == 404 ? "not_found_error" : "invalid_request_error", null, e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> error(ctx, new ApiException(500, "server_error", null,
                 "internal error: " + e.getClass().getSimpleName())));
-        app.error(404, ctx -> {
-            if (ctx.result() == null) error(ctx, new ApiException(404, "not_found_error", null, "no route " + ctx.method() + " " + ctx.path()));
-        });
-        app.error(405, ctx -> error(ctx, new ApiException(405, "invalid_request_error", null, "method " + ctx.method() + " not allowed on " + ctx.path())));
         app.after(ctx -> scheduler.metrics().httpResponse(ctx.statusCode()));
         try {
             app.start(options.host(), options.port());
