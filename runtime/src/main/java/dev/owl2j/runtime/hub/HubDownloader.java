@@ -18,6 +18,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
@@ -137,6 +139,25 @@ public final class HubDownloader {
         } catch (IOException e) {
             throw new Owl2jException("cannot create " + dir + ": " + e.getMessage());
         }
+        try (FileChannel lockFile = FileChannel.open(dir.resolve(ModelCache.LOCK), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = lockFile.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new Owl2jException("another owl2j pull is writing to " + dir + "; wait for it to finish");
+            }
+            return pullLocked(ref, dir, progress, listing, selected);
+        } catch (IOException e) {
+            throw new Owl2jException("cannot lock " + dir.resolve(ModelCache.LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    private PullResult pullLocked(RepoRef ref, Path dir, PullProgress progress, Listing listing,
+                                  List<RemoteFile> selected) {
         Map<String, RemoteFile> known = readManifest(dir);
         long total = selected.stream().mapToLong(f -> Math.max(f.size(), 0)).sum();
         AtomicInteger downloaded = new AtomicInteger();

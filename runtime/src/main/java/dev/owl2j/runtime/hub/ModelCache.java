@@ -12,6 +12,8 @@ import java.util.Map;
 public final class ModelCache {
     public static final String HOME_ENV = "OWL2J_HOME";
     public static final String MANIFEST = ".owl2j-pull.json";
+    /** Held (an OS file lock) while a pull writes into a folder, so two pulls never write the same .part. */
+    public static final String LOCK = ".owl2j-pull.lock";
 
     private ModelCache() {}
 

@@ -183,6 +183,21 @@ class HubPullTest {
     }
 
     @Test
+    void aSecondPullIntoTheSameFolderIsRefusedWhileOneRuns() throws IOException {
+        Path dir = tmp.resolve("model");
+        Files.createDirectories(dir);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve(ModelCache.LOCK),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock held = ch.lock()) {
+            Owl2jException e = assertThrows(Owl2jException.class,
+                    () -> new HubDownloader(options()).pull(REF, dir, PullProgress.NONE));
+            assertEquals("another owl2j pull is writing to " + dir + "; wait for it to finish", e.getMessage());
+        }
+        new HubDownloader(options()).pull(REF, dir, PullProgress.NONE);
+        assertSameAsSource(dir, PATHS);
+    }
+
+    @Test
     void includeSelectsFiles() throws IOException {
         Path dir = tmp.resolve("model");
         PullResult r = new HubDownloader(options().withInclude(List.of("*.json"))).pull(REF, dir, PullProgress.NONE);
