@@ -22,9 +22,11 @@ import java.util.Map;
 
 /** {@code owl2j pull org/name}: downloads a Hugging Face model repository into the cache (or --dir). */
 @Command(name = "pull",
+        mixinStandardHelpOptions = true,
         description = {"Download a model repository from the Hugging Face hub (resumable, verified).",
-                "Files go to $OWL2J_HOME/models/<org>--<name>/<revision> (default ~/.cache/owl2j/...) unless --dir.",
-                "Environment: HF_TOKEN (private/gated repositories), HF_ENDPOINT (another hub), OWL2J_HOME."})
+                "Into: --dir, else $OWL2J_HOME/models/<org>--<name>/<revision>",
+                "(OWL2J_HOME defaults to ~/.cache/owl2j).",
+                "Environment: HF_TOKEN (private or gated repositories), HF_ENDPOINT (another hub)."})
 public final class PullCommand implements Runnable {
     @CommandLine.ParentCommand
     Owl2jCommand parent;
