@@ -351,7 +351,7 @@ public final class HubDownloader {
         long counted = 0; // bytes of this file reported to progress by this attempt
         try (InputStream body = response.body()) {
             long start;
-            if (status == 206 && have > 0) {
+            if (status == 206) {
                 Matcher m = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
                 if (!m.matches() || Long.parseLong(m.group(1)) != have) {
                     // A range we did not ask for: drop what we have and take it from the top next time.

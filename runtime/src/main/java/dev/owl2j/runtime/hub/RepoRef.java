@@ -42,13 +42,12 @@ public record RepoRef(String repo, String revision) {
 
     /** True when {@code id} is shaped like {@code org/name[@revision]} (it may still name nothing). */
     public static boolean looksLikeId(String id) {
-        if (id == null) {
+        try {
+            parse(id);
+            return true;
+        } catch (Owl2jException e) {
             return false;
         }
-        int at = id.indexOf('@');
-        String repo = at < 0 ? id : id.substring(0, at);
-        String rev = at < 0 ? DEFAULT_REVISION : id.substring(at + 1);
-        return REPO.matcher(repo).matches() && !repo.contains("..") && REVISION.matcher(rev).matches();
     }
 
     /** The repository as one folder name: {@code org--name}. */
