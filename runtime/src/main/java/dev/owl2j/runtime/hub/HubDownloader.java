@@ -39,6 +39,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +66,13 @@ public final class HubDownloader {
     private static final int BUFFER = 1 << 20;
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
     private static final String USER_AGENT = "owl2j/0.1.0 (java " + Runtime.version().feature() + ")";
+
+    /** Drops transfers that stall (the JDK client has no timeout between body bytes). */
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "owl2j-pull-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final PullOptions options;
     private final HttpClient http;
@@ -349,7 +359,17 @@ public final class HubDownloader {
         HttpResponse<InputStream> response = get(uri, have > 0 ? "bytes=" + have + "-" : null);
         int status = response.statusCode();
         long counted = 0; // bytes of this file reported to progress by this attempt
-        try (InputStream body = response.body()) {
+        long timeoutNanos = options.timeout().toNanos();
+        AtomicLong lastData = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        InputStream watched = response.body();
+        long period = Math.max(10, Math.min(1000, options.timeout().toMillis() / 4));
+        ScheduledFuture<?> watch = WATCHDOG.scheduleAtFixedRate(() -> {
+            if (System.nanoTime() - lastData.get() > timeoutNanos && stalled.compareAndSet(false, true)) {
+                closeQuietly(watched); // makes the blocked read end, and this attempt with it
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+        try (InputStream body = watched) {
             long start;
             if (status == 206) {
                 Matcher m = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
@@ -384,6 +404,7 @@ public final class HubDownloader {
                 long pos = start;
                 int n;
                 while ((n = body.read(buf)) >= 0) {
+                    lastData.set(System.nanoTime());
                     if (cancelled.get()) {
                         throw new Cancelled();
                     }
@@ -404,6 +425,10 @@ public final class HubDownloader {
                     received.addAndGet(n);
                     progress.advance(n);
                 }
+                if (stalled.get()) {
+                    throw new Transient("no data for " + options.timeout().toMillis() + " ms after " + pos
+                            + " bytes of " + f.path(), null);
+                }
                 if (f.size() >= 0 && pos != f.size()) {
                     throw new Transient("connection closed after " + pos + " of " + f.size() + " bytes of " + f.path(), null);
                 }
@@ -411,9 +436,13 @@ public final class HubDownloader {
             counted = 0; // complete: keep what was reported
             finishVerify(f, part, hasher);
         } catch (IOException e) {
+            if (stalled.get()) {
+                throw new Transient("no data for " + options.timeout().toMillis() + " ms while downloading " + f.path(), null);
+            }
             throw new Transient(e.getClass().getSimpleName() + " while downloading " + f.path()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
         } finally {
+            watch.cancel(false);
             if (counted > 0) {
                 progress.advance(-counted); // the next attempt reports the kept prefix again
             }
@@ -526,7 +555,7 @@ public final class HubDownloader {
     }
 
     private HttpRequest.Builder request(URI uri, boolean withToken) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().timeout(options.requestTimeout())
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().timeout(options.timeout())
                 .header("User-Agent", USER_AGENT);
         if (withToken && options.token() != null) {
             b.header("Authorization", "Bearer " + options.token());

@@ -17,10 +17,11 @@ import java.util.Map;
  *                       each file's repository path; empty means every file
  * @param attempts       tries per file before giving up (transfers that break resume where they stopped)
  * @param connectTimeout TCP/TLS connect timeout
- * @param requestTimeout time to wait for response headers (not for the whole body)
+ * @param timeout        the longest wait for response headers, and for the next bytes of a body: a transfer
+ *                       that stalls longer is dropped and resumed
  */
 public record PullOptions(URI endpoint, String token, int jobs, List<String> include, int attempts,
-                          Duration connectTimeout, Duration requestTimeout) {
+                          Duration connectTimeout, Duration timeout) {
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
     public static final String ENDPOINT_ENV = "HF_ENDPOINT";
     public static final String TOKEN_ENV = "HF_TOKEN";
@@ -43,6 +44,10 @@ public record PullOptions(URI endpoint, String token, int jobs, List<String> inc
             throw new Owl2jException("bad --jobs " + jobs + ": expected 1 to 64");
         }
         include = include == null ? List.of() : List.copyOf(include);
+        if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()
+                || timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new Owl2jException("bad timeouts " + connectTimeout + ", " + timeout + ": expected positive durations");
+        }
         if (attempts < 1) {
             throw new Owl2jException("bad attempts " + attempts + ": expected at least 1");
         }
@@ -63,9 +68,10 @@ public record PullOptions(URI endpoint, String token, int jobs, List<String> inc
         }
     }
 
-    public PullOptions withEndpoint(URI e) { return new PullOptions(e, token, jobs, include, attempts, connectTimeout, requestTimeout); }
-    public PullOptions withToken(String t) { return new PullOptions(endpoint, t, jobs, include, attempts, connectTimeout, requestTimeout); }
-    public PullOptions withJobs(int j) { return new PullOptions(endpoint, token, j, include, attempts, connectTimeout, requestTimeout); }
-    public PullOptions withInclude(List<String> i) { return new PullOptions(endpoint, token, jobs, i, attempts, connectTimeout, requestTimeout); }
-    public PullOptions withAttempts(int a) { return new PullOptions(endpoint, token, jobs, include, a, connectTimeout, requestTimeout); }
+    public PullOptions withEndpoint(URI e) { return new PullOptions(e, token, jobs, include, attempts, connectTimeout, timeout); }
+    public PullOptions withToken(String t) { return new PullOptions(endpoint, t, jobs, include, attempts, connectTimeout, timeout); }
+    public PullOptions withJobs(int j) { return new PullOptions(endpoint, token, j, include, attempts, connectTimeout, timeout); }
+    public PullOptions withInclude(List<String> i) { return new PullOptions(endpoint, token, jobs, i, attempts, connectTimeout, timeout); }
+    public PullOptions withTimeout(Duration t) { return new PullOptions(endpoint, token, jobs, include, attempts, connectTimeout, t); }
+    public PullOptions withAttempts(int a) { return new PullOptions(endpoint, token, jobs, include, a, connectTimeout, timeout); }
 }

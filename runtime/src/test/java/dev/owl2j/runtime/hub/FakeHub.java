@@ -48,6 +48,8 @@ final class FakeHub implements AutoCloseable {
     final Set<String> lfs = ConcurrentHashMap.newKeySet();
     /** Files whose next full or ranged transfer stops halfway (each entry used once). */
     final Set<String> dropOnce = ConcurrentHashMap.newKeySet();
+    /** Files whose next transfer sends half and then nothing, keeping the connection open. */
+    final Set<String> stallOnce = ConcurrentHashMap.newKeySet();
     /** Files served with their first byte flipped (the listing keeps the true hash). */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** Every request: "hub|cdn METHOD path range=R auth=yes|no". */
@@ -87,8 +89,11 @@ final class FakeHub implements AutoCloseable {
         }
     }
 
+    private static final Map<byte[], String> SHA256_MEMO = Collections.synchronizedMap(new java.util.WeakHashMap<>()); // arrays hash by identity
+
+    /** Memoized per array: the listing and the CDN ask for the same hashes on every request. */
     static String sha256(byte[] data) {
-        return hex("SHA-256", null, data);
+        return SHA256_MEMO.computeIfAbsent(data, d -> hex("SHA-256", null, d));
     }
 
     static String gitBlobId(byte[] data) {
@@ -186,6 +191,16 @@ final class FakeHub implements AutoCloseable {
         ex.getResponseHeaders().add("Accept-Ranges", "bytes");
         ex.sendResponseHeaders(start > 0 ? 206 : 200, length);
         OutputStream out = ex.getResponseBody();
+        if (stallOnce.remove(path)) {
+            out.write(data, (int) start, length / 2);
+            out.flush();
+            try {
+                Thread.sleep(30_000); // until the client gives up (or the test ends and stops the server)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
         if (dropOnce.remove(path)) {
             out.write(data, (int) start, length / 2);
             out.flush();

@@ -145,6 +145,20 @@ class HubPullTest {
     }
 
     @Test
+    void stalledTransferIsDroppedAfterTheTimeoutAndResumed() throws IOException {
+        hub.stallOnce.add("model.safetensors");
+        Path dir = tmp.resolve("model");
+        long t0 = System.nanoTime();
+        new HubDownloader(options().withTimeout(java.time.Duration.ofSeconds(2))).pull(REF, dir, PullProgress.NONE);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertSameAsSource(dir, PATHS);
+        long half = Files.size(source.resolve("model.safetensors")) / 2;
+        String lfsPath = "/lfs/" + FakeHub.sha256(Files.readAllBytes(source.resolve("model.safetensors")));
+        assertEquals(1, hub.count("cdn GET " + lfsPath + " range=bytes=" + half + "-"), String.join("\n", hub.log));
+        assertTrue(seconds < 20, "took " + seconds + " s");
+    }
+
+    @Test
     void serverIgnoringRangeMakesTheDownloadStartOver() throws IOException {
         hub.ignoreRange = true;
         hub.dropOnce.add("model.safetensors");
