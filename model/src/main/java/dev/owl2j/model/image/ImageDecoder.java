@@ -37,7 +37,7 @@ import java.util.Locale;
  *   <li>16-bit RGB(A) and gray+alpha keep the high byte; 16-bit gray without alpha becomes Pillow mode "I",
  *       whose conversion to RGB clamps the value to 255 (so most 16-bit gray pictures come out nearly white,
  *       exactly as in the reference);</li>
- *   <li>CMYK JPEG uses Pillow's cmyk2rgb (Adobe files are stored inverted); no ICC or gamma is applied to
+ *   <li>CMYK JPEG is inverted and converted with Pillow's cmyk2rgb, as Pillow does; no ICC or gamma is applied to
  *       anything, and EXIF orientation is ignored, as Pillow does without {@code exif_transpose}.</li>
  * </ul>
  * The format is recognised from the file's first bytes, never from its name. Image dimensions are read from the
@@ -152,9 +152,8 @@ public final class ImageDecoder {
             // ImageIO readers report corrupt data as IIOException, but some throw runtime exceptions
             // (IndexOutOfBounds, IllegalArgument, NegativeArraySize) on malformed headers.
             String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            String kind = e instanceof java.io.EOFException || msg.toLowerCase(Locale.ROOT).contains("eof")
-                    ? "truncated" : "corrupt";
-            throw new Owl2jException(name + ": " + kind + " or unreadable " + what + " image (" + oneLine(msg) + ")");
+            String kind = endsEarly(e) || missingEnd(format, data) ? "truncated" : "corrupt";
+            throw new Owl2jException(name + ": " + kind + " " + what + " image, cannot decode it (" + oneLine(msg) + ")");
         } catch (OutOfMemoryError e) {
             throw new Owl2jException(name + ": not enough memory to decode the " + what + " image");
         } finally {
@@ -162,9 +161,36 @@ public final class ImageDecoder {
         }
     }
 
+    /** Whether the file lacks its format's end marker or is shorter than its header says (wording of errors only). */
+    static boolean missingEnd(Format format, byte[] d) {
+        int n = d.length;
+        return switch (format) {
+            case PNG -> n < 12 || d[n - 8] != 'I' || d[n - 7] != 'E' || d[n - 6] != 'N' || d[n - 5] != 'D';
+            case JPEG -> n < 4 || (d[n - 2] & 0xff) != 0xFF || (d[n - 1] & 0xff) != 0xD9;
+            case GIF -> d[n - 1] != 0x3B;
+            case WEBP -> littleEndianInt(d, 4) + 8L > n;
+            case BMP -> n < 6 || littleEndianInt(d, 2) > n;
+        };
+    }
+
+    private static long littleEndianInt(byte[] d, int at) {
+        if (d.length < at + 4) return Long.MAX_VALUE;
+        return (d[at] & 0xffL) | (d[at + 1] & 0xffL) << 8 | (d[at + 2] & 0xffL) << 16 | (d[at + 3] & 0xffL) << 24;
+    }
+
+    /** Whether the failure comes from running out of data (an EOFException or an end-of-data message anywhere in the chain). */
+    private static boolean endsEarly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.EOFException) return true;
+            if (t.getMessage() != null && isTruncation(t.getMessage())) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
+
     private static boolean isTruncation(String warning) {
         String w = warning.toLowerCase(Locale.ROOT);
-        return w.contains("premature end") || w.contains("truncat") || w.contains("end of file")
+        return w.contains("premature end") || w.contains("eof") || w.contains("truncat") || w.contains("end of file")
                 || w.contains("unexpected end");
     }
 
@@ -231,8 +257,9 @@ public final class ImageDecoder {
     }
 
     /**
-     * Pillow opens a 4-component JPEG as mode CMYK (inverted when an Adobe marker is present, since Photoshop
-     * stores inverted CMYK; libjpeg turns YCCK into CMYK) and converts with cmyk2rgb, ignoring any ICC profile.
+     * Pillow opens every 4-component JPEG as mode CMYK with raw mode "CMYK;I": the stored values are inverted
+     * unconditionally ("assume adobe conventions", marker or not; libjpeg has already turned YCCK into CMYK),
+     * then converted with cmyk2rgb, ignoring any ICC profile.
      */
     private static RgbImage cmykJpeg(ImageReader reader, String name) throws IOException {
         IIOMetadata meta = reader.getImageMetadata(0);
@@ -244,7 +271,6 @@ public final class ImageDecoder {
         int w = raster.getWidth(), h = raster.getHeight();
         byte[] out = new byte[w * h * 3];
         int[] row = new int[w * 4];
-        boolean inverted = transform >= 0;
         for (int y = 0; y < h; y++) {
             raster.getPixels(raster.getMinX(), raster.getMinY() + y, w, 1, row);
             for (int x = 0; x < w; x++) {
@@ -257,12 +283,10 @@ public final class ImageDecoder {
                     m = 255 - rgb[1];
                     ye = 255 - rgb[2];
                 }
-                if (inverted) {
-                    c = 255 - c;
-                    m = 255 - m;
-                    ye = 255 - ye;
-                    k = 255 - k;
-                }
+                c = 255 - c;
+                m = 255 - m;
+                ye = 255 - ye;
+                k = 255 - k;
                 int o = (y * w + x) * 3;
                 out[o] = (byte) cmykChannel(c, k);
                 out[o + 1] = (byte) cmykChannel(m, k);
