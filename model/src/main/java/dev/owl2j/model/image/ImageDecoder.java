@@ -124,6 +124,11 @@ public final class ImageDecoder {
             });
             int w = reader.getWidth(0);
             int h = reader.getHeight(0);
+            GifFrame gif = format == Format.GIF ? GifFrame.of(reader, w, h) : null;
+            if (gif != null) {
+                w = gif.canvasWidth;
+                h = gif.canvasHeight;
+            }
             if (w <= 0 || h <= 0) {
                 throw new Owl2jException(name + ": " + what + " image has zero size (" + w + "x" + h + ")");
             }
@@ -138,6 +143,9 @@ public final class ImageDecoder {
             } else {
                 ImageReadParam param = reader.getDefaultReadParam();
                 BufferedImage image = reader.read(0, param);
+                if (gif != null && !gif.coversCanvas(image)) {
+                    image = gif.onCanvas(image);
+                }
                 out = toRgb(image, name);
             }
             for (String warning : warnings) {
@@ -158,6 +166,66 @@ public final class ImageDecoder {
             throw new Owl2jException(name + ": not enough memory to decode the " + what + " image");
         } finally {
             reader.dispose();
+        }
+    }
+
+    /**
+     * Pillow 9.4 shows a GIF's first frame on the logical screen (widened if the frame sticks out), over a canvas
+     * filled with the frame's transparent index, or index 0 when it has none; the JDK reader returns the bare frame.
+     */
+    record GifFrame(int canvasWidth, int canvasHeight, int left, int top, int fillIndex) {
+        static GifFrame of(ImageReader reader, int frameWidth, int frameHeight) throws IOException {
+            int sw = 0, sh = 0, left = 0, top = 0, fill = 0;
+            IIOMetadata stream = reader.getStreamMetadata();
+            if (stream != null) {
+                IIOMetadataNode root = (IIOMetadataNode) stream.getAsTree("javax_imageio_gif_stream_1.0");
+                var lsd = root.getElementsByTagName("LogicalScreenDescriptor");
+                if (lsd.getLength() > 0) {
+                    sw = intAttr(lsd.item(0), "logicalScreenWidth");
+                    sh = intAttr(lsd.item(0), "logicalScreenHeight");
+                }
+            }
+            IIOMetadata image = reader.getImageMetadata(0);
+            if (image != null) {
+                IIOMetadataNode root = (IIOMetadataNode) image.getAsTree("javax_imageio_gif_image_1.0");
+                var desc = root.getElementsByTagName("ImageDescriptor");
+                if (desc.getLength() > 0) {
+                    left = intAttr(desc.item(0), "imageLeftPosition");
+                    top = intAttr(desc.item(0), "imageTopPosition");
+                }
+                var gce = root.getElementsByTagName("GraphicControlExtension");
+                if (gce.getLength() > 0 && "TRUE".equalsIgnoreCase(
+                        ((IIOMetadataNode) gce.item(0)).getAttribute("transparentColorFlag"))) {
+                    fill = intAttr(gce.item(0), "transparentColorIndex");
+                }
+            }
+            return new GifFrame(Math.max(sw, left + frameWidth), Math.max(sh, top + frameHeight), left, top, fill);
+        }
+
+        private static int intAttr(org.w3c.dom.Node n, String attr) {
+            String v = ((IIOMetadataNode) n).getAttribute(attr);
+            return v == null || v.isEmpty() ? 0 : Integer.parseInt(v);
+        }
+
+        boolean coversCanvas(BufferedImage frame) {
+            return left == 0 && top == 0 && frame.getWidth() == canvasWidth && frame.getHeight() == canvasHeight;
+        }
+
+        BufferedImage onCanvas(BufferedImage frame) {
+            if (!(frame.getColorModel() instanceof IndexColorModel icm)) return frame;
+            BufferedImage canvas = new BufferedImage(icm, icm.createCompatibleWritableRaster(canvasWidth, canvasHeight),
+                    false, null);
+            var r = canvas.getRaster();
+            int[] row = new int[canvasWidth];
+            java.util.Arrays.fill(row, fillIndex);
+            for (int y = 0; y < canvasHeight; y++) r.setSamples(0, y, canvasWidth, 1, 0, row);
+            int fw = frame.getWidth();
+            int[] src = new int[fw];
+            for (int y = 0; y < frame.getHeight(); y++) {
+                frame.getRaster().getSamples(0, y, fw, 1, 0, src);
+                r.setSamples(left, top + y, fw, 1, 0, src);
+            }
+            return canvas;
         }
     }
 

@@ -150,6 +150,41 @@ class ImageDecoderTest {
         assertPixels(decoder.decode(encode(img, "png"), "pal.png"), 31, 29, e, "palette png");
     }
 
+    /** Moves a GIF's first frame to (left, top) on a larger logical screen by patching the written bytes. */
+    static byte[] placeOnScreen(byte[] gif, int screenW, int screenH, int left, int top) {
+        ByteBuffer bb = ByteBuffer.wrap(gif).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bb.putShort(6, (short) screenW).putShort(8, (short) screenH);
+        int flags = gif[10] & 0xff;
+        int p = 13 + ((flags & 0x80) != 0 ? 3 * (1 << ((flags & 7) + 1)) : 0);
+        while ((gif[p] & 0xff) == 0x21) { // extension: label, then sub-blocks up to a zero length
+            p += 2;
+            while (gif[p] != 0) p += (gif[p] & 0xff) + 1;
+            p++;
+        }
+        assertEquals(0x2C, gif[p] & 0xff, "image descriptor");
+        bb.putShort(p + 1, (short) left).putShort(p + 3, (short) top);
+        return gif;
+    }
+
+    @Test
+    void gifFirstFrameIsShownOnTheLogicalScreenLikePillow() throws IOException {
+        for (int transparent : new int[]{-1, 5}) {
+            IndexColorModel icm = palette(8, 256, transparent, rnd);
+            BufferedImage img = new BufferedImage(10, 6, BufferedImage.TYPE_BYTE_INDEXED, icm);
+            int[] idx = new int[60];
+            for (int i = 0; i < idx.length; i++) idx[i] = 10 + rnd.nextInt(200);
+            img.getRaster().setSamples(0, 0, 10, 6, 0, idx);
+            byte[] gif = placeOnScreen(encode(img, "gif"), 17, 12, 4, 3);
+            RgbImage out = decoder.decode(gif, "offset.gif");
+            int fill = transparent < 0 ? 0 : transparent;
+            assertPixels(out, 17, 12, (x, y, c) -> {
+                boolean inFrame = x >= 4 && x < 14 && y >= 3 && y < 9;
+                int i = inFrame ? idx[(y - 3) * 10 + (x - 4)] : fill;
+                return c == 0 ? icm.getRed(i) : c == 1 ? icm.getGreen(i) : icm.getBlue(i);
+            }, "gif on screen, transparent " + transparent);
+        }
+    }
+
     @Test
     void lowBitDepthGrayIsStretchedTo8Bits() throws IOException {
         for (int bits : new int[]{1, 2, 4}) {
