@@ -140,6 +140,8 @@ public final class ImageDecoder {
             RgbImage out;
             if (format == Format.JPEG && isCmyk(reader)) {
                 out = cmykJpeg(reader, name);
+            } else if (format == Format.JPEG) {
+                out = jpeg(reader, name);
             } else {
                 ImageReadParam param = reader.getDefaultReadParam();
                 BufferedImage image = reader.read(0, param);
@@ -362,6 +364,76 @@ public final class ImageDecoder {
             }
         }
         return new RgbImage(w, h, out);
+    }
+
+    /**
+     * Gray and 3-component JPEGs from the raw decoded components plus libjpeg's own YCbCr to RGB arithmetic:
+     * reading through {@code read()} would let the reader apply an embedded ICC profile, which Pillow never does.
+     * libjpeg's rule for 3 components: JFIF marker means YCbCr; else an Adobe marker's transform decides
+     * (0 RGB, otherwise YCbCr); else component ids 'R','G','B' mean RGB; else YCbCr.
+     */
+    private static RgbImage jpeg(ImageReader reader, String name) throws IOException {
+        IIOMetadata meta = reader.getImageMetadata(0);
+        Raster raster = reader.readRaster(0, reader.getDefaultReadParam());
+        int bands = raster.getNumBands();
+        int w = raster.getWidth(), h = raster.getHeight();
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        if (bands == 1) {
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, 0, row);
+                for (int x = 0; x < w; x++) {
+                    int o = (y * w + x) * 3;
+                    out[o] = out[o + 1] = out[o + 2] = (byte) row[x];
+                }
+            }
+            return new RgbImage(w, h, out);
+        }
+        if (bands != 3) {
+            throw new Owl2jException(name + ": unsupported JPEG colour layout (" + bands + " components)");
+        }
+        boolean ycc = jpegIsYcc(meta);
+        int[] row = new int[w * 3];
+        int[] rgb = new int[3];
+        for (int y = 0; y < h; y++) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, w, 1, row);
+            for (int x = 0; x < w; x++) {
+                int o = (y * w + x) * 3;
+                if (ycc) {
+                    ycc2rgb(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], rgb);
+                    out[o] = (byte) rgb[0];
+                    out[o + 1] = (byte) rgb[1];
+                    out[o + 2] = (byte) rgb[2];
+                } else {
+                    out[o] = (byte) row[x * 3];
+                    out[o + 1] = (byte) row[x * 3 + 1];
+                    out[o + 2] = (byte) row[x * 3 + 2];
+                }
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    private static boolean jpegIsYcc(IIOMetadata meta) {
+        if (meta == null) return true;
+        IIOMetadataNode root;
+        try {
+            root = (IIOMetadataNode) meta.getAsTree("javax_imageio_jpeg_image_1.0");
+        } catch (RuntimeException e) {
+            return true;
+        }
+        if (root.getElementsByTagName("app0JFIF").getLength() > 0) return true;
+        int transform = adobeTransform(meta);
+        if (transform >= 0) return transform != 0;
+        var comps = root.getElementsByTagName("componentSpec");
+        if (comps.getLength() == 3) {
+            int[] ids = new int[3];
+            for (int i = 0; i < 3; i++) {
+                ids[i] = Integer.parseInt(((IIOMetadataNode) comps.item(i)).getAttribute("componentId"));
+            }
+            if (ids[0] == 'R' && ids[1] == 'G' && ids[2] == 'B') return false;
+        }
+        return true;
     }
 
     /** Pillow's cmyk2rgb for one channel: nk - c * nk / 255 with MULDIV255 rounding, nk = 255 - k. */

@@ -238,6 +238,30 @@ class ImageDecoderTest {
         assertPixels(out, 40, 24, (x, y, c) -> ref.getSample(x, y, 0), "gray jpeg");
     }
 
+    /** Pillow ignores embedded ICC profiles: a JPEG with an APP2 ICC_PROFILE marker decodes to the same values. */
+    @Test
+    void embeddedIccProfileIsIgnored() throws IOException {
+        BufferedImage img = new BufferedImage(48, 32, BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 48; x++) img.setRGB(x, y, (x * 5) << 16 | (y * 7) << 8 | ((x + y) * 3));
+        }
+        byte[] plain = encode(img, "jpeg");
+        byte[] icc = java.awt.color.ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+        byte[] id = "ICC_PROFILE\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int len = 2 + id.length + 2 + icc.length;
+        assertTrue(len < 65536);
+        ByteArrayOutputStream withIcc = new ByteArrayOutputStream();
+        withIcc.write(plain, 0, 2); // SOI
+        withIcc.write(new byte[]{(byte) 0xFF, (byte) 0xE2, (byte) (len >> 8), (byte) len});
+        withIcc.write(id);
+        withIcc.write(new byte[]{1, 1}); // chunk 1 of 1
+        withIcc.write(icc);
+        withIcc.write(plain, 2, plain.length - 2);
+        RgbImage a = decoder.decode(plain, "plain.jpg");
+        RgbImage b = decoder.decode(withIcc.toByteArray(), "icc.jpg");
+        assertTrue(Arrays.equals(a.rgb(), b.rgb()), "ICC profile changed the decoded values");
+    }
+
     /** A 4-component JPEG of flat 8x8-aligned blocks at quality 1.0 stores its values exactly. */
     @Test
     void cmykJpegConvertsLikePillow() throws IOException {
