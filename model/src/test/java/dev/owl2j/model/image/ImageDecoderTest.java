@@ -419,6 +419,15 @@ class ImageDecoderTest {
         Owl2jException e = bad(pngWithSize(60000, 60000), "bomb.png");
         assertOneLine(e, "bomb.png", "over the limit");
         assertTrue(e.getMessage().contains("60000x60000"), e.getMessage());
+        byte[] jpgBomb = Files.readAllBytes(TestData.tinyFixture().resolve("image1.jpg"));
+        int sof = 2;
+        while (!((jpgBomb[sof] & 0xff) == 0xFF && ((jpgBomb[sof + 1] & 0xff) == 0xC0 || (jpgBomb[sof + 1] & 0xff) == 0xC2))) {
+            sof += 2 + ((jpgBomb[sof + 2] & 0xff) << 8 | (jpgBomb[sof + 3] & 0xff)); // skip marker segment
+        }
+        ByteBuffer.wrap(jpgBomb).putShort(sof + 5, (short) 65000).putShort(sof + 7, (short) 65000);
+        Owl2jException j = bad(jpgBomb, "bomb.jpg");
+        assertOneLine(j, "bomb.jpg", "over the limit");
+        assertTrue(j.getMessage().contains("65000x65000"), j.getMessage());
         ImageDecoder small = new ImageDecoder(1000);
         byte[] jpg = Files.readAllBytes(TestData.tinyFixture().resolve("image1.jpg"));
         Owl2jException s = assertThrows(Owl2jException.class, () -> small.decode(jpg, "big.jpg"));
