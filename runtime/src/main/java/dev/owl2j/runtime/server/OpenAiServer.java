@@ -36,6 +36,7 @@ public final class OpenAiServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_STOPS = 4;
     private static final int MAX_CANDIDATES = 64;
+    private static final long IDLE_TIMEOUT_MILLIS = 30 * 60 * 1000L;
 
     private final ServerModel model;
     private final ServerOptions options;
@@ -61,6 +62,16 @@ public final class OpenAiServer implements AutoCloseable {
             config.showJavalinBanner = false;
             config.useVirtualThreads = true;
             config.http.maxRequestSize = 8L * options.maxImageBytes() * Math.max(1, options.maxImages()) / 6 + (1 << 20);
+            // Our own connector: Jetty's 30 s idle timeout would drop a client whose request waits in the queue
+            // or prefills a large model for longer than that without a byte on the wire.
+            config.jetty.addConnector((server, httpConfig) -> {
+                org.eclipse.jetty.server.ServerConnector c = new org.eclipse.jetty.server.ServerConnector(server,
+                        new org.eclipse.jetty.server.HttpConnectionFactory(httpConfig));
+                c.setHost(options.host());
+                c.setPort(options.port());
+                c.setIdleTimeout(IDLE_TIMEOUT_MILLIS);
+                return c;
+            });
         });
         app.post("/v1/chat/completions", this::chat);
         app.post("/v1/score", this::score);
@@ -75,7 +86,7 @@ public final class OpenAiServer implements AutoCloseable {
                 "internal error: " + e.getClass().getSimpleName())));
         app.after(ctx -> scheduler.metrics().httpResponse(ctx.statusCode()));
         try {
-            app.start(options.host(), options.port());
+            app.start();
         } catch (RuntimeException e) {
             scheduler.shutdown(false, 1, TimeUnit.SECONDS);
             throw new Owl2jException("cannot listen on " + options.host() + ":" + options.port() + ": " + rootMessage(e));
