@@ -67,7 +67,7 @@ public final class ShardedTensorSource implements TensorSource {
         Map<String, TensorSource> byFile = new LinkedHashMap<>();
         List<Path> files = new ArrayList<>();
         try {
-            for (String file : new LinkedHashSet<>(weightMap.values())) {
+            for (String file : new java.util.TreeSet<>(weightMap.values())) { // shards in file-name order
                 Path p = dir.resolve(file);
                 if (!Files.isRegularFile(p)) {
                     throw new Owl2jException(where + ": shard " + file + " is missing from " + dir);
