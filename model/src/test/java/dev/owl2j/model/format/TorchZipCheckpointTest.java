@@ -7,7 +7,6 @@ import dev.owl2j.model.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,6 +126,52 @@ class TorchZipCheckpointTest {
                 assertEquals(-1L, e.data().mismatch(a.data()), n);
             }
         }
+    }
+
+    /** {'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 4), offset, (n,), (1,), False, None)} */
+    private static byte[] onePickle(int offset, int n) {
+        return pickle("\u0080\u0002}X\u0001\u0000\u0000\u0000wctorch._utils\n_rebuild_tensor_v2\n"
+                + "((X\u0007\u0000\u0000\u0000storagectorch\nFloatStorage\nX\u0001\u0000\u0000\u00000X\u0003\u0000\u0000\u0000cpuK\u0004tQ"
+                + "K" + (char) offset + "K" + (char) n + "\u0085K\u0001\u0085\u0089NtRs.");
+    }
+
+    private static Path zipOf(Path file, byte[] pkl, byte[] storage, boolean deflateStorage) throws Exception {
+        try (var zos = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+            java.util.zip.ZipEntry p = new java.util.zip.ZipEntry("archive/data.pkl");
+            zos.putNextEntry(p);
+            zos.write(pkl);
+            zos.closeEntry();
+            java.util.zip.ZipEntry d = new java.util.zip.ZipEntry("archive/data/0");
+            if (!deflateStorage) {
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                crc.update(storage);
+                d.setMethod(java.util.zip.ZipEntry.STORED);
+                d.setSize(storage.length);
+                d.setCompressedSize(storage.length);
+                d.setCrc(crc.getValue());
+            }
+            zos.putNextEntry(d);
+            zos.write(storage);
+            zos.closeEntry();
+        }
+        return file;
+    }
+
+    @Test
+    void storageBoundsAreCheckedAndDeflatedStoragesAreRead(@TempDir Path tmp) throws Exception {
+        byte[] storage = new byte[16];
+        java.nio.ByteBuffer.wrap(storage).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1f).putFloat(2f).putFloat(3f).putFloat(4f);
+        for (boolean deflate : new boolean[]{false, true}) {
+            try (TorchZipCheckpoint ck = TorchZipCheckpoint.open(zipOf(tmp.resolve("ok" + deflate + ".bin"), onePickle(1, 3), storage, deflate))) {
+                assertArrayEquals(new float[]{2f, 3f, 4f}, ck.get("w").toFloatArray());
+            }
+        }
+        Path over = zipOf(tmp.resolve("over.bin"), onePickle(2, 3), storage, false);
+        Owl2jException e = assertThrows(Owl2jException.class, () -> TorchZipCheckpoint.open(over));
+        assertTrue(e.getMessage().contains("tensor w") && e.getMessage().contains("reaches element 4 of a storage of 4"), e.getMessage());
+        Path small = zipOf(tmp.resolve("small.bin"), onePickle(0, 3), new byte[12], false);
+        e = assertThrows(Owl2jException.class, () -> TorchZipCheckpoint.open(small));
+        assertTrue(e.getMessage().contains("holds 12 bytes but its 4 F32 elements need 16"), e.getMessage());
     }
 
     private static byte[] pickle(String latin1) {
