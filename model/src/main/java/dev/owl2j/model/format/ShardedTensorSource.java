@@ -66,7 +66,11 @@ public final class ShardedTensorSource implements TensorSource {
         Map<String, TensorSource> byFile = new LinkedHashMap<>();
         List<Path> files = new ArrayList<>();
         try {
-            for (String file : new java.util.TreeSet<>(weightMap.values())) { // shards in file-name order
+            // shards in name order, shorter names first so that pytorch_model-2-of-33.bin precedes -10-of-33.bin
+            java.util.TreeSet<String> ordered = new java.util.TreeSet<>(
+                    java.util.Comparator.comparingInt(String::length).thenComparing(java.util.Comparator.naturalOrder()));
+            ordered.addAll(weightMap.values());
+            for (String file : ordered) {
                 Path p = dir.resolve(file);
                 if (!Files.isRegularFile(p)) {
                     throw new Owl2jException(where + ": shard " + file + " is missing from " + dir);

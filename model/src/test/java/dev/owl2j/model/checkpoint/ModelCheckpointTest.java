@@ -120,6 +120,15 @@ class ModelCheckpointTest {
         assertTrue(e.getMessage().contains("generation_config.json"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
         Files.delete(d.resolve("generation_config.json"));
+        Files.writeString(d.resolve("preprocessor_config.json"), "{\"crop_size\": 448, \"new_key\": 1,");
+        e = assertThrows(Owl2jException.class, () -> ModelCheckpoint.open(d));
+        assertTrue(e.getMessage().contains("preprocessor_config.json"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        Files.writeString(d.resolve("preprocessor_config.json"), "{\"crop_size\": 448, \"new_key\": 1}");
+        try (ModelCheckpoint mc = ModelCheckpoint.open(d)) {
+            assertEquals(448, mc.preprocessor().cropWidth());
+        }
+        Files.delete(d.resolve("preprocessor_config.json"));
         Files.writeString(d.resolve("config.json"), "{\"hidden_size\": \"wide\"}");
         e = assertThrows(Owl2jException.class, () -> ModelCheckpoint.open(d));
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
