@@ -19,6 +19,8 @@ import java.util.Map;
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
                 PreprocessCommand.class,
+                InspectCommand.class,
+                ConvertCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec
