@@ -80,6 +80,8 @@ public final class OpenAiServer implements AutoCloseable {
                 .put("active", scheduler.activeCount()).put("queued", scheduler.queueDepth())));
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(scheduler.metrics().render()));
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+        // Safety net: a user error raised anywhere below the handlers (template, tokenizer) is still a 400.
+        app.exception(Owl2jException.class, (e, ctx) -> error(ctx, ApiException.badRequest("invalid_request", e.getMessage())));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(),
                 e.getStatus() == 404 ? "not_found_error" : "invalid_request_error", null, e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> error(ctx, new ApiException(500, "server_error", null,
@@ -119,7 +121,7 @@ public final class OpenAiServer implements AutoCloseable {
         }
         List<String> imageUrls = new ArrayList<>();
         List<ServerModel.Turn> turns = turns(body.get("messages"), imageUrls);
-        Prompt prompt = prompt(model.renderChat(turns), imageUrls);
+        Prompt prompt = prompt(render(turns), imageUrls);
         SamplingParams params = sampling(body, prompt.positions());
         boolean stream = bool(body, "stream");
         boolean includeUsage = stream && body.path("stream_options").isObject() && bool(body.get("stream_options"), "include_usage");
@@ -304,6 +306,14 @@ public final class OpenAiServer implements AutoCloseable {
         return text.toString();
     }
 
+    private String render(List<ServerModel.Turn> turns) {
+        try {
+            return model.renderChat(turns);
+        } catch (Owl2jException e) {
+            throw ApiException.badRequest("invalid_messages", e.getMessage());
+        }
+    }
+
     private static String plainText(String s, String where) {
         if (s.contains(IMAGE_MARKER)) {
             throw ApiException.badRequest("invalid_messages", where + ": text must not contain " + IMAGE_MARKER + "; send images as image_url parts");
@@ -384,7 +394,7 @@ public final class OpenAiServer implements AutoCloseable {
             }
             if (stop.size() > MAX_STOPS) throw ApiException.badRequest("invalid_stop", "at most " + MAX_STOPS + " stop strings");
         }
-        return new SamplingParams(temperature, 0, topP, seed, Math.max(1, maxTokens), stop);
+        return new SamplingParams(temperature, model.defaultTopK(), topP, seed, Math.max(1, maxTokens), stop);
     }
 
     private static double number(JsonNode body, String field, double dflt, double min, double max) {
@@ -415,7 +425,7 @@ public final class OpenAiServer implements AutoCloseable {
         String text;
         if (body.has("messages")) {
             if (body.has("prompt")) throw ApiException.badRequest("invalid_request", "give either 'messages' or 'prompt', not both");
-            text = model.renderChat(turns(body.get("messages"), imageUrls));
+            text = render(turns(body.get("messages"), imageUrls));
         } else if (body.path("prompt").isTextual()) {
             text = body.get("prompt").asText();
         } else {

@@ -44,4 +44,9 @@ public interface ServerModel {
     default double defaultTopP() {
         return 1;
     }
+
+    /** Top-k applied to every sampled request (OpenAI has no such field); 0 = off. */
+    default int defaultTopK() {
+        return 0;
+    }
 }
