@@ -43,6 +43,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Scheduler scheduler;
     private final ImageLoader images;
     private final long created = System.currentTimeMillis() / 1000;
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
     private Javalin app;
 
     public OpenAiServer(ServerModel model, ServerOptions options) {
@@ -101,11 +102,17 @@ public final class OpenAiServer implements AutoCloseable {
         return app.port();
     }
 
-    /** Stops accepting connections, lets running generations finish (up to 30 s), then stops. */
+    /** Stops accepting work, lets running generations finish (up to 30 s), then stops listening. Idempotent. */
     @Override
     public void close() {
         scheduler.shutdown(true, 30, TimeUnit.SECONDS);
         if (app != null) app.stop();
+        closed.countDown();
+    }
+
+    /** Blocks until {@link #close} has run (the serve command's main thread waits here). */
+    public void awaitClose() throws InterruptedException {
+        closed.await();
     }
 
     // ---------------------------------------------------------------- /v1/chat/completions
