@@ -45,18 +45,28 @@ rng = random.Random(1234)
 byte_ids = [i for i in range(sp.get_piece_size()) if sp.is_byte(i)]
 n = sp.get_piece_size()
 decodes = []
+special_ids = {sp.unk_id(), sp.bos_id(), sp.eos_id()}
+
+
+def decode_case(ids):
+    # decoded_skip is LlamaTokenizer.decode(ids, skip_special_tokens=True): transformers drops the special ids
+    # (unk, bos, eos) first and hands the remaining pieces to one sentencepiece decode call.
+    return {"ids": ids, "decoded": sp.decode(ids),
+            "decoded_skip": sp.decode([i for i in ids if i not in special_ids])}
+
+
 for k in range(150):
     length = rng.randint(1, 12)
     ids = []
     for _ in range(length):
         r = rng.random()
         ids.append(rng.choice(byte_ids) if r < 0.35 else (rng.randint(0, 2) if r < 0.45 else rng.randint(3, n - 1)))
-    decodes.append({"ids": ids, "decoded": sp.decode(ids)})
+    decodes.append(decode_case(ids))
 for ids in ([sp.piece_to_id("\u2581")], [sp.piece_to_id("\u2581"), sp.piece_to_id("\u2581")],
             sp.encode(" Hello") , sp.encode("  x"), [1] + sp.encode(" a"), sp.encode("中") , sp.encode("中")[:-1]):
-    decodes.append({"ids": ids, "decoded": sp.decode(ids)})
+    decodes.append(decode_case(ids))
 json.dump({"producer": f"scripts/goldens/tokenizer/spm_goldens.py (sentencepiece {spm.__version__})",
-           "note": "ids without BOS; decoded = SentencePieceProcessor.decode(ids)",
+           "note": "ids without BOS (plain sentencepiece: special-token text is not split); decoded = SentencePieceProcessor.decode(ids)",
            "vocab_size": n, "bos": sp.bos_id(), "eos": sp.eos_id(), "unk": sp.unk_id(),
            "pieces": [sp.id_to_piece(i) for i in range(n)],
            "cases": cases, "decodes": decodes},
