@@ -321,7 +321,9 @@ public final class Tokenizer {
             }
             return b.append(d.finish()).toString();
         }
+        // LlamaTokenizer.convert_tokens_to_string (4.31): the space goes before the decoded run, not after it.
         StringBuilder out = new StringBuilder();
+        StringBuilder runText = new StringBuilder();
         PieceDecoder run = new PieceDecoder(this);
         boolean prevSpecial = false;
         for (int i = 0; i < ids.length; i++) {
@@ -330,15 +332,16 @@ public final class Tokenizer {
                 if (!prevSpecial && i != 0) {
                     out.append(' ');
                 }
-                out.append(run.finish()).append(v.pieces()[id]);
+                out.append(runText).append(run.finish()).append(v.pieces()[id]);
+                runText.setLength(0);
                 run = new PieceDecoder(this);
                 prevSpecial = true;
             } else {
-                out.append(run.accept(id));
+                runText.append(run.accept(id));
                 prevSpecial = false;
             }
         }
-        return out.append(run.finish()).toString();
+        return out.append(runText).append(run.finish()).toString();
     }
 
     /** A decoder for a stream of generated ids; its output equals {@link #decode(int[])} of all ids. */
