@@ -5,7 +5,7 @@ golden ids and decodes from python3-sentencepiece for the strings of strings.mjs
 The model mirrors LLaMA's settings: BPE, byte_fallback, identity normalizer, dummy prefix, no whitespace removal,
 unk/bos/eos = 0/1/2. One user-defined symbol ("@@") exercises that piece type.
 
-Run: apt-get install -y sentencepiece python3-sentencepiece
+Run: apt-get install -y sentencepiece python3-sentencepiece python3-protobuf
      node -e 'import("./strings.mjs").then(m=>require("fs").writeFileSync("strings.json",JSON.stringify(m.testStrings())))'
      python3 spm_goldens.py            # writes ../../../testdata/tokenizer/small-bpe.model and small-bpe-goldens.json
 """
@@ -24,18 +24,25 @@ for name in ["GPL-3", "Apache-2.0", "LGPL-2.1", "Artistic", "MPL-2.0"]:
     if os.path.exists(p):
         corpus.extend(l.strip() for l in open(p, encoding="utf-8") if l.strip())
 corpus.extend(s.replace("\n", " ") for s in strings if s.strip())
-with tempfile.TemporaryDirectory() as tmp:
-    txt = os.path.join(tmp, "corpus.txt")
-    with open(txt, "w", encoding="utf-8") as f:
-        f.write("\n".join(corpus) + "\n")
-    prefix = os.path.join(tmp, "small-bpe")
-    subprocess.run(["spm_train", f"--input={txt}", f"--model_prefix={prefix}", "--model_type=bpe",
-                    "--vocab_size=1200", "--byte_fallback=true", "--normalization_rule_name=identity",
-                    "--remove_extra_whitespaces=false", "--add_dummy_prefix=true", "--character_coverage=0.9995",
-                    "--user_defined_symbols=@@", "--split_digits=false", "--max_sentencepiece_length=16",
-                    "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1", "--num_threads=1",
-                    "--minloglevel=2"], check=True)
-    model_bytes = open(prefix + ".model", "rb").read()
+
+
+def train(vocab_size, byte_fallback, coverage):
+    with tempfile.TemporaryDirectory() as tmp:
+        txt = os.path.join(tmp, "corpus.txt")
+        with open(txt, "w", encoding="utf-8") as f:
+            f.write("\n".join(corpus) + "\n")
+        prefix = os.path.join(tmp, "small-bpe")
+        subprocess.run(["spm_train", f"--input={txt}", f"--model_prefix={prefix}", "--model_type=bpe",
+                        f"--vocab_size={vocab_size}", f"--byte_fallback={str(byte_fallback).lower()}",
+                        "--normalization_rule_name=identity", "--remove_extra_whitespaces=false",
+                        "--add_dummy_prefix=true", f"--character_coverage={coverage}",
+                        "--user_defined_symbols=@@", "--split_digits=false", "--max_sentencepiece_length=16",
+                        "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1", "--num_threads=1",
+                        "--minloglevel=2"], check=True)
+        return open(prefix + ".model", "rb").read()
+
+
+model_bytes = train(1200, True, 0.9995)
 open(os.path.join(out, "small-bpe.model"), "wb").write(model_bytes)
 
 sp = spm.SentencePieceProcessor(model_proto=model_bytes)
@@ -71,4 +78,30 @@ json.dump({"producer": f"scripts/goldens/tokenizer/spm_goldens.py (sentencepiece
            "pieces": [sp.id_to_piece(i) for i in range(n)],
            "cases": cases, "decodes": decodes},
           open(os.path.join(out, "small-bpe-goldens.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+
+# Variants for the rarer code paths, each with ids and decodes of every string:
+#  - small-bpe-unused.model: the same model with a few frequent merged pieces marked UNUSED (SentencePiece then
+#    splits them back into the pieces they were merged from); needs python3-protobuf.
+#  - small-bpe-nofallback.model: trained without byte fallback and lower character coverage, so rare characters
+#    become <unk> (a run of them one <unk>).
+from sentencepiece import sentencepiece_model_pb2 as pb
+proto = pb.ModelProto()
+proto.ParseFromString(model_bytes)
+unused = ["\u2581the", "er", "\u2581a", "ion", "ing"]
+for piece in proto.pieces:
+    if piece.piece in unused:
+        piece.type = pb.ModelProto.SentencePiece.UNUSED
+variants = {"small-bpe-unused": proto.SerializeToString(), "small-bpe-nofallback": train(700, False, 0.98)}
+for name, data in variants.items():
+    open(os.path.join(out, name + ".model"), "wb").write(data)
+    vsp = spm.SentencePieceProcessor(model_proto=data)
+    special = {vsp.unk_id(), vsp.bos_id(), vsp.eos_id()}
+    vcases = []
+    for s in strings:
+        ids = vsp.encode(s)
+        vcases.append({"text": s, "ids": ids, "decoded": vsp.decode(ids),
+                       "decoded_skip": vsp.decode([i for i in ids if i not in special])})
+    json.dump({"producer": f"scripts/goldens/tokenizer/spm_goldens.py (sentencepiece {spm.__version__})",
+               "vocab_size": vsp.get_piece_size(), "cases": vcases},
+              open(os.path.join(out, name + "-goldens.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=1)
 print(f"vocab {n}, {len(cases)} cases, {len(decodes)} decodes -> {out}")

@@ -40,7 +40,7 @@ export function testStrings() {
     "comma,separated,values", "pipe|separated", "semi;colon", "key=value&other=thing", "[1, 2, 3]", "(a, b)",
     "{}", "[]", "()", "<>", "``", "```python\nprint(1)\n```", "**bold** _italic_", "# Heading\n\n- item",
     "> quote", "1. first\n2. second", "a\\nb", "\\u0041", "%d %s %f", "${var}", "@Override", "->", "=>", "::",
-    "!==", "&&", "||", "<<=", ">>>", "/* comment */", "// comment", "<!-- html -->", "\u2581leading block",
+    "!==", "&&", "||", "<<=", ">>>", "/* comment */", "// comment", "<!-- html -->", "\u2581leading block", "a@@b", "@@@", " @@ ", "@@",
   ];
   // Generated variety: numbers, repeated characters and space runs of many lengths.
   for (let i = 1; i <= 12; i++) s.push(" ".repeat(i) + "x");

@@ -146,6 +146,34 @@ class TokenizerGoldenTest {
         assertTrue(n >= 150);
     }
 
+    @Test
+    void unusedPiecesAreSplitBackAsSentencePiece() throws IOException {
+        checkVariant("small-bpe-unused");
+    }
+
+    @Test
+    void withoutByteFallbackRareCharactersBecomeOneUnk() throws IOException {
+        checkVariant("small-bpe-nofallback");
+    }
+
+    private static void checkVariant(String name) throws IOException {
+        Tokenizer t = Tokenizer.load(dir().resolve(name + ".model"));
+        JsonNode g = json(name + "-goldens.json");
+        assertEquals(g.get("vocab_size").asInt(), t.vocabSize());
+        List<String> failures = new ArrayList<>();
+        for (JsonNode c : g.get("cases")) {
+            String text = c.get("text").asText();
+            int[] ids = ints(c.get("ids"));
+            if (!hasSpecialText(text) && !java.util.Arrays.equals(ids, t.encode(text, false))) {
+                failures.add(quote(text) + " want " + java.util.Arrays.toString(ids) + " got "
+                        + java.util.Arrays.toString(t.encode(text, false)));
+            }
+            assertEquals(c.get("decoded_skip").asText(), t.decode(ids), "decode " + quote(text));
+            assertEquals(c.get("decoded_skip").asText(), streamed(t, ids), "streaming decode " + quote(text));
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " mismatches:\n" + String.join("\n", failures));
+    }
+
     static String streamed(Tokenizer t, int[] ids) {
         StreamingDecoder d = t.newStreamingDecoder();
         StringBuilder b = new StringBuilder();
