@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p><b>Multi-turn with a KV cache and sep2.</b> The reference re-renders the whole conversation each turn,
  * {@code "USER: <|image|>Q1 ASSISTANT: A1</s>USER: Q2 ASSISTANT:"}; the slow tokenizer turns the {@code "</s>"}
- * text into the EOS id 2, and (legacy mode) the text after it gets its own dummy prefix ("▁US"). The engine instead
+ * text into the EOS id 2, and (legacy mode, the transformers 4.31 default; the release's tokenizer_config.json was
+ * not readable, see docs/tokenizer.md) the text after it gets its own dummy prefix ("▁US"). The engine instead
  * keeps its cache and appends: {@code encode(render(turns))}, then the generated answer ids, then
  * <b>the EOS id the model generated, which stands for sep2</b> (it is the same id 2 the "</s>" text would become, so
  * sep2 is never written as text and never tokenized again), then
