@@ -75,40 +75,71 @@ final class ImageLoader {
         }
     }
 
+    /**
+     * GET with one deadline for the whole transfer: the client's timeout covers only the wait for the headers,
+     * so the body is read on a virtual thread and abandoned (stream closed) when the deadline passes.
+     */
     private byte[] fetch(String url, String what) {
+        long deadline = System.nanoTime() + options.remoteImageTimeout().toNanos();
+        String timedOut = what + ": fetching the URL timed out after " + options.remoteImageTimeout().toSeconds() + " s";
+        HttpResponse<InputStream> response;
         try {
             HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(options.remoteImageTimeout()).GET().build();
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = response.body()) {
-                if (response.statusCode() != 200) {
-                    throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL gave HTTP " + response.statusCode());
-                }
-                long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
-                if (declared > options.maxImageBytes()) {
-                    throw ApiException.badRequest("image_too_large", what + ": " + declared + " bytes, the limit is " + options.maxImageBytes());
-                }
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                byte[] buf = new byte[65536];
-                int n;
-                while ((n = in.read(buf)) >= 0) {
-                    out.write(buf, 0, n);
-                    if (out.size() > options.maxImageBytes()) {
-                        throw ApiException.badRequest("image_too_large", what + ": more than " + options.maxImageBytes() + " bytes");
-                    }
-                }
-                return out.toByteArray();
-            }
+            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("invalid_image_url", what + ": not a valid URL");
         } catch (java.net.http.HttpTimeoutException e) {
-            throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL timed out after "
-                    + options.remoteImageTimeout().toSeconds() + " s");
+            throw ApiException.badRequest("image_fetch_failed", timedOut);
         } catch (IOException e) {
             throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getClass().getSimpleName() + ")");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.badRequest("image_fetch_failed", what + ": interrupted while fetching the URL");
         }
+        InputStream in = response.body();
+        try (in) {
+            if (response.statusCode() != 200) {
+                throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL gave HTTP " + response.statusCode());
+            }
+            long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
+            if (declared > options.maxImageBytes()) {
+                throw ApiException.badRequest("image_too_large", what + ": " + declared + " bytes, the limit is " + options.maxImageBytes());
+            }
+            java.util.concurrent.CompletableFuture<byte[]> body = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    body.complete(readLimited(in, what));
+                } catch (Throwable t) {
+                    body.completeExceptionally(t);
+                }
+            });
+            try {
+                return body.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw ApiException.badRequest("image_fetch_failed", timedOut);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof ApiException a) throw a;
+                throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getCause().getClass().getSimpleName() + ")");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ApiException.badRequest("image_fetch_failed", what + ": interrupted while fetching the URL");
+            }
+        } catch (IOException e) {
+            throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private byte[] readLimited(InputStream in, String what) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[65536];
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            out.write(buf, 0, n);
+            if (out.size() > options.maxImageBytes()) {
+                throw ApiException.badRequest("image_too_large", what + ": more than " + options.maxImageBytes() + " bytes");
+            }
+        }
+        return out.toByteArray();
     }
 
     /** Refuses data no installed image reader recognises, and pictures over the pixel limit, from the header alone. */
