@@ -4,6 +4,8 @@ import dev.owl2j.model.Owl2jException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.Map;
+
 /**
  * The {@code owl2j} command line. Each subcommand lives in its own class in this package and is listed in
  * {@code subcommands} below. User errors ({@link Owl2jException}) print as one line and exit 1; a stack trace
@@ -15,10 +17,19 @@ import picocli.CommandLine.Command;
         description = "Run mPLUG-Owl2 (vision-language model) in pure Java.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                PullCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** The environment subcommands read (HF_TOKEN, OWL2J_HOME, ...); tests pass their own. */
+    private Map<String, String> env = System.getenv();
+
+    /** The environment variables this run sees. */
+    public Map<String, String> env() {
+        return env;
+    }
 
     @Override
     public void run() {
@@ -31,9 +42,16 @@ public final class Owl2jCommand implements Runnable {
 
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int execute(String... args) {
+        return execute(System.getenv(), args);
+    }
+
+    /** Runs the CLI with {@code env} in place of the process environment (for tests). */
+    public static int execute(Map<String, String> env, String... args) {
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
-        CommandLine cli = new CommandLine(new Owl2jCommand());
+        Owl2jCommand root = new Owl2jCommand();
+        root.env = Map.copyOf(env);
+        CommandLine cli = new CommandLine(root);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             Throwable cause = ex;
             if (!(cause instanceof Owl2jException) && cause.getCause() instanceof Owl2jException o) {

@@ -1,0 +1,702 @@
+package dev.owl2j.runtime.hub;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.owl2j.model.Owl2jException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.UnknownHostException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Downloads a Hugging Face model repository revision into a folder.
+ *
+ * <p>The file list comes from {@code GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true} (siblings with
+ * size, git blob id, and for LFS files the content's SHA-256); each file from
+ * {@code {endpoint}/{repo}/resolve/{rev}/{path}}. The JDK's HttpClient does the HTTP; the download loop is
+ * written here because it has to combine things no library bundles for us: resume with {@code Range} (and
+ * start over when a server answers 200 instead of 206), hashing while writing, {@code .part} files renamed
+ * only once verified, and the hub's error codes turned into one-line messages. Redirects are followed by hand
+ * so that the token goes only to the hub's own host, never to the CDN a large file redirects to (its URL is
+ * signed, and a stray Authorization header can make it refuse).
+ */
+public final class HubDownloader {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_REDIRECTS = 10;
+    private static final int BUFFER = 1 << 20;
+    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+    private static final String USER_AGENT = "owl2j/0.1.0 (java " + Runtime.version().feature() + ")";
+
+    /** Drops transfers that stall (the JDK client has no timeout between body bytes). */
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "owl2j-pull-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final PullOptions options;
+    private final HttpClient http;
+
+    public HubDownloader(PullOptions options) {
+        this.options = options;
+        // HTTP/1.1: one TCP connection per parallel download, as other hub clients do; HTTP/2 would multiplex
+        // every file over one connection and share one congestion window.
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(options.connectTimeout())
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+    }
+
+    /** Lists the files of {@code ref} (all of them, before {@code --include} filtering). */
+    public Listing list(RepoRef ref) {
+        URI uri = URI.create(options.endpoint() + "/api/models/" + ref.repo() + "/revision/"
+                + encodeSegment(ref.revision()) + "?blobs=true");
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(request(uri, true).header("Accept", "application/json").build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw networkError(uri, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Owl2jException("pull of " + ref + " interrupted");
+        }
+        int status = response.statusCode();
+        if (status != 200) {
+            throw httpError(ref, null, status, response.headers().firstValue("X-Error-Code").orElse(""));
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new Owl2jException("the hub at " + options.endpoint() + " sent a file list for " + ref
+                    + " that is not JSON: " + e.getMessage());
+        }
+        JsonNode siblings = root.path("siblings");
+        if (!siblings.isArray()) {
+            throw new Owl2jException("the hub at " + options.endpoint() + " sent no file list (siblings) for " + ref);
+        }
+        List<RemoteFile> files = new ArrayList<>();
+        for (JsonNode s : siblings) {
+            String path = s.path("rfilename").asText(null);
+            if (path == null || path.isEmpty()) {
+                throw new Owl2jException("the hub's file list for " + ref + " has an entry without rfilename");
+            }
+            JsonNode lfs = s.path("lfs");
+            long size = lfs.has("size") ? lfs.path("size").asLong(-1) : s.path("size").asLong(-1);
+            String sha256 = lfs.isObject() ? lowerOrNull(lfs.path("sha256").asText(null)) : null;
+            String gitOid = lfs.isObject() ? null : lowerOrNull(s.path("blobId").asText(null));
+            files.add(new RemoteFile(path, size, sha256, gitOid));
+        }
+        String commit = root.path("sha").asText(null);
+        return new Listing(commit, files);
+    }
+
+    /** The hub's answer for one revision: its commit (may be null) and files. */
+    public record Listing(String commit, List<RemoteFile> files) {}
+
+    /**
+     * Downloads every selected file of {@code ref} into {@code dir}, skipping files already complete, and
+     * writes {@link ModelCache#MANIFEST} last. Throws {@link Owl2jException} on any failure; partial files stay as
+     * {@code .part} for the next run to resume, except ones that failed verification, which are deleted.
+     */
+    public PullResult pull(RepoRef ref, Path dir, PullProgress progress) {
+        Listing listing = list(ref);
+        List<RemoteFile> selected = select(ref, listing.files());
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new Owl2jException("cannot create " + dir + ": " + e.getMessage());
+        }
+        try (FileChannel lockFile = FileChannel.open(dir.resolve(ModelCache.LOCK), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = lockFile.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new Owl2jException("another owl2j pull is writing to " + dir + "; wait for it to finish");
+            }
+            return pullLocked(ref, dir, progress, listing, selected);
+        } catch (IOException e) {
+            throw new Owl2jException("cannot lock " + dir.resolve(ModelCache.LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    private PullResult pullLocked(RepoRef ref, Path dir, PullProgress progress, Listing listing,
+                                  List<RemoteFile> selected) {
+        Map<String, RemoteFile> known = readManifest(dir);
+        long total = selected.stream().mapToLong(f -> Math.max(f.size(), 0)).sum();
+        AtomicInteger downloaded = new AtomicInteger();
+        AtomicInteger skipped = new AtomicInteger();
+        AtomicLong received = new AtomicLong();
+        AtomicBoolean cancelled = new AtomicBoolean();
+        progress.start(total);
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(options.jobs(), Math.max(1, selected.size())),
+                r -> {
+                    Thread t = new Thread(r, "owl2j-pull");
+                    t.setDaemon(true);
+                    return t;
+                });
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (RemoteFile f : selected) {
+                futures.add(pool.submit(() -> {
+                    if (cancelled.get()) {
+                        return null;
+                    }
+                    try {
+                        boolean fetched = fetch(ref, f, dir, known.get(f.path()), progress, received, cancelled);
+                        (fetched ? downloaded : skipped).incrementAndGet();
+                    } catch (RuntimeException e) {
+                        cancelled.set(true);
+                        throw e;
+                    }
+                    return null;
+                }));
+            }
+            RuntimeException first = null;
+            for (Future<?> future : futures) {
+                try {
+                    future.get();
+                } catch (ExecutionException e) {
+                    if (first == null || first instanceof Cancelled) {
+                        first = e.getCause() instanceof RuntimeException r ? r
+                                : new Owl2jException("pull of " + ref + " failed: " + e.getCause());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    cancelled.set(true);
+                    throw new Owl2jException("pull of " + ref + " interrupted");
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            pool.shutdownNow();
+            progress.finish();
+        }
+        writeManifest(dir, ref, listing.commit(), known, selected);
+        return new PullResult(dir, listing.commit(), selected, downloaded.get(), skipped.get(), received.get());
+    }
+
+    private List<RemoteFile> select(RepoRef ref, List<RemoteFile> files) {
+        List<PathMatcher> matchers = new ArrayList<>();
+        for (String glob : options.include()) {
+            try {
+                matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
+            } catch (IllegalArgumentException e) {
+                throw new Owl2jException("bad --include pattern '" + glob + "': " + e.getMessage());
+            }
+        }
+        List<RemoteFile> selected = new ArrayList<>();
+        for (RemoteFile f : files) {
+            if (matchers.isEmpty() || matchers.stream().anyMatch(m -> m.matches(Path.of(f.path())))) {
+                selected.add(f);
+            }
+        }
+        if (selected.isEmpty()) {
+            throw new Owl2jException(files.isEmpty() ? ref + " has no files"
+                    : "no file of " + ref + " matches --include " + String.join(", ", options.include()));
+        }
+        return selected;
+    }
+
+    /** Thrown in workers that stop because another file already failed; never reaches the user. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** A failure worth another try (a broken connection, a 5xx): the .part file is kept for resuming. */
+    private static final class Transient extends Exception {
+        Transient(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** Returns true when bytes were fetched, false when the file was already complete. */
+    private boolean fetch(RepoRef ref, RemoteFile f, Path dir, RemoteFile recorded, PullProgress progress,
+                          AtomicLong received, AtomicBoolean cancelled) {
+        Path target = safeTarget(dir, f.path());
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        try {
+            Files.createDirectories(target.getParent());
+            if (Files.isRegularFile(target)) {
+                // A previous pull recorded this very file as verified: trust it if the size still matches.
+                // Otherwise (an interrupted pull, or a file put there by hand) check its content once.
+                if (f.size() < 0 || Files.size(target) == f.size()) {
+                    // (with no hash from the hub, the size is all there is to check)
+                    if (f.equals(recorded) || verifyOnDisk(target, f) == null) {
+                        progress.advance(Math.max(f.size(), 0));
+                        return false;
+                    }
+                }
+                Files.delete(target);
+            }
+        } catch (IOException e) {
+            throw new Owl2jException("cannot write " + target + ": " + e.getMessage());
+        }
+        Transient last = null;
+        for (int attempt = 1; attempt <= options.attempts(); attempt++) {
+            if (cancelled.get()) {
+                throw new Cancelled();
+            }
+            try {
+                downloadOnce(ref, f, part, progress, received, cancelled);
+                last = null;
+                break;
+            } catch (Transient e) {
+                last = e;
+                if (attempt < options.attempts()) {
+                    sleepBeforeRetry(attempt);
+                }
+            }
+        }
+        if (last != null) {
+            Throwable cause = last.getCause();
+            if (cause instanceof ConnectException || cause instanceof UnknownHostException
+                    || cause instanceof HttpConnectTimeoutException) {
+                throw networkError(resolveUri(ref, f), (IOException) cause);
+            }
+            throw new Owl2jException("download of " + f.path() + " failed after " + options.attempts()
+                    + " attempts: " + last.getMessage() + " (run pull again to resume)");
+        }
+        try {
+            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new Owl2jException("cannot move " + part + " to " + target + ": " + e.getMessage());
+        }
+        return true;
+    }
+
+    private static void sleepBeforeRetry(int attempt) {
+        try {
+            Thread.sleep(Math.min(200L << (attempt - 1), 5_000L));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Cancelled();
+        }
+    }
+
+    private void downloadOnce(RepoRef ref, RemoteFile f, Path part, PullProgress progress, AtomicLong received,
+                              AtomicBoolean cancelled) throws Transient {
+        long have;
+        try {
+            have = Files.isRegularFile(part) ? Files.size(part) : 0;
+            if (f.size() >= 0 && have > f.size()) {
+                Files.delete(part);
+                have = 0;
+            }
+            if (f.size() >= 0 && have == f.size() && have > 0) {
+                // Complete but never verified (the run stopped between writing and renaming).
+                String bad = verifyOnDisk(part, f);
+                if (bad == null) {
+                    progress.advance(have);
+                    return;
+                }
+                Files.delete(part);
+                have = 0;
+            }
+        } catch (IOException e) {
+            throw new Owl2jException("cannot read " + part + ": " + e.getMessage());
+        }
+        if (f.size() == 0) {
+            try {
+                Files.write(part, new byte[0]);
+            } catch (IOException e) {
+                throw new Owl2jException("cannot write " + part + ": " + e.getMessage());
+            }
+            finishVerify(f, part, newHasher(f, 0));
+            return;
+        }
+        URI uri = resolveUri(ref, f);
+        HttpResponse<InputStream> response = get(uri, have > 0 ? "bytes=" + have + "-" : null);
+        int status = response.statusCode();
+        long counted = 0; // bytes of this file reported to progress by this attempt
+        long timeoutNanos = options.timeout().toNanos();
+        AtomicLong lastData = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        InputStream watched = response.body();
+        long period = Math.max(10, Math.min(1000, options.timeout().toMillis() / 4));
+        ScheduledFuture<?> watch = WATCHDOG.scheduleAtFixedRate(() -> {
+            if (System.nanoTime() - lastData.get() > timeoutNanos && stalled.compareAndSet(false, true)) {
+                closeQuietly(watched); // makes the blocked read end, and this attempt with it
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+        try (InputStream body = watched) {
+            long start;
+            if (status == 206) {
+                Matcher m = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
+                if (!m.matches() || Long.parseLong(m.group(1)) != have) {
+                    // A range we did not ask for: drop what we have and take it from the top next time.
+                    Files.deleteIfExists(part);
+                    throw new Transient("the server answered a range request for " + f.path() + " with a different range", null);
+                }
+                start = have;
+            } else if (status == 200) {
+                start = 0; // no range support (or no range asked): the body is the whole file
+            } else if (status == 416) {
+                Files.deleteIfExists(part);
+                throw new Transient("the server refused to resume " + f.path() + " (HTTP 416)", null);
+            } else if (status == 429 || status >= 500) {
+                throw new Transient("HTTP " + status + " for " + f.path(), null);
+            } else {
+                throw httpError(ref, f, status, response.headers().firstValue("X-Error-Code").orElse(""));
+            }
+            MessageDigest hasher = newHasher(f, f.size());
+            try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ)) {
+                if (start == 0) {
+                    out.truncate(0);
+                } else if (hasher != null) {
+                    hashPrefix(out, start, hasher);
+                }
+                progress.advance(start);
+                counted = start;
+                out.position(start);
+                byte[] buf = new byte[BUFFER];
+                long pos = start;
+                int n;
+                while ((n = body.read(buf)) >= 0) {
+                    lastData.set(System.nanoTime());
+                    if (cancelled.get()) {
+                        throw new Cancelled();
+                    }
+                    if (f.size() >= 0 && pos + n > f.size()) {
+                        Files.deleteIfExists(part);
+                        throw new Owl2jException("the hub sent more than the " + f.size() + " bytes it lists for "
+                                + f.path());
+                    }
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                    if (hasher != null) {
+                        hasher.update(buf, 0, n);
+                    }
+                    pos += n;
+                    counted += n;
+                    received.addAndGet(n);
+                    progress.advance(n);
+                }
+                if (stalled.get()) {
+                    throw new Transient("no data for " + options.timeout().toMillis() + " ms after " + pos
+                            + " bytes of " + f.path(), null);
+                }
+                if (f.size() >= 0 && pos != f.size()) {
+                    throw new Transient("connection closed after " + pos + " of " + f.size() + " bytes of " + f.path(), null);
+                }
+            }
+            counted = 0; // complete: keep what was reported
+            finishVerify(f, part, hasher);
+        } catch (IOException e) {
+            if (stalled.get()) {
+                throw new Transient("no data for " + options.timeout().toMillis() + " ms while downloading " + f.path(), null);
+            }
+            throw new Transient(e.getClass().getSimpleName() + " while downloading " + f.path()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
+        } finally {
+            watch.cancel(false);
+            if (counted > 0) {
+                progress.advance(-counted); // the next attempt reports the kept prefix again
+            }
+        }
+    }
+
+    private static void finishVerify(RemoteFile f, Path part, MessageDigest hasher) {
+        if (hasher == null) {
+            return;
+        }
+        String actual = HexFormat.of().formatHex(hasher.digest());
+        String expected = f.sha256() != null ? f.sha256() : f.gitOid();
+        if (!actual.equals(expected)) {
+            try {
+                Files.deleteIfExists(part);
+            } catch (IOException ignored) {
+                // the message below is what matters; a leftover .part is re-checked next run
+            }
+            throw new Owl2jException("downloaded file " + f.path() + " is corrupted: expected " + f.checkKind()
+                    + " " + expected + ", got " + actual + " (deleted; run pull again)");
+        }
+    }
+
+    /** Returns null when the file on disk matches the hub's hash, else the actual hash. */
+    private static String verifyOnDisk(Path file, RemoteFile f) throws IOException {
+        MessageDigest hasher = newHasher(f, Files.size(file));
+        if (hasher == null) {
+            return null;
+        }
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            hashPrefix(in, in.size(), hasher);
+        }
+        String actual = HexFormat.of().formatHex(hasher.digest());
+        return actual.equals(f.sha256() != null ? f.sha256() : f.gitOid()) ? null : actual;
+    }
+
+    private static void hashPrefix(FileChannel in, long length, MessageDigest hasher) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(BUFFER);
+        long pos = 0;
+        while (pos < length) {
+            buf.clear().limit((int) Math.min(BUFFER, length - pos));
+            int n = in.read(buf, pos);
+            if (n < 0) {
+                throw new IOException("file shorter than " + length + " bytes");
+            }
+            buf.flip();
+            hasher.update(buf);
+            pos += n;
+        }
+    }
+
+    /**
+     * SHA-256 for LFS files; for files in git itself the git blob id, which is SHA-1 over
+     * {@code "blob <size>\0"} followed by the content.
+     */
+    private static MessageDigest newHasher(RemoteFile f, long size) {
+        try {
+            if (f.sha256() != null) {
+                return MessageDigest.getInstance("SHA-256");
+            }
+            if (f.gitOid() != null && size >= 0) {
+                MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+                sha1.update(("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
+                return sha1;
+            }
+            return null;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private HttpResponse<InputStream> get(URI uri, String range) throws Transient {
+        URI current = uri;
+        for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+            HttpRequest.Builder b = request(current, sameOrigin(current, options.endpoint()));
+            if (range != null) {
+                b.header("Range", range);
+            }
+            HttpResponse<InputStream> response;
+            try {
+                response = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException e) {
+                throw new Transient(e.getClass().getSimpleName() + " for " + current
+                        + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Cancelled();
+            }
+            int status = response.statusCode();
+            if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+                String location = response.headers().firstValue("Location").orElse(null);
+                closeQuietly(response.body());
+                if (location == null) {
+                    throw new Owl2jException("the hub redirected " + uri + " without a Location");
+                }
+                current = current.resolve(location);
+                continue;
+            }
+            return response;
+        }
+        throw new Owl2jException("too many redirects for " + uri);
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // the connection is dropped either way
+        }
+    }
+
+    private HttpRequest.Builder request(URI uri, boolean withToken) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).GET().timeout(options.timeout())
+                .header("User-Agent", USER_AGENT);
+        if (withToken && options.token() != null) {
+            b.header("Authorization", "Bearer " + options.token());
+        }
+        return b;
+    }
+
+    private static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    private URI resolveUri(RepoRef ref, RemoteFile f) {
+        StringBuilder path = new StringBuilder();
+        for (String segment : f.path().split("/")) {
+            path.append('/').append(encodeSegment(segment));
+        }
+        return URI.create(options.endpoint() + "/" + ref.repo() + "/resolve/" + encodeSegment(ref.revision()) + path);
+    }
+
+    /** Percent-encodes one URL path segment (URLEncoder is for forms: it writes '+' for space). */
+    static String encodeSegment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static Path safeTarget(Path dir, String repoPath) {
+        Path target = dir.resolve(repoPath).normalize();
+        if (repoPath.startsWith("/") || repoPath.contains("\\") || !target.startsWith(dir.normalize())
+                || target.equals(dir.normalize())) {
+            throw new Owl2jException("the hub listed a file with an unsafe path: " + repoPath);
+        }
+        return target;
+    }
+
+    private Owl2jException httpError(RepoRef ref, RemoteFile f, int status, String errorCode) {
+        String what = f == null ? "" : " (file " + f.path() + ")";
+        boolean hasToken = options.token() != null;
+        if (errorCode.equals("RevisionNotFound")) {
+            return new Owl2jException("revision " + ref.revision() + " not found in " + ref.repo() + " at " + options.endpoint());
+        }
+        if (errorCode.equals("GatedRepo")) {
+            return new Owl2jException(ref.repo() + " is gated: accept its terms on the hub, then set HF_TOKEN"
+                    + (hasToken ? " (the HF_TOKEN given has no access yet)" : ""));
+        }
+        if (errorCode.equals("EntryNotFound")) {
+            return new Owl2jException("file " + (f == null ? "?" : f.path()) + " not found in " + ref);
+        }
+        return switch (status) {
+            case 401, 403 -> new Owl2jException(hasToken
+                    ? "access to " + ref.repo() + " denied (HTTP " + status + ")" + what + ": the HF_TOKEN given cannot read it"
+                    : "access to " + ref.repo() + " denied (HTTP " + status + ")" + what
+                      + ": it may be private or gated, or not exist; set HF_TOKEN to a token that can read it");
+            case 404 -> new Owl2jException(f == null
+                    ? "model " + ref.repo() + " or its revision " + ref.revision() + " not found at " + options.endpoint()
+                    : "file " + f.path() + " of " + ref + " not found at " + options.endpoint() + " (HTTP 404)");
+            default -> new Owl2jException("the hub at " + options.endpoint() + " answered HTTP " + status
+                    + " for " + ref + what);
+        };
+    }
+
+    private Owl2jException networkError(URI uri, IOException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String host = uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "");
+        if (root instanceof UnresolvedAddressException || root instanceof UnknownHostException) {
+            return new Owl2jException("cannot reach the hub: unknown host " + uri.getHost()
+                    + " (no network, or a wrong --endpoint / HF_ENDPOINT?)");
+        }
+        if (e instanceof HttpConnectTimeoutException) {
+            return new Owl2jException("cannot reach the hub at " + host + ": connection timed out (no network?)");
+        }
+        if (e instanceof ConnectException || root instanceof ConnectException) {
+            return new Owl2jException("cannot reach the hub at " + host + ": connection refused (no network, or a wrong --endpoint / HF_ENDPOINT?)");
+        }
+        return new Owl2jException("cannot reach the hub at " + host + ": " + e.getClass().getSimpleName()
+                + (e.getMessage() == null ? "" : " " + e.getMessage()));
+    }
+
+    private static String lowerOrNull(String s) {
+        return s == null || s.isEmpty() ? null : s.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    // --- manifest: the record of a finished pull, and what lets the next run skip re-hashing ---
+
+    private static Map<String, RemoteFile> readManifest(Path dir) {
+        Map<String, RemoteFile> files = new HashMap<>();
+        Path manifest = dir.resolve(ModelCache.MANIFEST);
+        if (!Files.isRegularFile(manifest)) {
+            return files;
+        }
+        try {
+            for (JsonNode n : JSON.readTree(manifest.toFile()).path("files")) {
+                RemoteFile f = new RemoteFile(n.path("path").asText(), n.path("size").asLong(-1),
+                        n.hasNonNull("sha256") ? n.get("sha256").asText() : null,
+                        n.hasNonNull("gitOid") ? n.get("gitOid").asText() : null);
+                files.put(f.path(), f);
+            }
+        } catch (IOException | RuntimeException e) {
+            // An unreadable manifest only costs re-verification of the files present.
+            files.clear();
+        }
+        return files;
+    }
+
+    private void writeManifest(Path dir, RepoRef ref, String commit, Map<String, RemoteFile> previous,
+                               List<RemoteFile> selected) {
+        Map<String, RemoteFile> all = new java.util.TreeMap<>();
+        for (RemoteFile f : previous.values()) {
+            if (Files.isRegularFile(dir.resolve(f.path()))) {
+                all.put(f.path(), f); // files of an earlier pull with another --include stay recorded
+            }
+        }
+        for (RemoteFile f : selected) {
+            all.put(f.path(), f);
+        }
+        ObjectNode root = JSON.createObjectNode();
+        root.put("repo", ref.repo());
+        root.put("revision", ref.revision());
+        root.put("commit", commit);
+        root.put("endpoint", options.endpoint().toString());
+        ArrayNode files = root.putArray("files");
+        for (RemoteFile f : all.values()) {
+            ObjectNode n = files.addObject();
+            n.put("path", f.path());
+            n.put("size", f.size());
+            n.put("sha256", f.sha256());
+            n.put("gitOid", f.gitOid());
+        }
+        Path tmp = dir.resolve(ModelCache.MANIFEST + ".part");
+        try {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), root);
+            Files.move(tmp, dir.resolve(ModelCache.MANIFEST), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new Owl2jException("cannot write " + dir.resolve(ModelCache.MANIFEST) + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.owl2j.runtime.hub;
+
+import dev.owl2j.model.Owl2jException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class RepoRefTest {
+    @Test
+    void parsesIdsWithAndWithoutRevision() {
+        assertEquals(new RepoRef("MAGAer13/mplug-owl2-llama2-7b", "main"), RepoRef.parse("MAGAer13/mplug-owl2-llama2-7b"));
+        assertEquals(new RepoRef("a/b", "refs/pr/1"), RepoRef.parse("a/b@refs/pr/1"));
+        assertEquals("refs--pr--1", RepoRef.parse("a/b@refs/pr/1").revisionFolderName());
+        assertEquals("MAGAer13--mplug-owl2-llama2-7b", RepoRef.parse("MAGAer13/mplug-owl2-llama2-7b").folderName());
+    }
+
+    @Test
+    void refusesIdsThatCouldLeaveTheCache() {
+        for (String bad : new String[] {"a", "a/b/c", "../b", "a/..", "/a/b", "a/b@", "a/b@../../x", "a/b@x//y", "a b/c"}) {
+            assertThrows(Owl2jException.class, () -> RepoRef.parse(bad), bad);
+            assertFalse(RepoRef.looksLikeId(bad), bad);
+        }
+    }
+
+    @Test
+    void cacheRootFollowsOwl2jHome() {
+        assertEquals(Path.of("/x/models/a--b/v1"), ModelCache.modelDir(ModelCache.root(Map.of("OWL2J_HOME", "/x")), RepoRef.parse("a/b@v1")));
+        assertEquals(Path.of(System.getProperty("user.home"), ".cache", "owl2j"), ModelCache.root(Map.of()));
+    }
+}
