@@ -18,6 +18,7 @@ import java.util.Map;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
+                PreprocessCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec
