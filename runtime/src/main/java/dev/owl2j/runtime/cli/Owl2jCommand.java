@@ -18,6 +18,8 @@ import java.util.Map;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
+                RunCommand.class,
+                ChatCommand.class,
                 PreprocessCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
