@@ -86,4 +86,49 @@ class SafetensorsFileTest {
         Files.write(p, b.array());
         return p;
     }
+
+    @Test
+    void truncatedFileIsRefused(@TempDir Path dir) throws Exception {
+        byte[] all = Files.readAllBytes(TestData.tinyFixture().resolve("model.safetensors"));
+        for (int cut : new int[]{all.length - 1, all.length / 2, 5000, 7}) {
+            Path p = dir.resolve("cut" + cut + ".safetensors");
+            Files.write(p, java.util.Arrays.copyOf(all, cut));
+            Owl2jException e = assertThrows(Owl2jException.class, () -> SafetensorsFile.open(p));
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
+    void quantizedBlockTensorsOfOurOwnFilesAreAccepted(@TempDir Path dir) throws Exception {
+        // Q8_0: logical shape [2, 64] = 4 blocks of 34 bytes
+        java.lang.foreign.MemorySegment raw = java.lang.foreign.MemorySegment.ofArray(new byte[4 * 34]);
+        Path p = dir.resolve("q.safetensors");
+        SafetensorsWriter.write(p, java.util.List.of(new Tensor("w", DType.Q8_0, new long[]{2, 64}, raw),
+                new Tensor("v", DType.Q4_0, new long[]{1, 32}, java.lang.foreign.MemorySegment.ofArray(new byte[18]))), null);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(DType.Q8_0, f.get("w").dtype());
+            assertArrayEquals(new long[]{2, 64}, f.get("w").shape());
+            assertEquals(136, f.get("w").data().byteSize());
+            assertEquals(DType.Q4_0, f.get("v").dtype());
+        }
+        Path bad = write(dir, "{\"a\":{\"dtype\":\"Q8_0\",\"shape\":[2,60],\"data_offsets\":[0,136]}}", 136);
+        assertTrue(assertThrows(Owl2jException.class, () -> SafetensorsFile.open(bad)).getMessage().contains("block size"));
+    }
+
+    @Test
+    void shardedIndexErrorsNameTheProblem(@TempDir Path dir) throws Exception {
+        Path st = TestData.tinyFixture().resolve("model.safetensors").toAbsolutePath();
+        Files.createSymbolicLink(dir.resolve("a.safetensors"), st);
+        Path idx = dir.resolve("model.safetensors.index.json");
+        Files.writeString(idx, "{\"weight_map\": {\"lm_head.weight\": \"b.safetensors\"}}");
+        assertTrue(assertThrows(Owl2jException.class, () -> ShardedTensorSource.open(idx)).getMessage().contains("shard b.safetensors is missing"));
+        Files.writeString(idx, "{\"weight_map\": {\"nope\": \"a.safetensors\"}}");
+        assertTrue(assertThrows(Owl2jException.class, () -> ShardedTensorSource.open(idx)).getMessage().contains("tensor nope is listed in a.safetensors"));
+        Files.writeString(idx, "{\"weight_map\": {\"lm_head.weight\": \"a.safetensors\"}}");
+        assertTrue(assertThrows(Owl2jException.class, () -> ShardedTensorSource.open(idx)).getMessage().contains("does not list"));
+        Files.writeString(idx, "{\"weight_map\": {\"lm_head.weight\": \"../a.safetensors\"}}");
+        assertTrue(assertThrows(Owl2jException.class, () -> ShardedTensorSource.open(idx)).getMessage().contains("invalid shard file"));
+        Files.writeString(idx, "{\"weight_map\": ");
+        assertTrue(assertThrows(Owl2jException.class, () -> ShardedTensorSource.open(idx)).getMessage().contains("not valid JSON"));
+    }
 }

@@ -21,6 +21,8 @@ import java.util.Map;
                 RunCommand.class,
                 ChatCommand.class,
                 PreprocessCommand.class,
+                InspectCommand.class,
+                ConvertCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,351 @@
+package dev.owl2j.model.format;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.tensor.DType;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A restricted unpickler for the {@code data.pkl} of a {@code torch.save} archive holding a state_dict.
+ *
+ * <p>Hand-written on purpose: no Java library parses pickles safely (a pickle is a program whose GLOBAL and
+ * REDUCE opcodes call arbitrary Python functions). This reader never executes anything. It interprets the
+ * opcodes torch.save emits (protocol 2, plus the few protocol 3/4 ones harmless to accept) and knows exactly
+ * these globals: {@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2},
+ * {@code torch._utils._rebuild_parameter} and the typed storage classes ({@code torch.HalfStorage},
+ * {@code torch.BFloat16Storage}, {@code torch.FloatStorage}, {@code torch.LongStorage}, and the other plain
+ * numeric ones). Any other global is refused by name when its GLOBAL opcode is read, before it could be used.
+ * Storages arrive as persistent ids {@code ('storage', type, key, location, numel)}; their bytes are resolved
+ * by the caller ({@link TorchZipCheckpoint}).
+ */
+public final class SafePickleReader {
+    /** A storage named in a persistent id; its bytes live in the archive's {@code data/<key>} entry. */
+    public record StorageRef(String key, DType dtype, String location, long numel) {}
+
+    /** A tensor as {@code _rebuild_tensor_v2} describes it: storage, element offset, sizes and strides. */
+    public record TensorRef(StorageRef storage, long offset, long[] shape, long[] stride) {
+        /** True when the elements are laid out densely in row-major order (a zero-copy view is possible). */
+        public boolean isContiguous() {
+            long expected = 1;
+            for (int i = shape.length - 1; i >= 0; i--) {
+                if (shape[i] != 1 && stride[i] != expected) {
+                    return false;
+                }
+                expected *= shape[i];
+            }
+            return true;
+        }
+
+        @Override
+        public String toString() {
+            return storage.dtype() + Arrays.toString(shape) + " stride " + Arrays.toString(stride) + " offset " + offset;
+        }
+    }
+
+    private record Global(String module, String name) {
+        String qualified() {
+            return module + "." + name;
+        }
+    }
+
+    /** A Python tuple (kept apart from lists so that persistent ids and arguments are recognisable). */
+    private record Tuple(List<Object> items) {}
+
+    private static final Object MARK = new Object();
+    private static final Object NONE = new Object();
+
+    private static final Map<String, DType> STORAGES = Map.ofEntries(
+            Map.entry("HalfStorage", DType.F16), Map.entry("BFloat16Storage", DType.BF16),
+            Map.entry("FloatStorage", DType.F32), Map.entry("DoubleStorage", DType.F64),
+            Map.entry("LongStorage", DType.I64), Map.entry("IntStorage", DType.I32),
+            Map.entry("ShortStorage", DType.I16), Map.entry("CharStorage", DType.I8),
+            Map.entry("ByteStorage", DType.U8), Map.entry("BoolStorage", DType.BOOL));
+    private static final Set<String> CALLABLES = Set.of("collections.OrderedDict",
+            "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter");
+
+    private final String where;
+    private final ByteBuffer in;
+    private final List<Object> stack = new ArrayList<>();
+    private final List<Integer> marks = new ArrayList<>();
+    private final Map<Long, Object> memo = new HashMap<>();
+
+    private SafePickleReader(String where, byte[] pickle) {
+        this.where = where;
+        this.in = ByteBuffer.wrap(pickle).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Reads a pickled state_dict (a dict or OrderedDict of name to tensor/parameter).
+     *
+     * @param where names the file in error messages ("checkpoint pytorch_model-1-of-33.bin")
+     */
+    public static Map<String, TensorRef> readStateDict(byte[] pickle, String where) {
+        Object root = new SafePickleReader(where, pickle).run();
+        if (!(root instanceof Map<?, ?> m)) {
+            throw new Owl2jException(where + ": pickle does not hold a state_dict (a dict of tensors)");
+        }
+        Map<String, TensorRef> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef t)) {
+                throw new Owl2jException(where + ": state_dict entry " + e.getKey() + " is not a named tensor");
+            }
+            out.put(name, t);
+        }
+        return out;
+    }
+
+    private Object run() {
+        try {
+            while (true) {
+                int pos = in.position();
+                int op = in.get() & 0xff;
+                switch (op) {
+                    case 0x80 -> { // PROTO
+                        int proto = in.get() & 0xff;
+                        if (proto > 5) fail("unsupported pickle protocol " + proto);
+                    }
+                    case 0x95 -> in.getLong(); // FRAME: framing is only a hint
+                    case '.' -> { // STOP
+                        return unwrap(pop());
+                    }
+                    case '(' -> marks.add(stack.size());
+                    case ')' -> push(new Tuple(List.of()));
+                    case 't' -> push(new Tuple(popToMark()));
+                    case 0x85 -> push(new Tuple(List.of(pop())));
+                    case 0x86 -> {
+                        Object b = pop(), a = pop();
+                        push(new Tuple(List.of(a, b)));
+                    }
+                    case 0x87 -> {
+                        Object c = pop(), b = pop(), a = pop();
+                        push(new Tuple(List.of(a, b, c)));
+                    }
+                    case '}' -> push(new LinkedHashMap<Object, Object>());
+                    case ']' -> push(new ArrayList<Object>());
+                    case 'a' -> {
+                        Object v = pop();
+                        list(peek()).add(v);
+                    }
+                    case 'e' -> {
+                        List<Object> items = popToMark();
+                        list(peek()).addAll(items);
+                    }
+                    case 's' -> {
+                        Object v = pop(), k = pop();
+                        dict(peek()).put(k, v);
+                    }
+                    case 'u' -> {
+                        List<Object> items = popToMark();
+                        if (items.size() % 2 != 0) fail("SETITEMS with an odd number of items");
+                        Map<Object, Object> d = dict(peek());
+                        for (int i = 0; i < items.size(); i += 2) d.put(items.get(i), items.get(i + 1));
+                    }
+                    case 'q' -> memo.put((long) (in.get() & 0xff), peek());
+                    case 'r' -> memo.put(in.getInt() & 0xffffffffL, peek());
+                    case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+                    case 'h' -> push(memoGet(in.get() & 0xff));
+                    case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
+                    case 'J' -> push((long) in.getInt());
+                    case 'K' -> push((long) (in.get() & 0xff));
+                    case 'M' -> push((long) (in.getShort() & 0xffff));
+                    case 0x8a -> push(long1(in.get() & 0xff));
+                    case 'G' -> push(Double.longBitsToDouble(Long.reverseBytes(in.getLong()))); // BINFLOAT is big-endian
+                    case 'N' -> push(NONE);
+                    case 0x88 -> push(Boolean.TRUE);
+                    case 0x89 -> push(Boolean.FALSE);
+                    case 'X' -> push(utf8(in.getInt() & 0xffffffffL));
+                    case 0x8c -> push(utf8(in.get() & 0xff)); // SHORT_BINUNICODE
+                    case 'c' -> push(global(line(), line()));
+                    case 0x93 -> { // STACK_GLOBAL
+                        Object name = pop(), module = pop();
+                        if (!(module instanceof String m) || !(name instanceof String n)) {
+                            fail("STACK_GLOBAL without string operands");
+                            return null;
+                        }
+                        push(global(m, n));
+                    }
+                    case 'Q' -> push(persistentLoad(pop()));
+                    case 'R' -> {
+                        Object args = pop(), callable = pop();
+                        push(reduce(callable, args));
+                    }
+                    case 'b' -> { // BUILD: only the attribute dict torch attaches to OrderedDict (_metadata)
+                        Object state = pop();
+                        Object target = peek();
+                        if (!(target instanceof Map<?, ?>) || !(state instanceof Map<?, ?> || state == NONE)) {
+                            fail("unsupported BUILD on " + describe(target));
+                        }
+                    }
+                    default -> fail(String.format("unsupported pickle opcode 0x%02x at byte %d", op, pos));
+                }
+            }
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new Owl2jException(where + ": pickle data is truncated");
+        }
+    }
+
+    private Global global(String module, String name) {
+        Global g = new Global(module, name);
+        boolean storage = module.equals("torch") && STORAGES.containsKey(name);
+        if (!storage && !CALLABLES.contains(g.qualified())) {
+            throw new Owl2jException(where + ": refusing to load pickle global " + g.qualified());
+        }
+        return g;
+    }
+
+    private Object persistentLoad(Object pid) {
+        if (!(pid instanceof Tuple t) || t.items().size() != 5 || !"storage".equals(t.items().get(0))
+                || !(t.items().get(1) instanceof Global type) || !(t.items().get(2) instanceof String key)
+                || !(t.items().get(3) instanceof String location) || !(t.items().get(4) instanceof Long numel)) {
+            fail("unsupported persistent id " + describe(pid) + " (expected ('storage', type, key, location, numel))");
+            return null;
+        }
+        DType dtype = STORAGES.get(type.name());
+        if (dtype == null || !type.module().equals("torch")) {
+            fail("persistent id names " + type.qualified() + ", not a storage type");
+        }
+        if (numel < 0) fail("storage " + key + " has negative size " + numel);
+        return new StorageRef(key, dtype, location, numel);
+    }
+
+    private Object reduce(Object callable, Object argsObj) {
+        if (!(callable instanceof Global g) || !(argsObj instanceof Tuple(List<Object> args))) {
+            fail("REDUCE of " + describe(callable) + " is not supported");
+            return null;
+        }
+        switch (g.qualified()) {
+            case "collections.OrderedDict" -> {
+                if (!args.isEmpty()) fail("collections.OrderedDict called with arguments");
+                return new LinkedHashMap<Object, Object>();
+            }
+            case "torch._utils._rebuild_tensor_v2" -> {
+                // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+                if (args.size() < 4 || !(args.get(0) instanceof StorageRef s) || !(args.get(1) instanceof Long off)) {
+                    fail("malformed _rebuild_tensor_v2 arguments");
+                    return null;
+                }
+                long[] shape = longs(args.get(2), "size");
+                long[] stride = longs(args.get(3), "stride");
+                if (shape.length != stride.length) fail("tensor size and stride ranks differ");
+                return new TensorRef(s, off, shape, stride);
+            }
+            case "torch._utils._rebuild_parameter" -> {
+                // (data, requires_grad, backward_hooks): a Parameter is its tensor for inference
+                if (args.isEmpty() || !(args.get(0) instanceof TensorRef t)) {
+                    fail("malformed _rebuild_parameter arguments");
+                    return null;
+                }
+                return t;
+            }
+            default -> {
+                fail("refusing to call pickle global " + g.qualified());
+                return null;
+            }
+        }
+    }
+
+    private long[] longs(Object o, String what) {
+        if (!(o instanceof Tuple(List<Object> items))) {
+            fail("tensor " + what + " is not a tuple");
+            return null;
+        }
+        long[] out = new long[items.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!(items.get(i) instanceof Long v) || v < 0) {
+                fail("tensor " + what + " holds " + items.get(i) + ", not a non-negative integer");
+                return null;
+            }
+            out[i] = v;
+        }
+        return out;
+    }
+
+    private long long1(int n) {
+        if (n > 8) fail("integer of " + n + " bytes is too large");
+        long v = 0;
+        for (int i = 0; i < n; i++) v |= (in.get() & 0xffL) << (8 * i);
+        if (n > 0 && n < 8 && (v & (1L << (8 * n - 1))) != 0) v -= 1L << (8 * n); // two's complement sign
+        return v;
+    }
+
+    private String utf8(long len) {
+        if (len > in.remaining()) fail("string of " + len + " bytes runs past the end of the pickle");
+        byte[] b = new byte[(int) len];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private String line() {
+        StringBuilder sb = new StringBuilder();
+        while (true) {
+            byte b = in.get();
+            if (b == '\n') return sb.toString();
+            if (sb.length() > 256) fail("GLOBAL name too long");
+            sb.append((char) (b & 0xff));
+        }
+    }
+
+    private Object memoGet(long key) {
+        Object v = memo.get(key);
+        if (v == null) fail("pickle refers to memo entry " + key + " that was never stored");
+        return v;
+    }
+
+    private void push(Object o) {
+        stack.add(o);
+    }
+
+    private Object pop() {
+        if (stack.isEmpty() || (!marks.isEmpty() && marks.getLast() == stack.size())) fail("pickle stack underflow");
+        return stack.removeLast();
+    }
+
+    private Object peek() {
+        if (stack.isEmpty()) fail("pickle stack underflow");
+        return stack.getLast();
+    }
+
+    private List<Object> popToMark() {
+        if (marks.isEmpty()) fail("pickle MARK missing");
+        int m = marks.removeLast();
+        List<Object> sub = stack.subList(m, stack.size());
+        List<Object> out = new ArrayList<>(sub);
+        sub.clear();
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Object> list(Object o) {
+        if (!(o instanceof List<?>)) fail("APPEND to " + describe(o));
+        return (List<Object>) o;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<Object, Object> dict(Object o) {
+        if (!(o instanceof Map<?, ?>)) fail("SETITEM on " + describe(o));
+        return (Map<Object, Object>) o;
+    }
+
+    private static Object unwrap(Object o) {
+        return o == NONE ? null : o;
+    }
+
+    private static String describe(Object o) {
+        if (o instanceof Global g) return g.qualified();
+        if (o instanceof Tuple t) return "a tuple of " + t.items().size();
+        return o == null || o == NONE ? "None" : o.getClass().getSimpleName();
+    }
+
+    private void fail(String msg) {
+        throw new Owl2jException(where + ": " + msg);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.owl2j.runtime.cli;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.CheckpointReport;
+import dev.owl2j.model.checkpoint.ModelCheckpoint;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code owl2j inspect --model DIR [--output json] [--strict]}: what a checkpoint holds and whether it is complete. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Show a checkpoint's format, files, dtypes, parameters per component and missing/unexpected tensors.")
+public final class InspectCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (config.json + weights).")
+    Path model;
+
+    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Option(names = "--strict", description = "Fail when the checkpoint holds tensors the config does not expect.")
+    boolean strict;
+
+    @Override
+    public Integer call() {
+        if (!output.equals("text") && !output.equals("json")) {
+            throw new Owl2jException("--output must be text or json, got " + output);
+        }
+        try (ModelCheckpoint mc = ModelCheckpoint.open(model, strict)) {
+            CheckpointReport r = mc.report();
+            PrintWriter out = spec.commandLine().getOut();
+            if (output.equals("json")) {
+                out.println(r.toJson());
+            } else {
+                out.println("model: " + mc.dir().toAbsolutePath());
+                out.print(r.toText());
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}
