@@ -76,7 +76,8 @@ public final class DefaultModel {
         copyResource("default-generation_config.json", dir.resolve("generation_config.json"));
         Owl2Config cfg = Owl2Config.read(dir.resolve("config.json"));
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).stored()) {
+        // what the release stores; the abstractor's position tables and rotary inv_freq are computed at load
+        for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).withPresence(ExpectedTensors.Presence.REQUIRED)) {
             shapes.put(e.name(), e.shape());
         }
         try (SyntheticWeights weights = new SyntheticWeights(shapes, name -> DType.F16, SEED)) {
