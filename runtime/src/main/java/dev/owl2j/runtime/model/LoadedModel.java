@@ -60,13 +60,27 @@ public final class LoadedModel implements AutoCloseable {
         }
         ModelCheckpoint checkpoint = ModelCheckpoint.open(dir);
         try {
-            Engine engine = Engines.open(checkpoint.tensors(), checkpoint.config(), backend, options.device,
-                    options.quantType());
+            dev.owl2j.model.format.TensorSource source = LoadProgress.wrap(checkpoint.tensors(),
+                    weightBytes(checkpoint), "loading " + dir.getFileName());
+            Engine engine = Engines.open(source, checkpoint.config(), backend, options.device, options.quantType());
+            LoadProgress.finish(source);
             return new LoadedModel(id, dir, checkpoint, engine, isDefault);
         } catch (RuntimeException e) {
             checkpoint.close();
             throw e;
         }
+    }
+
+    private static long weightBytes(ModelCheckpoint checkpoint) {
+        long total = 0;
+        for (Path f : checkpoint.report().files()) {
+            try {
+                total += Files.size(f);
+            } catch (java.io.IOException e) {
+                // size unknown: no bar
+            }
+        }
+        return total;
     }
 
     /** For tests and benchmarks: an engine built elsewhere with the files of {@code dir}. */
