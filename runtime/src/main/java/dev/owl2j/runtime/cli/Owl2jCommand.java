@@ -23,6 +23,7 @@ import java.util.Map;
                 PreprocessCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
+                TokenizeCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec
