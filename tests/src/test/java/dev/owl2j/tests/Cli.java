@@ -16,7 +16,7 @@ final class Cli {
 
     private Cli() {}
 
-    static synchronized Result run(String stdin, String... args) {
+    static synchronized Result withInput(String stdin, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         InputStream oldIn = System.in;
@@ -36,7 +36,7 @@ final class Cli {
     }
 
     static Result run(String... args) {
-        return run(null, args);
+        return withInput(null, args);
     }
 
     static Path testdata() {

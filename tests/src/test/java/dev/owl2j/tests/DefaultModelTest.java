@@ -55,7 +55,7 @@ class DefaultModelTest {
 
     @Test
     void chatAnswersTwoTurnsAndAcceptsCommands() {
-        Cli.Result r = Cli.run("/image " + Cli.fixture().resolve("image1.jpg") + "\nWhat is this?\n/bogus\nAnd now?\n/exit\n",
+        Cli.Result r = Cli.withInput("/image " + Cli.fixture().resolve("image1.jpg") + "\nWhat is this?\n/bogus\nAnd now?\n/exit\n",
                 "chat", "--backend", "cpu", "--temperature", "0", "--max-new-tokens", "4");
         assertEquals(0, r.exitCode(), r.err());
         assertEquals(2, r.out().split("ASSISTANT:", -1).length - 1, r.out());
