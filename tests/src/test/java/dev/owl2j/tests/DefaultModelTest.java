@@ -54,6 +54,20 @@ class DefaultModelTest {
     }
 
     @Test
+    void markersMustMatchTheImagesButMayBeLeftOut() {
+        String image = Cli.fixture().resolve("image0.png").toString();
+        Cli.Result mismatch = Cli.run("run", "--backend", "cpu", "--image", image, "--prompt", "<|image|> and <|image|>?",
+                "--max-new-tokens", "2");
+        assertEquals(1, mismatch.exitCode());
+        assertTrue(mismatch.err().strip().endsWith("the prompt has 2 image placeholders (<|image|> or -200) but 1 image was given"),
+                mismatch.err());
+        Cli.Result implicit = Cli.run("run", "--backend", "cpu", "--image", image, "--prompt", "What is this?",
+                "--max-new-tokens", "2", "--output", "json");
+        assertEquals(0, implicit.exitCode(), implicit.err());
+        assertTrue(field(implicit.out(), "stats").get("prompt_tokens").asInt() > 65, "the image's 65 positions were used");
+    }
+
+    @Test
     void chatAnswersTwoTurnsAndAcceptsCommands() {
         Cli.Result r = Cli.withInput("/image " + Cli.fixture().resolve("image1.jpg") + "\nWhat is this?\n/bogus\nAnd now?\n/exit\n",
                 "chat", "--backend", "cpu", "--temperature", "0", "--max-new-tokens", "4");

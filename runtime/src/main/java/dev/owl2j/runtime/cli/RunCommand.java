@@ -42,7 +42,7 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"--image", "-i"}, paramLabel = "FILE", description = "An image, in the order of the <|image|> markers.")
     List<Path> images = new java.util.ArrayList<>();
 
-    @Option(names = {"--prompt", "-p"}, paramLabel = "TEXT", description = "The question; the chat template is applied unless --raw.")
+    @Option(names = {"--prompt", "-p"}, paramLabel = "TEXT", description = "The question; the chat template is applied unless --raw. Without any <|image|> marker, the images go at its start.")
     String prompt;
 
     @Option(names = "--raw", description = "Tokenize the prompt as given, without the chat template.")
@@ -81,7 +81,7 @@ public final class RunCommand implements Callable<Integer> {
         PrintStream err = System.err;
         try (LoadedModel model = LoadedModel.open(modelOptions, err)) {
             int[] ids = promptIds != null ? Prompts.parseIds(promptIds)
-                    : new PromptTokenizer(model.tokenizer()).encode(raw ? prompt : ChatTemplate.singleTurn(prompt));
+                    : new PromptTokenizer(model.tokenizer()).encode(raw ? prompt : ChatTemplate.singleTurn(withMarkers(prompt)));
             Prompts.validate(model.config(), ids, images.size(), 0);
             SamplingParams params = sampling.toParams(model.generation());
 
@@ -117,6 +117,15 @@ public final class RunCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /**
+     * As the original command line does, a question without any {@code <|image|>} gets the markers of all images
+     * at its start (spec 6.1); once the user places markers, their count must match the images exactly.
+     */
+    private String withMarkers(String question) {
+        return PromptTokenizer.countImages(question) == 0 ? PromptTokenizer.IMAGE_MARKER.repeat(images.size()) + question
+                : question;
     }
 
     static String toJson(Generator.Result result, GenerationStats st) {
