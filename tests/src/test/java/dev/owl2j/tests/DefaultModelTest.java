@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -65,6 +66,17 @@ class DefaultModelTest {
                 "--max-new-tokens", "2", "--output", "json");
         assertEquals(0, implicit.exitCode(), implicit.err());
         assertTrue(field(implicit.out(), "stats").get("prompt_tokens").asInt() > 65, "the image's 65 positions were used");
+    }
+
+    @Test
+    void captionWritesOneLinePerImageWithAtLeastTheMinimumTokens() {
+        Cli.Result r = Cli.run("caption", "--backend", "cpu", "--max-new-tokens", "10", "--min-new-tokens", "10",
+                Cli.fixture().resolve("image0.png").toString(), Cli.fixture().resolve("image1.jpg").toString());
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(2, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("image0.png\t"), lines.get(0));
+        assertTrue(lines.get(1).startsWith("image1.jpg\t"), lines.get(1));
     }
 
     @Test

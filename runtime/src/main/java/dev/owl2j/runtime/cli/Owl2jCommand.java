@@ -20,6 +20,7 @@ import java.util.Map;
                 PullCommand.class,
                 RunCommand.class,
                 ChatCommand.class,
+                CaptionCommand.class,
                 PreprocessCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
