@@ -132,7 +132,7 @@ class RunCommandTest {
 
     @Test
     void unknownQuantIsAnError() {
-        assertOneLineError(Cli.run(runArgs("prompt1", "--quant", "q3").toArray(String[]::new)), "--quant");
+        assertOneLineError(Cli.run(runArgs("prompt1", "--quant", "q3").toArray(String[]::new)), "unknown --quant 'q3'");
     }
 
     @Test

@@ -10,11 +10,13 @@ public final class Engines {
     private Engines() {}
 
     public static Engine open(TensorSource weights, Owl2Config config, String backend, int device, DType quant) {
-        String chosen = backend.equals("auto") ? "cpu" : backend; // TEMP until device lands
+        String chosen = backend.equals("auto") ? "cpu" : backend;
+        if (quant != null) {
+            throw new Owl2jException("--quant is not available in this build yet");
+        }
         return switch (chosen) {
-            case "cpu" -> new CpuEngine(weights, config, dev.owl2j.model.cpu.SimpleLinear::new /* TEMP */,
-                    quant == null ? storedType(weights) : quant + " decoder, " + storedType(weights) + " rest");
-            case "opencl", "cuda" -> throw new Owl2jException("TEMP");
+            case "cpu" -> new CpuEngine(weights, config, dev.owl2j.model.cpu.SimpleLinear::new, storedType(weights));
+            case "opencl", "cuda" -> throw new Owl2jException("the " + chosen + " backend is not available in this build yet: use --backend cpu");
             default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl or cuda");
         };
     }
