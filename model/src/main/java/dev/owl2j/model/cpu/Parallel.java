@@ -12,7 +12,8 @@ import java.util.concurrent.RecursiveAction;
  * same pool with work stealing, so accidental nesting does not deadlock.
  */
 public final class Parallel {
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    // owl2j.threads (set by --threads before the first forward) caps the pool; default: every core.
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors())));
 
     /** Body over the half-open index range [start, end). */
     @FunctionalInterface

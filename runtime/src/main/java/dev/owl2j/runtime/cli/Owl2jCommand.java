@@ -18,6 +18,9 @@ import java.util.Map;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
+                RunCommand.class,
+                ChatCommand.class,
+                CaptionCommand.class,
                 PreprocessCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,

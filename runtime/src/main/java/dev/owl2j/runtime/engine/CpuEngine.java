@@ -9,16 +9,14 @@ import dev.owl2j.model.tensor.Tensor;
 import java.util.List;
 import java.util.function.Function;
 
-/** The whole model on the CPU (module model's Vector API forward). */
+/** The whole model on the CPU (module model's Vector API forward). The caller keeps ownership of the weights. */
 public final class CpuEngine implements Engine {
     private final Owl2Model model;
-    private final TensorSource weights;
     private final String description;
 
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType) {
-        this.weights = weights;
         this.model = Owl2Model.load(weights, config, linearFactory);
-        this.description = "cpu, " + Runtime.getRuntime().availableProcessors() + " threads, " + weightType + " weights";
+        this.description = "cpu, " + dev.owl2j.model.cpu.Parallel.parallelism() + " threads, " + weightType + " weights";
     }
 
     public Owl2Model model() {
@@ -89,8 +87,8 @@ public final class CpuEngine implements Engine {
         return new CpuSession(this, s, model.config().maxPositionEmbeddings());
     }
 
+    /** The weights belong to whoever opened them (they may outlive this engine); nothing else to free. */
     @Override
     public void close() {
-        weights.close();
     }
 }

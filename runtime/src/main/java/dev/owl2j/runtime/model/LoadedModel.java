@@ -1,0 +1,144 @@
+package dev.owl2j.runtime.model;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ModelCheckpoint;
+import dev.owl2j.model.config.GenerationConfig;
+import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.image.ImagePreprocessor;
+import dev.owl2j.model.tokenizer.Tokenizer;
+import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.Engines;
+import dev.owl2j.runtime.hub.ModelLocator;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A model ready to answer: the engine with its weights, the tokenizer, the image preprocessor and the
+ * checkpoint's generation defaults. What run, chat, score and serve share.
+ */
+public final class LoadedModel implements AutoCloseable {
+    private final String id;
+    private final Path dir;
+    private final ModelCheckpoint checkpoint;
+    private final Engine engine;
+    private final ImagePreprocessor preprocessor;
+    private final boolean embeddedDefault;
+    private Tokenizer tokenizer;
+
+    private LoadedModel(String id, Path dir, ModelCheckpoint checkpoint, Engine engine, boolean embeddedDefault) {
+        this.id = id;
+        this.dir = dir;
+        this.checkpoint = checkpoint;
+        this.engine = engine;
+        this.preprocessor = new ImagePreprocessor(checkpoint.preprocessor());
+        this.embeddedDefault = embeddedDefault;
+    }
+
+    /** Loads what the options name; with no --model, the embedded default (and a notice on {@code log}). */
+    public static LoadedModel open(ModelOptions options, PrintStream log) {
+        if (options.threads != null) {
+            if (options.threads < 1) {
+                throw new Owl2jException("--threads must be at least 1");
+            }
+            System.setProperty("owl2j.threads", Integer.toString(options.threads));
+        }
+        String backend = options.backendName();
+        boolean isDefault = options.model == null || options.model.isBlank();
+        Path dir;
+        String id;
+        if (isDefault) {
+            if (log != null) {
+                log.println(DefaultModel.NOTICE);
+            }
+            dir = DefaultModel.ensure();
+            id = "owl2j-default-random";
+        } else {
+            dir = ModelLocator.resolve(options.model);
+            id = options.model;
+        }
+        ModelCheckpoint checkpoint = ModelCheckpoint.open(dir);
+        try {
+            dev.owl2j.model.format.TensorSource source = LoadProgress.wrap(checkpoint.tensors(),
+                    weightBytes(checkpoint), "loading " + dir.getFileName());
+            Engine engine = Engines.open(source, checkpoint.config(), backend, options.device, options.quantType());
+            LoadProgress.finish(source);
+            return new LoadedModel(id, dir, checkpoint, engine, isDefault);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    private static long weightBytes(ModelCheckpoint checkpoint) {
+        long total = 0;
+        for (Path f : checkpoint.report().files()) {
+            try {
+                total += Files.size(f);
+            } catch (java.io.IOException e) {
+                // size unknown: no bar
+            }
+        }
+        return total;
+    }
+
+    /** For tests and benchmarks: an engine built elsewhere with the files of {@code dir}. */
+    public static LoadedModel of(String id, Path dir, ModelCheckpoint checkpoint, Engine engine) {
+        return new LoadedModel(id, dir, checkpoint, engine, false);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public Owl2Config config() {
+        return engine.config();
+    }
+
+    public ImagePreprocessor preprocessor() {
+        return preprocessor;
+    }
+
+    public GenerationConfig generation() {
+        return checkpoint.generation();
+    }
+
+    public boolean isEmbeddedDefault() {
+        return embeddedDefault;
+    }
+
+    public boolean hasTokenizer() {
+        return tokenizer != null || Files.isRegularFile(dir.resolve("tokenizer.model"))
+                || Files.isRegularFile(dir.resolve("tokenizer.json"));
+    }
+
+    /** The tokenizer, read on first use: a checkpoint without one still runs prompts given as ids. */
+    public synchronized Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            if (!hasTokenizer()) {
+                throw new Owl2jException("model " + dir + " has no tokenizer.model or tokenizer.json: give the prompt as ids (--prompt-ids)");
+            }
+            tokenizer = Tokenizer.fromModelDir(dir);
+        }
+        return tokenizer;
+    }
+
+    public int eosId() {
+        return generation().eosTokenId();
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+        checkpoint.close();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.owl2j.tests;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The README's main job: {@code owl2j run} with no --model uses the embedded default and says so. */
+class DefaultModelTest {
+    static Path home;
+    static String previous;
+
+    @BeforeAll
+    static void isolateCache() throws Exception {
+        home = Files.createTempDirectory("owl2j-home");
+        previous = System.getProperty("owl2j.cacheHome");
+        System.setProperty("owl2j.cacheHome", home.toString());
+    }
+
+    @AfterAll
+    static void restore() {
+        if (previous == null) System.clearProperty("owl2j.cacheHome");
+        else System.setProperty("owl2j.cacheHome", previous);
+    }
+
+    @Test
+    void runsATextAndImagePromptDeterministically() {
+        String[] args = {"run", "--backend", "cpu", "--image", Cli.fixture().resolve("image0.png").toString(),
+                "--prompt", "<|image|>Describe the image.", "--temperature", "0", "--max-new-tokens", "6", "--output", "json"};
+        Cli.Result first = Cli.run(args);
+        assertEquals(0, first.exitCode(), first.err());
+        assertTrue(first.err().contains("random weights"), "must say its answers are noise: " + first.err());
+        assertTrue(Files.isRegularFile(home.resolve("default-model-v1/model.safetensors")));
+        assertTrue(Files.isRegularFile(home.resolve("default-model-v1/tokenizer.json")));
+        Cli.Result second = Cli.run(args);
+        assertEquals(0, second.exitCode(), second.err());
+        assertEquals(field(first.out(), "ids"), field(second.out(), "ids"), "greedy decoding is deterministic");
+        assertEquals(field(first.out(), "text"), field(second.out(), "text"));
+        assertEquals(6, field(first.out(), "ids").size());
+    }
+
+    static com.fasterxml.jackson.databind.JsonNode field(String jsonLine, String name) {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(jsonLine.strip()).get(name);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + jsonLine, e);
+        }
+    }
+
+    @Test
+    void markersMustMatchTheImagesButMayBeLeftOut() {
+        String image = Cli.fixture().resolve("image0.png").toString();
+        Cli.Result mismatch = Cli.run("run", "--backend", "cpu", "--image", image, "--prompt", "<|image|> and <|image|>?",
+                "--max-new-tokens", "2");
+        assertEquals(1, mismatch.exitCode());
+        assertTrue(mismatch.err().strip().endsWith("the prompt has 2 image placeholders (<|image|> or -200) but 1 image was given"),
+                mismatch.err());
+        Cli.Result implicit = Cli.run("run", "--backend", "cpu", "--image", image, "--prompt", "What is this?",
+                "--max-new-tokens", "2", "--output", "json");
+        assertEquals(0, implicit.exitCode(), implicit.err());
+        assertTrue(field(implicit.out(), "stats").get("prompt_tokens").asInt() > 65, "the image's 65 positions were used");
+    }
+
+    @Test
+    void captionWritesOneLinePerImageWithAtLeastTheMinimumTokens() {
+        Cli.Result r = Cli.run("caption", "--backend", "cpu", "--max-new-tokens", "10", "--min-new-tokens", "10",
+                Cli.fixture().resolve("image0.png").toString(), Cli.fixture().resolve("image1.jpg").toString());
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(2, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("image0.png\t"), lines.get(0));
+        assertTrue(lines.get(1).startsWith("image1.jpg\t"), lines.get(1));
+    }
+
+    @Test
+    void chatAnswersTwoTurnsAndAcceptsCommands() {
+        Cli.Result r = Cli.withInput("/image " + Cli.fixture().resolve("image1.jpg") + "\nWhat is this?\n/bogus\nAnd now?\n/exit\n",
+                "chat", "--backend", "cpu", "--temperature", "0", "--max-new-tokens", "4");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(2, r.out().split("ASSISTANT:", -1).length - 1, r.out());
+        assertTrue(r.err().contains("unknown command /bogus"), r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+    }
+}

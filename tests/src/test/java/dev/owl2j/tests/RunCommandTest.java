@@ -1,0 +1,143 @@
+package dev.owl2j.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.owl2j.model.format.SafetensorsFile;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code owl2j run} end to end on the tiny fixture: image files in, greedy tokens out, equal to the golden
+ * tokens of the independent reference; the dumped logits equal the golden last logits (max abs 1e-4).
+ */
+class RunCommandTest {
+    static JsonNode manifest;
+    static SafetensorsFile golden;
+
+    @BeforeAll
+    static void load() throws Exception {
+        manifest = new ObjectMapper().readTree(Cli.fixture().resolve("golden/manifest.json").toFile());
+        golden = SafetensorsFile.open(Cli.fixture().resolve("golden/golden.safetensors"));
+    }
+
+    static JsonNode prompt(String name) {
+        for (JsonNode p : manifest.get("prompts")) {
+            if (p.get("name").asText().equals(name)) return p;
+        }
+        throw new IllegalArgumentException(name);
+    }
+
+    static List<String> runArgs(String name, String... extra) {
+        JsonNode p = prompt(name);
+        List<String> ids = new ArrayList<>();
+        p.get("ids").forEach(n -> ids.add(n.asText()));
+        List<String> args = new ArrayList<>(List.of("run", "--model", Cli.fixture().toString(), "--backend", "cpu",
+                "--temperature", "0", "--max-new-tokens", "8", "--prompt-ids", String.join(",", ids)));
+        p.get("images").forEach(img -> {
+            args.add("--image");
+            args.add(Cli.fixture().resolve(img.asText().equals("image0") ? "image0.png" : "image1.jpg").toString());
+        });
+        args.addAll(List.of(extra));
+        return args;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"prompt0", "prompt1", "prompt2"})
+    void greedyTokensFromImageFilesEqualTheReference(String name, @TempDir Path tmp) throws Exception {
+        Path logits = tmp.resolve("logits.safetensors");
+        Cli.Result r = Cli.run(runArgs(name, "--output", "json", "--dump-logits", logits.toString()).toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = new ObjectMapper().readTree(r.out().strip());
+        int[] got = new int[json.get("ids").size()];
+        for (int i = 0; i < got.length; i++) got[i] = json.get("ids").get(i).asInt();
+        long[] want = golden.get(name + ".greedy_tokens").toLongArray();
+        int[] wantInts = new int[want.length];
+        for (int i = 0; i < want.length; i++) wantInts[i] = (int) want[i];
+        assertArrayEquals(wantInts, got, "greedy tokens of " + name);
+        assertEquals("length", json.get("finish_reason").asText());
+        assertEquals(8, json.get("stats").get("generated_tokens").asInt());
+
+        float[] expected = golden.get(name + ".last_logits").toFloatArray();
+        try (SafetensorsFile dumped = SafetensorsFile.open(logits)) {
+            float[] actual = dumped.get("logits").toFloatArray();
+            assertEquals(expected.length, actual.length);
+            double maxAbs = 0;
+            for (int i = 0; i < expected.length; i++) maxAbs = Math.max(maxAbs, Math.abs(expected[i] - actual[i]));
+            assertTrue(maxAbs <= 1e-4, name + ": max abs logit difference " + maxAbs + " > 1e-4");
+        }
+    }
+
+    @Test
+    void textModePrintsIdsWhenTheCheckpointHasNoTokenizer() {
+        Cli.Result r = Cli.run(runArgs("prompt1").toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals("525,14174,14174,14174,20750,5839,2649,25555", r.out().strip().replace("\n", ""),
+                "the fixture manifest's greedy tokens of prompt1");
+    }
+
+    static void assertOneLineError(Cli.Result r, String fragment) {
+        assertEquals(1, r.exitCode(), r.out() + r.err());
+        String err = r.err().strip();
+        assertTrue(err.startsWith("owl2j: "), err);
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        assertTrue(err.contains(fragment), "'" + err + "' should mention '" + fragment + "'");
+    }
+
+    @Test
+    void moreImagesThanPlaceholdersIsAnError() {
+        List<String> args = runArgs("prompt0", "--image", Cli.fixture().resolve("image1.jpg").toString());
+        assertOneLineError(Cli.run(args.toArray(String[]::new)), "1 image placeholder");
+    }
+
+    @Test
+    void fewerImagesThanPlaceholdersIsAnError() {
+        List<String> args = runArgs("prompt2");
+        int i = args.lastIndexOf("--image");
+        args.remove(i);
+        args.remove(i);
+        assertOneLineError(Cli.run(args.toArray(String[]::new)), "2 image placeholders");
+    }
+
+    @Test
+    void unknownTokenIdIsAnError() {
+        assertOneLineError(Cli.run("run", "--model", Cli.fixture().toString(), "--backend", "cpu", "--prompt-ids", "1,32000"),
+                "unknown token id 32000");
+    }
+
+    @Test
+    void promptOverTheContextIsAnError() {
+        StringBuilder ids = new StringBuilder("1");
+        for (int i = 0; i < 2100; i++) ids.append(",319");
+        assertOneLineError(Cli.run("run", "--model", Cli.fixture().toString(), "--backend", "cpu", "--prompt-ids", ids.toString()),
+                "context holds 2048");
+    }
+
+    @Test
+    void missingImageFileIsAnError() {
+        List<String> args = runArgs("prompt0");
+        args.set(args.indexOf("--image") + 1, "/nonexistent/picture.png");
+        assertOneLineError(Cli.run(args.toArray(String[]::new)), "picture.png");
+    }
+
+    @Test
+    void unknownQuantIsAnError() {
+        assertOneLineError(Cli.run(runArgs("prompt1", "--quant", "q3").toArray(String[]::new)), "unknown --quant 'q3'");
+    }
+
+    @Test
+    void textPromptNeedsATokenizer() {
+        assertOneLineError(Cli.run("run", "--model", Cli.fixture().toString(), "--backend", "cpu", "--prompt", "hi"),
+                "--prompt-ids");
+    }
+}
