@@ -250,6 +250,20 @@ class HttpApiTest {
     }
 
     @Test
+    void scoreWithARawPromptAndImagesEqualsTheChatForm() throws Exception {
+        String chat = "{\"messages\":[{\"role\":\"user\",\"content\":[" + imagePart(IMAGE0)
+                + ",{\"type\":\"text\",\"text\":\"Describe the image.\"}]}],\"candidates\":[\" good\",\"!\"]}";
+        String raw = "{\"prompt\":\"" + StubModel.PROMPT0 + "\",\"images\":[\"" + IMAGE0 + "\"],\"candidates\":[\" good\",\"!\"]}";
+        JsonNode a = JSON.readTree(post("/v1/score", chat).body());
+        JsonNode b = JSON.readTree(post("/v1/score", raw).body());
+        assertEquals(80, b.get("prompt_tokens").asInt());
+        assertEquals(a.get("scores"), b.get("scores"));
+        // A single-token candidate is the log-softmax of the prompt's last logits.
+        assertEquals(recomputed(TinyFixture.ids("prompt0"), List.of(TinyFixture.engine().encodeImage(TinyFixture.pixels("image0"))),
+                new int[]{3 + '!'})[0], b.get("scores").get(1).get("logprob").asDouble(), 1e-4);
+    }
+
+    @Test
     void healthModelsAndMetrics() throws Exception {
         HttpResponse<String> h = get("/health");
         assertEquals(200, h.statusCode());
