@@ -46,6 +46,9 @@ public final class CpuEngine implements Engine {
     /** Shares the weight reads across the batch: one matmul per projection over all sessions' rows. */
     @Override
     public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+        if (sessions.size() == 1) {
+            return List.of(sessions.getFirst().step(tokens[0])); // nothing to share
+        }
         List<dev.owl2j.model.cpu.Session> inner = new java.util.ArrayList<>(sessions.size());
         for (Session s : sessions) {
             if (!(s instanceof CpuSession cs) || cs.engine() != this) {
