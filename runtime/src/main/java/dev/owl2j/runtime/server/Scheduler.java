@@ -19,7 +19,8 @@ import java.util.function.Function;
 
 /**
  * Continuous batching over one engine. Requests wait in a bounded queue; a single decode thread admits them
- * (image encoding and prefill) as soon as the batch has a free slot, then advances every active sequence by
+ * (image encoding and prefill; one per step while others are decoding, so their stall stays one prefill
+ * long) as soon as the batch has a free slot, then advances every active sequence by
  * one token per {@link Engine#stepBatch} call, so a new request joins at the next step instead of waiting for
  * the others to finish. Each sequence samples with its own parameters and stops on EOS, a stop string, its
  * token limit, the context limit or cancellation (which frees its slot at the next step).
@@ -208,7 +209,9 @@ public final class Scheduler implements AutoCloseable {
                         admitted.addAll(queue);
                         queue.clear();
                     } else {
-                        int slots = maxBatch - running.size();
+                        // A prefill stalls every running sequence, so while some are decoding only one new
+                        // request is admitted per step; an idle batch takes as many as it has slots.
+                        int slots = running.isEmpty() ? maxBatch : Math.min(1, maxBatch - running.size());
                         while (!queue.isEmpty() && (queue.peekFirst() instanceof Task<?> || slots > 0)) {
                             Object item = queue.pollFirst();
                             if (item instanceof Sequence) slots--;
