@@ -279,7 +279,7 @@ KERNEL void attention(const GLOBAL float* q, int qOff, int qRow, int qHead,
         }
         sc[lid] = s;
         BARRIER();
-        int cn = min(RED, visible - j0);
+        int cn = imin(RED, visible - j0);
         float cmax = m;
         for (int jj = 0; jj < cn; jj++) cmax = FMAXF(cmax, sc[jj]);
         float corr = EXPF(m - cmax);

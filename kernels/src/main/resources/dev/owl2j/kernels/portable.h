@@ -22,6 +22,8 @@
 #define EXPF(x) expf(x)
 #define SQRTF(x) sqrtf(x)
 #define FMAXF(a, b) fmaxf(a, b)
+/* NVRTC compiles without the standard headers; give size_t a definite 64-bit meaning. */
+#define size_t unsigned long long
 typedef unsigned char uchar;
 typedef signed char schar;
 typedef unsigned short ushort;
@@ -56,6 +58,10 @@ DEVFN float half_at(const GLOBAL ushort* p, int i) {
 
 DEVFN float bf16_at(const GLOBAL ushort* p, int i) {
     return BITS_TO_FLOAT(((uint) p[i]) << 16);
+}
+
+DEVFN int imin(int a, int b) {
+    return a < b ? a : b;
 }
 
 /* Lowest float used as "no score yet"; exp(lowest - finite) underflows to 0 like -inf would. */
