@@ -53,6 +53,13 @@ public final class CuDevice implements Device {
      */
     public static List<Device> list() {
         List<Device> out = new ArrayList<>();
+        String lib = org.lwjgl.system.Configuration.CUDA_LIBRARY_NAME.get();
+        if (lib != null && !loadable(lib)) {
+            // checked with a plain dlopen first so machines without NVIDIA's driver get one clear line instead of
+            // LWJGL's multi-line loader advice on stderr
+            unavailable = "CUDA driver not available (" + lib + " not found)";
+            return out;
+        }
         try (MemoryStack stack = MemoryStack.stackPush()) {
             int rc = cuInit(0);
             if (rc != CUDA_SUCCESS) {
@@ -66,6 +73,15 @@ public final class CuDevice implements Device {
             unavailable = "CUDA driver not available (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
         }
         return out;
+    }
+
+    private static boolean loadable(String lib) {
+        try {
+            java.lang.foreign.SymbolLookup.libraryLookup(lib, java.lang.foreign.Arena.global());
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     public static String unavailableReason() {
