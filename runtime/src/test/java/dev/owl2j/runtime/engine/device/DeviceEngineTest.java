@@ -253,4 +253,29 @@ class DeviceEngineTest {
             }
         }
     }
+
+    @Test
+    void aDeviceTooSmallForTheWeightsFailsBeforeUploadingWithNeededVersusFree() {
+        // The fixture plus one 1 TiB F16 tensor. Its memory is never touched: the size check runs before any
+        // upload, so an unbacked segment of the right length is enough.
+        TensorSource base = SafetensorsFile.open(fixture.resolve("model.safetensors"));
+        long rows = 1L << 20, cols = 1L << 19;
+        Tensor huge = new Tensor("model.extra.weight", DType.F16, new long[]{rows, cols}, MemorySegment.NULL.reinterpret(rows * cols * 2));
+        Set<String> names = new java.util.LinkedHashSet<>(base.names());
+        names.add(huge.name());
+        TensorSource big = new TensorSource() {
+            public Set<String> names() { return names; }
+            public boolean contains(String name) { return names.contains(name); }
+            public Tensor get(String name) { return name.equals(huge.name()) ? huge : base.get(name); }
+            public String formatName() { return "fixture + 1 TiB"; }
+            public void close() { base.close(); }
+        };
+        try {
+            Owl2jException e = assertThrows(Owl2jException.class,
+                    () -> DeviceEngine.open(big, Owl2Config.read(fixture.resolve("config.json")), "opencl", 0, null));
+            assertTrue(e.getMessage().matches(".*has [0-9.]+ GiB free but the model needs 10\\d\\d\\.\\d\\d GiB.*"), e.getMessage());
+        } finally {
+            big.close();
+        }
+    }
 }
