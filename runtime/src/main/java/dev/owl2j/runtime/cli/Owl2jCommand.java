@@ -26,6 +26,7 @@ import java.util.Map;
                 ConvertCommand.class,
                 TokenizeCommand.class,
                 ServeCommand.class,
+                DevicesCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec

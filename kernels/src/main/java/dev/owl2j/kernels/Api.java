@@ -1,0 +1,20 @@
+package dev.owl2j.kernels;
+
+import java.util.Locale;
+
+/** The compute API a device is driven through. */
+public enum Api {
+    OPENCL, CUDA;
+
+    /** Lower-case name used on the command line and in reports ("opencl", "cuda"). */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Api parse(String s) {
+        for (Api a : values()) {
+            if (a.id().equalsIgnoreCase(s)) return a;
+        }
+        throw new DeviceException("unknown compute API '" + s + "' (expected opencl or cuda)");
+    }
+}

@@ -1,0 +1,8 @@
+package dev.owl2j.kernels;
+
+/** An entry point of a compiled {@link Program}. */
+public interface Kernel {
+    String name();
+
+    Program program();
+}

@@ -1,0 +1,176 @@
+package dev.owl2j.kernels;
+
+import static dev.owl2j.kernels.Launch.Access.in;
+import static dev.owl2j.kernels.Launch.Access.inOut;
+import static dev.owl2j.kernels.Launch.Access.out;
+import static dev.owl2j.kernels.Launch.roundUp;
+
+/**
+ * The standard transformer kernels (ops.cl) compiled for one context, as {@link Launch} builders that can be
+ * launched at once ({@code ctx.launch(k.add(...))}) or recorded into a {@link TaskGraph}. Offsets and sizes
+ * are in float elements unless named otherwise. Matrices are row-major; y = W·x with W [rows, cols].
+ */
+public final class Kernels {
+    /** Work-group size of the row reductions (must equal RED in ops.cl). */
+    public static final int RED = 64;
+    /** Matmul tile edge (TILE in ops.cl). */
+    public static final int TILE = 16;
+    /** Largest head dimension the attention kernel supports (MAX_HEAD_DIM in ops.cl). */
+    public static final int MAX_HEAD_DIM = 256;
+    private static final int ELEMENTWISE = 64;
+
+    private final ComputeContext ctx;
+    private final Program program;
+
+    private Kernels(ComputeContext ctx, Program program) {
+        this.ctx = ctx;
+        this.program = program;
+    }
+
+    /** Compiles (or loads from the kernel cache) ops.cl for this context. */
+    public static Kernels load(ComputeContext ctx) {
+        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), ""));
+    }
+
+    public Program program() {
+        return program;
+    }
+
+    public ComputeContext context() {
+        return ctx;
+    }
+
+    private Kernel k(String name) {
+        return program.kernel(name);
+    }
+
+    private static long[] g(long... v) {
+        return v;
+    }
+
+    private static Launch elementwise(Kernel k, int n, Object... args) {
+        return new Launch(k, g(roundUp(Math.max(1, n), ELEMENTWISE)), g(ELEMENTWISE), args);
+    }
+
+    /** y[t, r] = W[r,:]·x[t,:] for n tokens, one work group per (row, token): the decode matvec. */
+    public Launch linear(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                         int rows, int cols, int n) {
+        checkCols(type, cols);
+        return new Launch(k("linear_" + type.suffix), g((long) rows * RED, n), g(RED, 1),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
+    }
+
+    /** {@link #linear} with the matrix chosen per token: modality[mOff + t] == 0 → w0, else w1. */
+    public Launch linearSelect(WeightType type, Buffer w0, Buffer w1, Buffer modality, int mOff,
+                               Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride, int rows, int cols, int n) {
+        checkCols(type, cols);
+        return new Launch(k("linear_select_" + type.suffix), g((long) rows * RED, n), g(RED, 1),
+                new Object[]{in(w0), in(w1), in(modality), mOff, in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
+    }
+
+    /** Tiled y[t, r] = W[r,:]·x[t,:] for many tokens (prefill, vision); F32/F16/BF16 weights. */
+    public Launch matmul(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                         int rows, int cols, int n) {
+        if (type.quantized()) throw new DeviceException("matmul takes F32/F16/BF16 weights; use linear for " + type);
+        return new Launch(k("matmul_" + type.suffix), g(roundUp(rows, TILE), roundUp(n, TILE)), g(TILE, TILE),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
+    }
+
+    private static void checkCols(WeightType type, int cols) {
+        if (cols % type.blockSize != 0) throw new DeviceException(type + " rows must be a multiple of " + type.blockSize + " long, got " + cols);
+    }
+
+    public Launch rmsnorm(Buffer x, int xOff, Buffer out, int outOff, Buffer w, int rows, int n, float eps) {
+        return new Launch(k("rmsnorm"), g((long) rows * RED), g(RED), new Object[]{in(x), xOff, out(out), outOff, in(w), n, eps});
+    }
+
+    public Launch rmsnormSelect(Buffer x, int xOff, Buffer out, int outOff, Buffer w0, Buffer w1, Buffer modality, int mOff,
+                                int rows, int n, float eps) {
+        return new Launch(k("rmsnorm_select"), g((long) rows * RED), g(RED),
+                new Object[]{in(x), xOff, out(out), outOff, in(w0), in(w1), in(modality), mOff, n, eps});
+    }
+
+    /** LayerNorm of rows; out may be x. */
+    public Launch layernorm(Buffer x, int xOff, Buffer out, int outOff, Buffer w, Buffer b, int rows, int n, float eps) {
+        return new Launch(k("layernorm"), g((long) rows * RED), g(RED),
+                new Object[]{in(x), xOff, x == out ? inOut(out) : out(out), outOff, in(w), in(b), n, eps});
+    }
+
+    public Launch softmax(Buffer x, int xOff, int rows, int n) {
+        return new Launch(k("softmax"), g((long) rows * RED), g(RED), new Object[]{inOut(x), xOff, n});
+    }
+
+    /**
+     * Rotate-half RoPE in place on n rows of x (row t at position params[pIdx] + t), heads of headDim at
+     * x[xOff + t·rowStride + h·headDim]; cos/sin tables are [positions, headDim/2].
+     */
+    public Launch rope(Buffer x, int xOff, int rowStride, int heads, int headDim, Buffer cos, Buffer sin,
+                       Buffer params, int pIdx, int n) {
+        return elementwise(k("rope"), n * heads * (headDim / 2),
+                inOut(x), xOff, rowStride, heads, headDim, in(cos), in(sin), in(params), pIdx, n);
+    }
+
+    /** Where the heads of a set of rows live: element d of head h in row t is at off + t·row + h·head + d. */
+    public record Layout(Buffer buffer, int off, int row, int head) {}
+
+    /**
+     * Attention with online softmax for nQueries query rows. causal: query row i is at position
+     * params[pIdx] + i and sees keys up to it; otherwise every query sees nKeys keys (params may be any int
+     * buffer then).
+     */
+    public Launch attention(Layout q, Layout k, Layout v, Layout o, int nQueries, int heads, int kvHeads, int headDim,
+                            float scale, boolean causal, int nKeys, Buffer params, int pIdx) {
+        if (headDim > MAX_HEAD_DIM) throw new DeviceException("head dim " + headDim + " exceeds " + MAX_HEAD_DIM);
+        if (heads % kvHeads != 0) throw new DeviceException(heads + " heads cannot share " + kvHeads + " kv heads");
+        return new Launch(k("attention"), g((long) heads * RED, nQueries), g(RED, 1), new Object[]{
+                in(q.buffer()), q.off(), q.row(), q.head(),
+                in(k.buffer()), k.off(), k.row(), k.head(),
+                in(v.buffer()), v.off(), v.row(), v.head(),
+                out(o.buffer()), o.off(), o.row(), o.head(),
+                heads, kvHeads, headDim, scale, causal ? 1 : 0, nKeys, in(params), pIdx});
+    }
+
+    /** gate = SiLU(gate)·up over n elements. */
+    public Launch siluMul(Buffer gate, Buffer up, int n) {
+        return elementwise(k("silu_mul"), n, inOut(gate), in(up), n);
+    }
+
+    public Launch quickGelu(Buffer x, int n) {
+        return elementwise(k("quick_gelu"), n, inOut(x), n);
+    }
+
+    /** y[yOff + i] += x[xOff + i]. */
+    public Launch add(Buffer y, int yOff, Buffer x, int xOff, int n) {
+        return elementwise(k("add"), n, inOut(y), yOff, in(x), xOff, n);
+    }
+
+    /** Adds bias b [cols] to each of rows rows of y starting at yOff. */
+    public Launch biasAdd(Buffer y, int yOff, Buffer b, int rows, int cols) {
+        return elementwise(k("bias_add"), rows * cols, inOut(y), yOff, in(b), rows, cols);
+    }
+
+    public Launch scale(Buffer x, int xOff, float s, int n) {
+        return elementwise(k("scale"), n, inOut(x), xOff, s, n);
+    }
+
+    public Launch copy(Buffer dst, int dstOff, Buffer src, int srcOff, int n) {
+        return elementwise(k("copy"), n, out(dst), dstOff, in(src), srcOff, n);
+    }
+
+    /** Writes n rows of rowLen floats from src at row params[pIdx] of dst (KV-cache append). */
+    public Launch copyRowsAt(Buffer dst, Buffer src, int srcOff, int rowLen, int n, Buffer params, int pIdx) {
+        return elementwise(k("copy_rows_at"), n * rowLen, inOut(dst), in(src), srcOff, rowLen, n, in(params), pIdx);
+    }
+
+    /** out[t,:] = table[ids[idsOff + t], :] (F32/F16/BF16 table [vocab, cols]); negative ids leave the row alone. */
+    public Launch gatherRows(WeightType type, Buffer table, Buffer ids, int idsOff, Buffer out, int cols, int n) {
+        if (type.quantized()) throw new DeviceException("embedding tables must be F32/F16/BF16, not " + type);
+        return new Launch(k("gather_rows_" + type.suffix), g(roundUp(cols, ELEMENTWISE), n), g(ELEMENTWISE, 1),
+                new Object[]{in(table), in(ids), idsOff, inOut(out), cols, n});
+    }
+
+    /** out[outIdx] = argmax of x[xOff .. xOff+n) (lowest index on ties). */
+    public Launch argmax(Buffer x, int xOff, int n, Buffer out, int outIdx) {
+        return new Launch(k("argmax"), g(RED), g(RED), new Object[]{in(x), xOff, n, out(out), outIdx});
+    }
+}

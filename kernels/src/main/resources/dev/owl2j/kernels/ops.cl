@@ -1,0 +1,402 @@
+/*
+ * Transformer kernels for OpenCL C 1.2 and CUDA (through portable.h). Activations are float32 everywhere;
+ * weights stay as stored (F32, F16, BF16) or llama.cpp block-32 quantized (Q8_0: f16 scale + 32 int8 = 34 bytes;
+ * Q4_0: f16 scale + 16 bytes, low nibbles = elements 0..15, value = nibble - 8). Matrices are row-major
+ * [rows, cols] with y = W.x (PyTorch's [out, in]). Buffer positions are passed as element offsets because
+ * OpenCL cannot offset a buffer handle on the host. Work-group sizes are fixed by the launchers in Java:
+ * RED (64) threads for row reductions, 16x16 tiles for matmul.
+ */
+#define RED 64
+#define TILE 16
+#define MAX_HEAD_DIM 256
+
+/* Sum of v over the RED threads of the group; every thread gets the result. */
+DEVFN float group_sum(LOCAL_PTR float* scratch, float v, int lid) {
+    scratch[lid] = v;
+    BARRIER();
+    for (int s = RED / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        BARRIER();
+    }
+    float r = scratch[0];
+    BARRIER();
+    return r;
+}
+
+DEVFN float group_max(LOCAL_PTR float* scratch, float v, int lid) {
+    scratch[lid] = v;
+    BARRIER();
+    for (int s = RED / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] = FMAXF(scratch[lid], scratch[lid + s]);
+        BARRIER();
+    }
+    float r = scratch[0];
+    BARRIER();
+    return r;
+}
+
+/* ---- one thread's share of the dot product of weight row r with x (strided over the group) ---- */
+
+DEVFN float rowdot_f32(const GLOBAL uchar* w, int r, int cols, const GLOBAL float* x, int lid) {
+    const GLOBAL float* wr = ((const GLOBAL float*) w) + (size_t) r * cols;
+    float s = 0.0f;
+    for (int c = lid; c < cols; c += RED) s += wr[c] * x[c];
+    return s;
+}
+
+DEVFN float rowdot_f16(const GLOBAL uchar* w, int r, int cols, const GLOBAL float* x, int lid) {
+    const GLOBAL ushort* wr = ((const GLOBAL ushort*) w) + (size_t) r * cols;
+    float s = 0.0f;
+    for (int c = lid; c < cols; c += RED) s += half_at(wr, c) * x[c];
+    return s;
+}
+
+DEVFN float rowdot_bf16(const GLOBAL uchar* w, int r, int cols, const GLOBAL float* x, int lid) {
+    const GLOBAL ushort* wr = ((const GLOBAL ushort*) w) + (size_t) r * cols;
+    float s = 0.0f;
+    for (int c = lid; c < cols; c += RED) s += bf16_at(wr, c) * x[c];
+    return s;
+}
+
+DEVFN float rowdot_q8_0(const GLOBAL uchar* w, int r, int cols, const GLOBAL float* x, int lid) {
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 34;
+    float s = 0.0f;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 34;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL schar* q = (const GLOBAL schar*) (blk + 2);
+        const GLOBAL float* xb = x + b * 32;
+        float a = 0.0f;
+        for (int j = 0; j < 32; j++) a += (float) q[j] * xb[j];
+        s += d * a;
+    }
+    return s;
+}
+
+DEVFN float rowdot_q4_0(const GLOBAL uchar* w, int r, int cols, const GLOBAL float* x, int lid) {
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 18;
+    float s = 0.0f;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 18;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL uchar* q = blk + 2;
+        const GLOBAL float* xb = x + b * 32;
+        float a = 0.0f;
+        for (int j = 0; j < 16; j++) {
+            int v = q[j];
+            a += (float) ((v & 15) - 8) * xb[j] + (float) ((v >> 4) - 8) * xb[j + 16];
+        }
+        s += d * a;
+    }
+    return s;
+}
+
+/*
+ * linear_T: y[t, r] = W[r, :] . x[t, :] for n tokens. Launch: global (rows*RED, n), local (RED, 1).
+ * linear_select_T: the same with W = modality[mOff + t] ? w1 : w0 (mPLUG-Owl2's modality-adaptive k/v).
+ */
+#define DEFINE_LINEAR(T) \
+KERNEL void linear_##T(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride, \
+                       GLOBAL float* y, int yOff, int yStride, int rows, int cols) { \
+    LOCAL_MEM float scratch[RED]; \
+    int r = GROUP0, t = GROUP1, lid = LID0; \
+    float s = group_sum(scratch, rowdot_##T(w, r, cols, x + xOff + (size_t) t * xStride, lid), lid); \
+    if (lid == 0) y[yOff + (size_t) t * yStride + r] = s; \
+} \
+KERNEL void linear_select_##T(const GLOBAL uchar* w0, const GLOBAL uchar* w1, const GLOBAL int* modality, int mOff, \
+                              const GLOBAL float* x, int xOff, int xStride, \
+                              GLOBAL float* y, int yOff, int yStride, int rows, int cols) { \
+    LOCAL_MEM float scratch[RED]; \
+    int r = GROUP0, t = GROUP1, lid = LID0; \
+    const GLOBAL uchar* w = modality[mOff + t] != 0 ? w1 : w0; \
+    float s = group_sum(scratch, rowdot_##T(w, r, cols, x + xOff + (size_t) t * xStride, lid), lid); \
+    if (lid == 0) y[yOff + (size_t) t * yStride + r] = s; \
+}
+
+DEFINE_LINEAR(f32)
+DEFINE_LINEAR(f16)
+DEFINE_LINEAR(bf16)
+DEFINE_LINEAR(q8_0)
+DEFINE_LINEAR(q4_0)
+
+/* ---- tiled matmul for many tokens (prefill, vision): y[t, r] = W[r, :] . x[t, :] ---- */
+
+DEVFN float wload_f32(const GLOBAL uchar* w, size_t i) { return ((const GLOBAL float*) w)[i]; }
+DEVFN float wload_f16(const GLOBAL uchar* w, size_t i) { return half_at((const GLOBAL ushort*) w, (int) i); }
+DEVFN float wload_bf16(const GLOBAL uchar* w, size_t i) { return bf16_at((const GLOBAL ushort*) w, (int) i); }
+
+/* Launch: global (ceil(rows/16)*16, ceil(n/16)*16), local (16, 16). Dimension 0 = output feature r, 1 = token t. */
+#define DEFINE_MATMUL(T) \
+KERNEL void matmul_##T(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride, \
+                       GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) { \
+    LOCAL_MEM float ws[TILE][TILE + 1]; \
+    LOCAL_MEM float xs[TILE][TILE + 1]; \
+    int lr = LID0, lt = LID1; \
+    int r0 = GROUP0 * TILE, t0 = GROUP1 * TILE; \
+    float acc = 0.0f; \
+    for (int c0 = 0; c0 < cols; c0 += TILE) { \
+        /* thread (lr, lt) loads W[r0 + lt, c0 + lr] and x[t0 + lt, c0 + lr] (coalesced along c) */ \
+        int c = c0 + lr; \
+        ws[lt][lr] = (r0 + lt < rows && c < cols) ? wload_##T(w, (size_t) (r0 + lt) * cols + c) : 0.0f; \
+        xs[lt][lr] = (t0 + lt < n && c < cols) ? x[xOff + (size_t) (t0 + lt) * xStride + c] : 0.0f; \
+        BARRIER(); \
+        for (int k = 0; k < TILE; k++) acc += ws[lr][k] * xs[lt][k]; \
+        BARRIER(); \
+    } \
+    if (r0 + lr < rows && t0 + lt < n) y[yOff + (size_t) (t0 + lt) * yStride + r0 + lr] = acc; \
+}
+
+DEFINE_MATMUL(f32)
+DEFINE_MATMUL(f16)
+DEFINE_MATMUL(bf16)
+
+/* ---- row-wise norms; launch global (rows*RED), local (RED); row = group ---- */
+
+/* RMSNorm (LLaMA): out = x / sqrt(mean(x^2) + eps) * w. */
+KERNEL void rmsnorm(const GLOBAL float* x, int xOff, GLOBAL float* out, int outOff, const GLOBAL float* w,
+                    int n, float eps) {
+    LOCAL_MEM float scratch[RED];
+    int row = GROUP0, lid = LID0;
+    const GLOBAL float* xr = x + xOff + (size_t) row * n;
+    GLOBAL float* o = out + outOff + (size_t) row * n;
+    float sq = 0.0f;
+    for (int i = lid; i < n; i += RED) sq += xr[i] * xr[i];
+    float inv = 1.0f / SQRTF(group_sum(scratch, sq, lid) / n + eps);
+    for (int i = lid; i < n; i += RED) o[i] = xr[i] * inv * w[i];
+}
+
+/* RMSNorm with the weight chosen per row by modality[mOff + row] (0: w0, else w1). */
+KERNEL void rmsnorm_select(const GLOBAL float* x, int xOff, GLOBAL float* out, int outOff,
+                           const GLOBAL float* w0, const GLOBAL float* w1, const GLOBAL int* modality, int mOff,
+                           int n, float eps) {
+    LOCAL_MEM float scratch[RED];
+    int row = GROUP0, lid = LID0;
+    const GLOBAL float* w = modality[mOff + row] != 0 ? w1 : w0;
+    const GLOBAL float* xr = x + xOff + (size_t) row * n;
+    GLOBAL float* o = out + outOff + (size_t) row * n;
+    float sq = 0.0f;
+    for (int i = lid; i < n; i += RED) sq += xr[i] * xr[i];
+    float inv = 1.0f / SQRTF(group_sum(scratch, sq, lid) / n + eps);
+    for (int i = lid; i < n; i += RED) o[i] = xr[i] * inv * w[i];
+}
+
+/* LayerNorm (PyTorch, biased variance, two passes): out = (x - mean) / sqrt(var + eps) * w + b. out may be x. */
+KERNEL void layernorm(const GLOBAL float* x, int xOff, GLOBAL float* out, int outOff, const GLOBAL float* w,
+                      const GLOBAL float* b, int n, float eps) {
+    LOCAL_MEM float scratch[RED];
+    int row = GROUP0, lid = LID0;
+    const GLOBAL float* xr = x + xOff + (size_t) row * n;
+    GLOBAL float* o = out + outOff + (size_t) row * n;
+    float s = 0.0f;
+    for (int i = lid; i < n; i += RED) s += xr[i];
+    float mean = group_sum(scratch, s, lid) / n;
+    float sq = 0.0f;
+    for (int i = lid; i < n; i += RED) {
+        float d = xr[i] - mean;
+        sq += d * d;
+    }
+    float inv = 1.0f / SQRTF(group_sum(scratch, sq, lid) / n + eps);
+    for (int i = lid; i < n; i += RED) o[i] = (xr[i] - mean) * inv * w[i] + b[i];
+}
+
+/* In-place softmax of each row of x [rows, n]. */
+KERNEL void softmax(GLOBAL float* x, int xOff, int n) {
+    LOCAL_MEM float scratch[RED];
+    int row = GROUP0, lid = LID0;
+    GLOBAL float* xr = x + xOff + (size_t) row * n;
+    float m = NEG_HUGE;
+    for (int i = lid; i < n; i += RED) m = FMAXF(m, xr[i]);
+    m = group_max(scratch, m, lid);
+    float s = 0.0f;
+    for (int i = lid; i < n; i += RED) {
+        float e = EXPF(xr[i] - m);
+        xr[i] = e;
+        s += e;
+    }
+    float inv = 1.0f / group_sum(scratch, s, lid);
+    for (int i = lid; i < n; i += RED) xr[i] *= inv;
+}
+
+/*
+ * Rotate-half RoPE (LLaMA / GPT-NeoX) in place on rows t of x: head h at x[xOff + t*rowStride + h*headDim].
+ * Position = params[pIdx] + t; cos/sin tables [positions, headDim/2] come from the host (computed in double).
+ * Launch: global (n * heads * headDim/2).
+ */
+KERNEL void rope(GLOBAL float* x, int xOff, int rowStride, int heads, int headDim, const GLOBAL float* cosT,
+                 const GLOBAL float* sinT, const GLOBAL int* params, int pIdx, int n) {
+    int half_ = headDim / 2;
+    int id = GID0;
+    if (id >= n * heads * half_) return;
+    int i = id % half_;
+    int h = (id / half_) % heads;
+    int t = id / (half_ * heads);
+    int pos = params[pIdx] + t;
+    GLOBAL float* p = x + xOff + (size_t) t * rowStride + h * headDim;
+    float c = cosT[(size_t) pos * half_ + i];
+    float s = sinT[(size_t) pos * half_ + i];
+    float x0 = p[i], x1 = p[i + half_];
+    p[i] = x0 * c - x1 * s;
+    p[i + half_] = x1 * c + x0 * s;
+}
+
+/*
+ * Scaled dot-product attention with online softmax, one work group (RED threads) per (head, query row).
+ * Element d of head h in row t of Q is q[qOff + t*qRow + h*qHead + d] (same for k, v, out), which covers the
+ * vision tower's head-interleaved fused qkv, the abstractor's plain split and the decoder's KV cache.
+ * causal != 0: query row i sits at position params[pIdx] + i and sees keys 0 .. that position; otherwise it
+ * sees all nKeys keys. Grouped-query: head h reads kv head h / (heads / kvHeads). headDim <= MAX_HEAD_DIM.
+ * Launch: global (heads*RED, nQueries), local (RED, 1).
+ */
+KERNEL void attention(const GLOBAL float* q, int qOff, int qRow, int qHead,
+                      const GLOBAL float* k, int kOff, int kRow, int kHead,
+                      const GLOBAL float* v, int vOff, int vRow, int vHead,
+                      GLOBAL float* out, int oOff, int oRow, int oHead,
+                      int heads, int kvHeads, int headDim, float scale, int causal, int nKeys,
+                      const GLOBAL int* params, int pIdx) {
+    LOCAL_MEM float qs[MAX_HEAD_DIM];
+    LOCAL_MEM float sc[RED];
+    int h = GROUP0, i = GROUP1, lid = LID0;
+    int kvh = h / (heads / kvHeads);
+    int visible = causal != 0 ? params[pIdx] + i + 1 : nKeys;
+    const GLOBAL float* qp = q + qOff + (size_t) i * qRow + h * qHead;
+    for (int d = lid; d < headDim; d += RED) qs[d] = qp[d];
+    BARRIER();
+    const GLOBAL float* kb = k + kOff + kvh * kHead;
+    const GLOBAL float* vb = v + vOff + kvh * vHead;
+    float m = NEG_HUGE, l = 0.0f;
+    float acc[MAX_HEAD_DIM / RED];
+    for (int a = 0; a < MAX_HEAD_DIM / RED; a++) acc[a] = 0.0f;
+    for (int j0 = 0; j0 < visible; j0 += RED) {
+        int j = j0 + lid;
+        float s = NEG_HUGE;
+        if (j < visible) {
+            const GLOBAL float* kp = kb + (size_t) j * kRow;
+            float dot = 0.0f;
+            for (int d = 0; d < headDim; d++) dot += qs[d] * kp[d];
+            s = dot * scale;
+        }
+        sc[lid] = s;
+        BARRIER();
+        int cn = imin(RED, visible - j0);
+        float cmax = m;
+        for (int jj = 0; jj < cn; jj++) cmax = FMAXF(cmax, sc[jj]);
+        float corr = EXPF(m - cmax);
+        l *= corr;
+        for (int a = 0; a < MAX_HEAD_DIM / RED; a++) acc[a] *= corr;
+        for (int jj = 0; jj < cn; jj++) {
+            float p = EXPF(sc[jj] - cmax);
+            l += p;
+            const GLOBAL float* vp = vb + (size_t) (j0 + jj) * vRow;
+            for (int a = 0; a < MAX_HEAD_DIM / RED; a++) {
+                int d = lid + a * RED;
+                if (d < headDim) acc[a] += p * vp[d];
+            }
+        }
+        m = cmax;
+        BARRIER();
+    }
+    GLOBAL float* op = out + oOff + (size_t) i * oRow + h * oHead;
+    float inv = 1.0f / l;
+    for (int a = 0; a < MAX_HEAD_DIM / RED; a++) {
+        int d = lid + a * RED;
+        if (d < headDim) op[d] = acc[a] * inv;
+    }
+}
+
+/* ---- element-wise; launch global (n) rounded up to the local size ---- */
+
+/* gate = SiLU(gate) * up (LLaMA MLP, abstractor SwiGLU). */
+KERNEL void silu_mul(GLOBAL float* gate, const GLOBAL float* up, int n) {
+    int i = GID0;
+    if (i < n) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + EXPF(-g)) * up[i];
+    }
+}
+
+/* CLIP QuickGELU x * sigmoid(1.702 x), in place. */
+KERNEL void quick_gelu(GLOBAL float* x, int n) {
+    int i = GID0;
+    if (i < n) {
+        float v = x[i];
+        x[i] = v / (1.0f + EXPF(-1.702f * v));
+    }
+}
+
+/* y[yOff + i] += x[xOff + i]. */
+KERNEL void add(GLOBAL float* y, int yOff, const GLOBAL float* x, int xOff, int n) {
+    int i = GID0;
+    if (i < n) y[yOff + i] += x[xOff + i];
+}
+
+/* y[yOff + r*cols + c] += b[c] for rows x cols. */
+KERNEL void bias_add(GLOBAL float* y, int yOff, const GLOBAL float* b, int rows, int cols) {
+    int i = GID0;
+    if (i < rows * cols) y[yOff + i] += b[i % cols];
+}
+
+/* x[i] *= s. */
+KERNEL void scale(GLOBAL float* x, int xOff, float s, int n) {
+    int i = GID0;
+    if (i < n) x[xOff + i] *= s;
+}
+
+/* dst[dstOff + i] = src[srcOff + i]. */
+KERNEL void copy(GLOBAL float* dst, int dstOff, const GLOBAL float* src, int srcOff, int n) {
+    int i = GID0;
+    if (i < n) dst[dstOff + i] = src[srcOff + i];
+}
+
+/* Appends n rows of width rowLen at row params[pIdx] of dst (KV-cache write at the current position). */
+KERNEL void copy_rows_at(GLOBAL float* dst, const GLOBAL float* src, int srcOff, int rowLen, int n,
+                         const GLOBAL int* params, int pIdx) {
+    int i = GID0;
+    if (i < n * rowLen) dst[(size_t) params[pIdx] * rowLen + i] = src[srcOff + i];
+}
+
+/*
+ * Embedding lookup: out[t, :] = table[ids[idsOff + t], :] for n rows of width cols. Negative ids are skipped
+ * (their rows are filled otherwise, e.g. with visual tokens). Launch: global (cols, n).
+ */
+#define DEFINE_GATHER(T, LOAD) \
+KERNEL void gather_rows_##T(const GLOBAL uchar* table, const GLOBAL int* ids, int idsOff, GLOBAL float* out, \
+                            int cols, int n) { \
+    int c = GID0, t = GID1; \
+    if (c >= cols || t >= n) return; \
+    int id = ids[idsOff + t]; \
+    if (id < 0) return; \
+    out[(size_t) t * cols + c] = LOAD; \
+}
+DEFINE_GATHER(f32, ((const GLOBAL float*) table)[(size_t) id * cols + c])
+DEFINE_GATHER(f16, half_at((const GLOBAL ushort*) table, id * cols + c))
+DEFINE_GATHER(bf16, bf16_at((const GLOBAL ushort*) table, id * cols + c))
+
+/* out[outIdx] = index of the largest x[xOff .. xOff+n) (lowest index on ties). One group: global RED, local RED. */
+KERNEL void argmax(const GLOBAL float* x, int xOff, int n, GLOBAL int* out, int outIdx) {
+    LOCAL_MEM float bestV[RED];
+    LOCAL_MEM int bestI[RED];
+    int lid = LID0;
+    float bv = NEG_HUGE;
+    int bi = 0x7fffffff;
+    for (int i = lid; i < n; i += RED) {
+        float v = x[xOff + i];
+        if (v > bv) { bv = v; bi = i; }
+    }
+    bestV[lid] = bv;
+    bestI[lid] = bi;
+    BARRIER();
+    for (int s = RED / 2; s > 0; s >>= 1) {
+        if (lid < s) {
+            float ov = bestV[lid + s];
+            int oi = bestI[lid + s];
+            if (ov > bestV[lid] || (ov == bestV[lid] && oi < bestI[lid])) {
+                bestV[lid] = ov;
+                bestI[lid] = oi;
+            }
+        }
+        BARRIER();
+    }
+    if (lid == 0) out[outIdx] = bestI[0];
+}

@@ -1,0 +1,40 @@
+package dev.owl2j.runtime.cli;
+
+import dev.owl2j.kernels.Api;
+import dev.owl2j.kernels.Device;
+import dev.owl2j.kernels.Devices;
+import dev.owl2j.runtime.engine.device.DeviceEngine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.List;
+
+/** {@code owl2j devices}: the CUDA and OpenCL devices this machine offers and the backend "auto" would pick. */
+@Command(name = "devices", mixinStandardHelpOptions = true,
+        description = "List CUDA and OpenCL compute devices and the backend --device auto picks.")
+public final class DevicesCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        for (Api api : Api.values()) {
+            List<Device> ds = Devices.of(api);
+            if (ds.isEmpty()) {
+                String why = Devices.unavailableReason(api);
+                out.printf("%-7s none%s%n", api.id(), why != null ? " (" + why + ")" : "");
+                continue;
+            }
+            for (Device d : ds) {
+                out.printf("%-7s %d  %-40s %-3s %4d CUs %8.1f GiB  [%s]  %s%n", api.id(), d.index(), d.name(),
+                        d.gpu() ? "GPU" : "CPU", d.computeUnits(), d.memoryBytes() / (double) (1L << 30),
+                        d.features(), d.driver());
+            }
+        }
+        out.println("auto backend: " + DeviceEngine.autoBackend());
+        out.flush();
+    }
+}

@@ -1,0 +1,281 @@
+package dev.owl2j.runtime.engine.device;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.owl2j.kernels.Api;
+import dev.owl2j.kernels.Devices;
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.format.SafetensorsFile;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.cpu.SimpleLinear;
+import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.tensor.Tensor;
+import dev.owl2j.runtime.engine.CpuEngine;
+import dev.owl2j.runtime.engine.Engine;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The whole model on the first OpenCL device (PoCL on CI) against the fixture's float64-oracle goldens, with the
+ * CPU forward tests' tolerances: visual tokens 1e-5 abs, logits 1e-4 abs, greedy tokens identical. Skipped
+ * without an OpenCL device.
+ */
+class DeviceEngineTest {
+    static final double STATE_TOLERANCE = 1e-5;
+    static final double LOGIT_TOLERANCE = 1e-4;
+    static final int GREEDY_STEPS = 8;
+
+    static Path fixture;
+    static SafetensorsFile golden;
+    static JsonNode manifest;
+    static DeviceEngine engine;
+
+    @BeforeAll
+    static void open() throws IOException {
+        Assumptions.assumeFalse(Devices.of(Api.OPENCL).isEmpty(), "no OpenCL device (install pocl-opencl-icd)");
+        if (System.getProperty("owl2j.kernelCache") == null) {
+            System.setProperty("owl2j.kernelCache", Files.createTempDirectory("owl2j-kcache").toString());
+        }
+        fixture = Path.of(System.getProperty("owl2j.testdata", "../testdata")).resolve("tiny-owl2-f16");
+        golden = SafetensorsFile.open(fixture.resolve("golden/golden.safetensors"));
+        manifest = new ObjectMapper().readTree(fixture.resolve("golden/manifest.json").toFile());
+        engine = DeviceEngine.open(SafetensorsFile.open(fixture.resolve("model.safetensors")),
+                Owl2Config.read(fixture.resolve("config.json")), "opencl", 0, null);
+    }
+
+    @AfterAll
+    static void close() {
+        if (engine != null) engine.close();
+        if (golden != null) golden.close();
+    }
+
+    static float[] golden(String name) {
+        return golden.get(name).toFloatArray();
+    }
+
+    static int[] goldenInts(String name) {
+        long[] l = golden.get(name).toLongArray();
+        int[] out = new int[l.length];
+        for (int i = 0; i < l.length; i++) out[i] = Math.toIntExact(l[i]);
+        return out;
+    }
+
+    static JsonNode prompt(String name) {
+        for (JsonNode p : manifest.get("prompts")) if (p.get("name").asText().equals(name)) return p;
+        throw new IllegalArgumentException(name);
+    }
+
+    static int[] promptIds(String name) {
+        JsonNode ids = prompt(name).get("ids");
+        int[] out = new int[ids.size()];
+        for (int i = 0; i < out.length; i++) out[i] = ids.get(i).asInt();
+        return out;
+    }
+
+    static void assertAllClose(String what, float[] expected, float[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double max = 0;
+        int worst = -1;
+        for (int i = 0; i < expected.length; i++) {
+            double d = Math.abs((double) expected[i] - actual[i]);
+            if (!(d <= max)) {
+                max = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
+                worst = i;
+            }
+        }
+        if (!(max <= tol)) {
+            fail(String.format("%s: max abs error %.3e at %d (expected %s, got %s) > %.1e", what, max, worst, expected[worst], actual[worst], tol));
+        }
+        System.out.printf("%s: max abs error %.3e (tolerance %.1e)%n", what, max, tol);
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    static List<float[]> imagesOf(Engine e, String prompt) {
+        List<float[]> images = new ArrayList<>();
+        for (JsonNode n : prompt(prompt).get("images")) images.add(e.encodeImage(golden(n.asText() + ".pixel_values")));
+        return images;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"image0", "image1"})
+    void visualTokensMatchTheOracle(String image) {
+        assertAllClose(image + ".visual_tokens", golden(image + ".visual_tokens"), engine.encodeImage(golden(image + ".pixel_values")), STATE_TOLERANCE);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"prompt0", "prompt1", "prompt2"})
+    void lastLogitsTopLogitsPerStepAndGreedyTokensMatchTheOracle(String prompt) {
+        int[] ids = promptIds(prompt);
+        List<float[]> images = imagesOf(engine, prompt);
+        int[] expectedTokens = goldenInts(prompt + ".greedy_tokens");
+        float[] stepTopLogits = golden(prompt + ".step_top_logits");
+        int[] stepTopIds = goldenInts(prompt + ".step_top_ids");
+        try (Engine.Session s = engine.newSession()) {
+            float[] l = s.prefill(ids, images);
+            assertEquals(prompt(prompt).get("sequence_length").asInt(), s.position());
+            assertAllClose(prompt + ".last_logits", golden(prompt + ".last_logits"), l, LOGIT_TOLERANCE);
+            int[] tokens = new int[GREEDY_STEPS];
+            for (int step = 0; step < GREEDY_STEPS; step++) {
+                float[] expectedTop = new float[8], actualTop = new float[8];
+                for (int j = 0; j < 8; j++) {
+                    expectedTop[j] = stepTopLogits[step * 8 + j];
+                    actualTop[j] = l[stepTopIds[step * 8 + j]];
+                }
+                assertAllClose(prompt + " step " + step + " top-8 logits", expectedTop, actualTop, LOGIT_TOLERANCE);
+                tokens[step] = argmax(l);
+                if (step + 1 < GREEDY_STEPS) l = s.step(tokens[step]);
+            }
+            assertArrayEquals(expectedTokens, tokens, prompt + ".greedy_tokens");
+        }
+    }
+
+    @Test
+    void kvCachedStepsEqualAFullPrefillOfTheSameTokens() {
+        // prompt1 is text only; prefill the prompt then step 3 tokens, versus prefilling prompt+tokens at once.
+        int[] ids = promptIds("prompt1");
+        int[] extra = {4177, 26992, 22892};
+        float[] stepped;
+        try (Engine.Session s = engine.newSession()) {
+            s.prefill(ids, List.of());
+            float[] l = null;
+            for (int t : extra) l = s.step(t);
+            stepped = l;
+            assertEquals(ids.length + extra.length, s.position());
+        }
+        int[] all = java.util.Arrays.copyOf(ids, ids.length + extra.length);
+        System.arraycopy(extra, 0, all, ids.length, extra.length);
+        try (Engine.Session s = engine.newSession()) {
+            assertAllClose("cached steps vs full prefill", s.prefill(all, List.of()), stepped, 1e-5);
+        }
+    }
+
+    @Test
+    void userErrorsAreOwl2jExceptions() {
+        try (Engine.Session s = engine.newSession()) {
+            Owl2jException e1 = assertThrows(Owl2jException.class, () -> s.prefill(new int[]{1, 32000}, List.of()));
+            assertTrue(e1.getMessage().contains("token id 32000 is outside the vocabulary"), e1.getMessage());
+            Owl2jException e2 = assertThrows(Owl2jException.class, () -> s.prefill(new int[]{1, -200}, List.of()));
+            assertTrue(e2.getMessage().contains("1 image placeholder(s) but 0 image(s)"), e2.getMessage());
+            assertEquals(0, s.position());
+        }
+        Owl2jException e3 = assertThrows(Owl2jException.class, () -> engine.encodeImage(new float[10]));
+        assertTrue(e3.getMessage().contains("pixel values have 10 floats"), e3.getMessage());
+        Owl2jException e4 = assertThrows(Owl2jException.class, () -> DeviceEngine.open(null, null, "opencl", 99, null));
+        assertTrue(e4.getMessage().contains("no opencl device 99"), e4.getMessage());
+        Owl2jException e5 = assertThrows(Owl2jException.class, () -> DeviceEngine.open(null, null, "vulkan", 0, null));
+        assertTrue(e5.getMessage().contains("unknown compute API 'vulkan'"), e5.getMessage());
+    }
+
+    /**
+     * The checkpoint with every decoder-layer matrix replaced by the F32 values its Q8_0/Q4_0 blocks decode to
+     * (dequantized here, independently of the kernels), so the CPU forward on it is the reference for a device
+     * engine that quantizes at upload.
+     */
+    static TensorSource dequantizedOverlay(TensorSource base, DType quant) {
+        Map<String, Tensor> replaced = new HashMap<>();
+        for (String name : base.names()) {
+            Tensor t = base.get(name);
+            // like the engine: matrices whose rows are not whole blocks of 32 (tiny down_proj: 172) stay as stored
+            if (!name.startsWith("model.layers.") || t.rank() != 2 || t.dim(1) % 32 != 0) continue;
+            ByteBuffer q = BlockQuantizer.quantize(t, quant).order(ByteOrder.LITTLE_ENDIAN);
+            float[] v = new float[(int) t.numel()];
+            int blockBytes = quant == DType.Q8_0 ? 34 : 18;
+            for (int b = 0; b < v.length / 32; b++) {
+                int o = b * blockBytes;
+                float d = Float.float16ToFloat(q.getShort(o));
+                for (int j = 0; j < 32; j++) {
+                    if (quant == DType.Q8_0) {
+                        v[b * 32 + j] = d * q.get(o + 2 + j);
+                    } else {
+                        int packed = q.get(o + 2 + (j % 16)) & 0xff;
+                        v[b * 32 + j] = d * ((j < 16 ? packed & 15 : packed >> 4) - 8);
+                    }
+                }
+            }
+            replaced.put(name, new Tensor(name, DType.F32, t.shape(), MemorySegment.ofArray(v)));
+        }
+        return new TensorSource() {
+            public Set<String> names() { return base.names(); }
+            public boolean contains(String name) { return base.contains(name); }
+            public Tensor get(String name) { return replaced.containsKey(name) ? replaced.get(name) : base.get(name); }
+            public String formatName() { return "dequantized overlay"; }
+            public void close() { base.close(); }
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Q8_0", "Q4_0"})
+    void quantizedDecoderLinearsEqualTheCpuForwardOnTheDequantizedWeights(String type) {
+        DType quant = DType.valueOf(type);
+        Owl2Config cfg = Owl2Config.read(fixture.resolve("config.json"));
+        List<float[]> images = imagesOf(engine, "prompt0");
+        try (DeviceEngine dev = DeviceEngine.open(SafetensorsFile.open(fixture.resolve("model.safetensors")), cfg, "opencl", 0, quant);
+             CpuEngine cpu = new CpuEngine(dequantizedOverlay(SafetensorsFile.open(fixture.resolve("model.safetensors")), quant),
+                     cfg, SimpleLinear::new, "dequantized " + type);
+             Engine.Session ds = dev.newSession(); Engine.Session cs = cpu.newSession()) {
+            assertTrue(dev.description().contains(type), dev.description());
+            float[] dl = ds.prefill(promptIds("prompt0"), images);
+            float[] cl = cs.prefill(promptIds("prompt0"), images);
+            for (int step = 0; step < 4; step++) {
+                assertAllClose(type + " logits at position " + ds.position(), cl, dl, LOGIT_TOLERANCE);
+                int next = argmax(cl);
+                dl = ds.step(next);
+                cl = cs.step(next);
+            }
+        }
+    }
+
+    @Test
+    void aDeviceTooSmallForTheWeightsFailsBeforeUploadingWithNeededVersusFree() {
+        // The fixture plus one 1 TiB F16 tensor. Its memory is never touched: the size check runs before any
+        // upload, so an unbacked segment of the right length is enough.
+        TensorSource base = SafetensorsFile.open(fixture.resolve("model.safetensors"));
+        long rows = 1L << 20, cols = 1L << 19;
+        Tensor huge = new Tensor("model.extra.weight", DType.F16, new long[]{rows, cols}, MemorySegment.NULL.reinterpret(rows * cols * 2));
+        Set<String> names = new java.util.LinkedHashSet<>(base.names());
+        names.add(huge.name());
+        TensorSource big = new TensorSource() {
+            public Set<String> names() { return names; }
+            public boolean contains(String name) { return names.contains(name); }
+            public Tensor get(String name) { return name.equals(huge.name()) ? huge : base.get(name); }
+            public String formatName() { return "fixture + 1 TiB"; }
+            public void close() { base.close(); }
+        };
+        try {
+            Owl2jException e = assertThrows(Owl2jException.class,
+                    () -> DeviceEngine.open(big, Owl2Config.read(fixture.resolve("config.json")), "opencl", 0, null));
+            assertTrue(e.getMessage().matches(".*has [0-9.]+ GiB free but the model needs 10\\d\\d\\.\\d\\d GiB.*"), e.getMessage());
+        } finally {
+            big.close();
+        }
+    }
+}
