@@ -10,7 +10,8 @@ import java.util.List;
  * Log-probabilities of candidate continuations of one prompt (the /v1/score extension, e.g. rating an image
  * "good" vs "poor"). The shared prompt is prefilled once; each candidate then runs in its own fork of that
  * cache, all candidates advancing together through {@link Engine#stepBatch}. Backends that cannot fork fall
- * back to stepping each candidate and truncating the cache back to the prompt.
+ * back to stepping each candidate and truncating the cache back to the prompt, or, if they cannot truncate
+ * either, to a fresh prefill of the prompt per candidate.
  */
 public final class Scorer {
     /** One candidate's tokens, their log-probabilities (natural log) and the sum. */
@@ -66,13 +67,29 @@ public final class Scorer {
                     for (Engine.Session f : forks) if (f != null) f.close();
                 }
             } else {
+                // No fork: step each candidate on the prompt's session and truncate back; a backend that cannot
+                // truncate either gets a fresh prefill of the prompt per further candidate.
                 int base = prompt.position();
+                boolean reuse = true;
                 for (int i = 0; i < candidates.size(); i++) {
                     int[] c = candidates.get(i);
-                    for (int j = 1; j < c.length; j++) {
-                        lps[i][j] = logSoftmaxAt(prompt.step(c[j - 1]), c[j]);
+                    if (c.length == 1) continue;
+                    Engine.Session s = reuse ? prompt : engine.newSession();
+                    try {
+                        if (!reuse) s.prefill(promptIds, imageTokens);
+                        for (int j = 1; j < c.length; j++) {
+                            lps[i][j] = logSoftmaxAt(s.step(c[j - 1]), c[j]);
+                        }
+                        if (reuse) {
+                            try {
+                                prompt.truncate(base);
+                            } catch (UnsupportedOperationException e) {
+                                reuse = false;
+                            }
+                        }
+                    } finally {
+                        if (s != prompt) s.close();
                     }
-                    prompt.truncate(base);
                 }
             }
             List<CandidateScore> out = new ArrayList<>();
