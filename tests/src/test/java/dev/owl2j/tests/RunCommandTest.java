@@ -78,6 +78,21 @@ class RunCommandTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"prompt0", "prompt2"})
+    void openclBackendGivesTheReferenceTokens(String name) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(
+                dev.owl2j.kernels.Devices.of(dev.owl2j.kernels.Api.OPENCL).isEmpty(), "no OpenCL device");
+        List<String> args = runArgs(name, "--output", "json");
+        args.set(args.indexOf("cpu"), "opencl");
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode ids = new ObjectMapper().readTree(r.out().strip()).get("ids");
+        long[] want = golden.get(name + ".greedy_tokens").toLongArray();
+        assertEquals(want.length, ids.size());
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], ids.get(i).asLong(), name + " token " + i);
+    }
+
     @Test
     void textModePrintsIdsWhenTheCheckpointHasNoTokenizer() {
         Cli.Result r = Cli.run(runArgs("prompt1").toArray(String[]::new));

@@ -740,6 +740,6 @@ public final class DeviceEngine implements Engine {
         scratch.clear();
         if (w != null) w.close();
         ctx.close();
-        source.close();
+        // the weights belong to whoever opened them (as with CpuEngine): they are not closed here
     }
 }
