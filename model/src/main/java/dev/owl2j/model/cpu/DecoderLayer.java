@@ -114,6 +114,62 @@ final class DecoderLayer {
     }
 
     /**
+     * One decode step of n independent sequences (continuous batching): row t of x [n, hidden] is a text
+     * token of caches[t] at position caches[t].length(). The projections and the MLP run as one matmul over
+     * the n rows, so the weights are read once for the whole batch; attention stays per sequence, each over
+     * its own cache. Every cache must have room reserved for one more position.
+     */
+    void stepBatch(float[] x, int n, KVCache[] caches, Rope rope) {
+        float[] a = new float[n * hidden];
+        float[] q = new float[n * heads * headDim];
+        float[] k = new float[n * kvDim];
+        float[] v = new float[n * kvDim];
+        for (int t = 0; t < n; t++) {
+            Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[0], eps, a, t * hidden);
+        }
+        // Generated tokens are text: the multiway.0 k/v projections for every row (spec 5.2).
+        qProj.matmul(a, n, q);
+        kProj[0].matmul(a, n, k);
+        vProj[0].matmul(a, n, v);
+        float[] attn = a;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (int t = 0; t < n; t++) {
+            int pos = caches[t].length();
+            for (int h = 0; h < heads; h++) {
+                rope.rotate(q, (t * heads + h) * headDim, pos);
+            }
+            for (int h = 0; h < kvHeads; h++) {
+                rope.rotate(k, (t * kvHeads + h) * headDim, pos);
+            }
+            float[] cachedKeys = caches[t].keys(index);
+            float[] cachedValues = caches[t].values(index);
+            System.arraycopy(k, t * kvDim, cachedKeys, pos * kvDim, kvDim);
+            System.arraycopy(v, t * kvDim, cachedValues, pos * kvDim, kvDim);
+            Attention.attend(
+                    new Attention.HeadLayout(q, t * heads * headDim, heads * headDim, headDim), 1,
+                    new Attention.HeadLayout(cachedKeys, 0, kvDim, headDim),
+                    new Attention.HeadLayout(cachedValues, 0, kvDim, headDim), pos + 1,
+                    heads, kvHeads, headDim, scale, true, pos,
+                    new Attention.HeadLayout(attn, t * heads * headDim, heads * headDim, headDim));
+        }
+        float[] out = new float[n * hidden];
+        oProj.matmul(attn, n, out);
+        Ops.addInPlace(x, out, n * hidden);
+
+        float[] b = out;
+        for (int t = 0; t < n; t++) {
+            Ops.rmsNormRow(x, t * hidden, hidden, postAttentionLayernorm[0], eps, b, t * hidden);
+        }
+        float[] gate = new float[n * inter];
+        float[] up = new float[n * inter];
+        gateProj.matmul(b, n, gate);
+        upProj.matmul(b, n, up);
+        Ops.siluMul(gate, up, n * inter);
+        downProj.matmul(gate, n, b);
+        Ops.addInPlace(x, b, n * hidden);
+    }
+
+    /**
      * y[t] = ways[modality[t]]·x[t]. Rows are grouped by modality so each way runs one batched matmul
      * (a prefill chunk is usually one text run, one image, another text run).
      */

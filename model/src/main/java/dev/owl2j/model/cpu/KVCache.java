@@ -79,4 +79,16 @@ public final class KVCache {
     void commit(int n) {
         length += n;
     }
+
+    /** An independent cache holding the same positions (e.g. to score several continuations of one prompt). */
+    KVCache copy() {
+        KVCache c = new KVCache(layers, kvDim, maxLength);
+        for (int l = 0; l < layers; l++) {
+            c.keys[l] = Arrays.copyOf(keys[l], length * kvDim);
+            c.values[l] = Arrays.copyOf(values[l], length * kvDim);
+        }
+        c.capacity = length;
+        c.length = length;
+        return c;
+    }
 }

@@ -94,4 +94,53 @@ public final class Owl2Decoder {
         Trace.emit(trace, "last_logits", 1, vocab, logits);
         return logits;
     }
+
+    /**
+     * One decode step for n sequences at once: tokens[t] (text) is appended to caches[t] at its own next
+     * position. The weights are read once for the batch (see {@link DecoderLayer#stepBatch}).
+     *
+     * @return the next-token logits of every sequence, [n][vocab]
+     */
+    public float[][] stepBatch(int[] tokens, KVCache[] caches) {
+        int n = tokens.length;
+        if (n == 0) {
+            return new float[0][];
+        }
+        if (caches.length != n) {
+            throw new IllegalArgumentException(n + " tokens for " + caches.length + " caches");
+        }
+        java.util.Set<KVCache> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        int maxPos = 0;
+        for (KVCache c : caches) {
+            if (!distinct.add(c)) {
+                throw new IllegalArgumentException("a session appears twice in one batch");
+            }
+            maxPos = Math.max(maxPos, c.length());
+        }
+        float[] x = new float[n * hidden];
+        for (int t = 0; t < n; t++) {
+            embed(tokens[t], x, t * hidden);
+        }
+        for (KVCache c : caches) {
+            c.reserve(1);
+        }
+        rope.ensure(maxPos + 1);
+        for (DecoderLayer layer : layers) {
+            layer.stepBatch(x, n, caches, rope);
+        }
+        for (KVCache c : caches) {
+            c.commit(1);
+        }
+        float[] finalHidden = new float[n * hidden];
+        for (int t = 0; t < n; t++) {
+            Ops.rmsNormRow(x, t * hidden, hidden, norm, cfg.rmsNormEps(), finalHidden, t * hidden);
+        }
+        float[] all = new float[n * vocab];
+        lmHead.matmul(finalHidden, n, all);
+        float[][] logits = new float[n][];
+        for (int t = 0; t < n; t++) {
+            logits[t] = java.util.Arrays.copyOfRange(all, t * vocab, (t + 1) * vocab);
+        }
+        return logits;
+    }
 }

@@ -90,4 +90,22 @@ public final class Owl2Model {
         }
         return new Session(this, decoder.newCache(maxLength), trace);
     }
+
+    /**
+     * One decode step for several sessions of this model at once (continuous batching): tokens[i] is
+     * appended to sessions.get(i). Equals calling each session's {@link Session#step} up to float rounding,
+     * but reads the weights once per batch instead of once per session.
+     *
+     * @return the next-token logits of each session, [sessions.size()][vocab]
+     */
+    public float[][] stepBatch(List<Session> sessions, int[] tokens) {
+        if (sessions.size() != tokens.length) {
+            throw new IllegalArgumentException(sessions.size() + " sessions but " + tokens.length + " tokens");
+        }
+        KVCache[] caches = new KVCache[tokens.length];
+        for (int i = 0; i < caches.length; i++) {
+            caches[i] = sessions.get(i).cache();
+        }
+        return decoder.stepBatch(tokens, caches);
+    }
 }

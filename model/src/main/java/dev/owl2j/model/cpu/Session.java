@@ -54,4 +54,9 @@ public final class Session {
     public KVCache cache() {
         return cache;
     }
+
+    /** A new session that continues from this one's positions with its own copy of the cache. */
+    public Session fork() {
+        return new Session(model, cache.copy(), trace);
+    }
 }

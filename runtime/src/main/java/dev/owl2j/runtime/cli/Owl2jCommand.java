@@ -25,6 +25,7 @@ import java.util.Map;
                 InspectCommand.class,
                 ConvertCommand.class,
                 TokenizeCommand.class,
+                ServeCommand.class,
                 DevicesCommand.class,
         })
 public final class Owl2jCommand implements Runnable {

@@ -40,29 +40,54 @@ public final class CpuEngine implements Engine {
 
     @Override
     public Session newSession() {
-        dev.owl2j.model.cpu.Session s = model.newSession();
-        int capacity = model.config().maxPositionEmbeddings();
-        return new Session() {
-            @Override
-            public float[] prefill(int[] ids, List<float[]> imageTokens) {
-                return s.prefill(ids, imageTokens);
-            }
+        return wrap(model.newSession());
+    }
 
-            @Override
-            public float[] step(int token) {
-                return s.step(token);
+    /** Shares the weight reads across the batch: one matmul per projection over all sessions' rows. */
+    @Override
+    public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+        if (sessions.size() == 1) {
+            return List.of(sessions.getFirst().step(tokens[0])); // nothing to share
+        }
+        List<dev.owl2j.model.cpu.Session> inner = new java.util.ArrayList<>(sessions.size());
+        for (Session s : sessions) {
+            if (!(s instanceof CpuSession cs) || cs.engine() != this) {
+                return Engine.super.stepBatch(sessions, tokens);
             }
+            inner.add(cs.inner());
+        }
+        return List.of(model.stepBatch(inner, tokens));
+    }
 
-            @Override
-            public int position() {
-                return s.position();
-            }
+    private record CpuSession(CpuEngine engine, dev.owl2j.model.cpu.Session inner, int capacity) implements Session {
+        @Override
+        public float[] prefill(int[] ids, List<float[]> imageTokens) {
+            return inner.prefill(ids, imageTokens);
+        }
 
-            @Override
-            public int capacity() {
-                return capacity;
-            }
-        };
+        @Override
+        public float[] step(int token) {
+            return inner.step(token);
+        }
+
+        @Override
+        public int position() {
+            return inner.position();
+        }
+
+        @Override
+        public void truncate(int position) {
+            inner.truncate(position);
+        }
+
+        @Override
+        public Session fork() {
+            return new CpuSession(engine, inner.fork(), capacity);
+        }
+    }
+
+    private Session wrap(dev.owl2j.model.cpu.Session s) {
+        return new CpuSession(this, s, model.config().maxPositionEmbeddings());
     }
 
     /** The weights belong to whoever opened them (they may outlive this engine); nothing else to free. */

@@ -53,6 +53,16 @@ public interface Engine extends AutoCloseable {
         /** Most positions the session can hold (the model's max_position_embeddings). */
         int capacity();
 
+        /** Forgets the positions from {@code position} on (scoring, regenerating a reply). */
+        default void truncate(int position) {
+            throw new UnsupportedOperationException("this backend cannot truncate a session");
+        }
+
+        /** A new session holding a copy of this one's positions (scores several continuations of one prompt). */
+        default Session fork() {
+            throw new UnsupportedOperationException("this backend cannot fork a session");
+        }
+
         @Override
         default void close() {}
     }

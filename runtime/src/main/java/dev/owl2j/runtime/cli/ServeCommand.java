@@ -1,0 +1,81 @@
+package dev.owl2j.runtime.cli;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.image.AspectMode;
+import dev.owl2j.runtime.model.LoadedModel;
+import dev.owl2j.runtime.model.ModelOptions;
+import dev.owl2j.runtime.server.OpenAiServer;
+import dev.owl2j.runtime.server.ServerOptions;
+import dev.owl2j.runtime.server.TokenizedModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+
+/** {@code owl2j serve}: the OpenAI-compatible HTTP server with continuous batching (docs/server.md). */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve the model over an OpenAI-compatible HTTP API (chat completions with images, streaming, /v1/score).")
+public final class ServeCommand implements Callable<Integer> {
+    /** Tests receive the running server here (then close it to end the command). */
+    static volatile Consumer<OpenAiServer> onStarted;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Interface to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--max-batch", defaultValue = "16", description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
+    int maxBatch;
+
+    @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait for a slot before new ones get HTTP 429 (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--max-images", defaultValue = "8", description = "Images per request (default: ${DEFAULT-VALUE}).")
+    int maxImages;
+
+    @Option(names = "--max-tokens", defaultValue = "4096", description = "Largest max_tokens a request may ask for (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "pad",
+            description = "How a non-square image becomes square (default: ${DEFAULT-VALUE}).")
+    String aspect;
+
+    @Option(names = "--allow-remote-images", description = "Also accept http(s) image URLs (fetched with a 10 s and 20 MB limit).")
+    boolean allowRemoteImages;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        AspectMode mode = AspectMode.parse(aspect);
+        ServerOptions defaults = ServerOptions.defaults();
+        ServerOptions options = new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages,
+                defaults.maxImageBytes(), defaults.maxImagePixels(), maxTokens, Duration.ofSeconds(10));
+        try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
+            if (!model.hasTokenizer()) {
+                throw new Owl2jException("model " + model.dir() + " has no tokenizer.model or tokenizer.json; the server needs one");
+            }
+            TokenizedModel front = new TokenizedModel(model.id(), model.engine(), model.tokenizer(), model.preprocessor(),
+                    model.generation(), mode);
+            OpenAiServer server = new OpenAiServer(front, options).start();
+            Thread hook = new Thread(server::close, "owl2j-serve-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            System.err.println("owl2j: serving " + model.id() + " (" + model.engine().description() + ") on http://"
+                    + host + ":" + server.port() + "/v1  (max batch " + maxBatch + ", queue " + queue + "; Ctrl-C stops)");
+            Consumer<OpenAiServer> hookForTests = onStarted;
+            if (hookForTests != null) hookForTests.accept(server);
+            server.awaitClose();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting: the hook is what closed the server
+            }
+        }
+        return 0;
+    }
+}

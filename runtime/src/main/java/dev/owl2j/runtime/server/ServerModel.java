@@ -1,0 +1,52 @@
+package dev.owl2j.runtime.server;
+
+import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.TextStream;
+
+import java.util.List;
+
+/**
+ * What the server needs of a loaded model: the engine plus the text and image front end (tokenizer, chat
+ * template, image preprocessor). Kept as an interface so the HTTP layer is tested with any tokenizer.
+ */
+public interface ServerModel {
+    /** One chat turn: role ("system", "user", "assistant") and text with a {@code <|image|>} marker per image. */
+    record Turn(String role, String text) {}
+
+    /** The model name reported by /v1/models and in responses. */
+    String id();
+
+    Engine engine();
+
+    /** Renders a conversation with the model's chat template, ending where the assistant's reply starts. */
+    String renderChat(List<Turn> turns);
+
+    /** Prompt ids (BOS first) with -200 for each {@code <|image|>} marker. */
+    int[] encodePrompt(String prompt);
+
+    /** A fresh incremental decoder for one reply. */
+    TextStream newTextStream();
+
+    int eosId();
+
+    /**
+     * Decodes and preprocesses one image file into pixel values [3·S·S]; unreadable or unsupported data
+     * raises an Owl2jException naming the problem.
+     */
+    float[] pixelValues(byte[] data, String name);
+
+    /** Default temperature when a request gives none (the checkpoint's generation config). */
+    default double defaultTemperature() {
+        return 0;
+    }
+
+    /** Default top_p when a request gives none. */
+    default double defaultTopP() {
+        return 1;
+    }
+
+    /** Top-k applied to every sampled request (OpenAI has no such field); 0 = off. */
+    default int defaultTopK() {
+        return 0;
+    }
+}
