@@ -234,8 +234,13 @@ public final class Scheduler implements AutoCloseable {
                 for (Object item : admitted) {
                     if (item instanceof Task<?> t) {
                         t.run(engine);
-                    } else if (((Sequence) item).admit()) {
-                        running.add((Sequence) item);
+                    } else {
+                        // counted as active while it prefills, so nobody sees a streaming request as idle
+                        active = running.size() + 1;
+                        if (((Sequence) item).admit()) {
+                            running.add((Sequence) item);
+                        }
+                        active = running.size();
                     }
                 }
                 active = running.size();
