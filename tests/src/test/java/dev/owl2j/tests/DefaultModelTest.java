@@ -80,6 +80,40 @@ class DefaultModelTest {
     }
 
     @Test
+    void scoreOfACandidateEqualsTheLogSoftmaxOfTheDumpedLogits(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        String image = Cli.fixture().resolve("image1.jpg").toString();
+        Cli.Result scored = Cli.run("score", "--backend", "cpu", "--image", image, "--prompt", "Rate the image.",
+                "--candidate", " good", "--candidate", " poor", "--output", "json");
+        assertEquals(0, scored.exitCode(), scored.err());
+        com.fasterxml.jackson.databind.JsonNode scores = field(scored.out(), "scores");
+        assertEquals(2, scores.size());
+
+        // independent path: the plain run command's logits after the same prompt
+        Path logits = tmp.resolve("l.safetensors");
+        Cli.Result run = Cli.run("run", "--backend", "cpu", "--image", image, "--prompt", "Rate the image.",
+                "--max-new-tokens", "1", "--dump-logits", logits.toString(), "--output", "json");
+        assertEquals(0, run.exitCode(), run.err());
+        float[] l;
+        try (dev.owl2j.model.format.SafetensorsFile f = dev.owl2j.model.format.SafetensorsFile.open(logits)) {
+            l = f.get("logits").toFloatArray();
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : l) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : l) sum += Math.exp(v - max);
+        double logZ = max + Math.log(sum);
+        for (com.fasterxml.jackson.databind.JsonNode s : scores) {
+            int first = s.get("token_ids").get(0).asInt();
+            double expected = l[first] - logZ;
+            double got = s.get("token_logprobs").get(0).asDouble();
+            assertEquals(expected, got, 1e-4, s.get("candidate").asText());
+            double total = 0;
+            for (com.fasterxml.jackson.databind.JsonNode lp : s.get("token_logprobs")) total += lp.asDouble();
+            assertEquals(total, s.get("logprob").asDouble(), 1e-9);
+        }
+    }
+
+    @Test
     void chatAnswersTwoTurnsAndAcceptsCommands() {
         Cli.Result r = Cli.withInput("/image " + Cli.fixture().resolve("image1.jpg") + "\nWhat is this?\n/bogus\nAnd now?\n/exit\n",
                 "chat", "--backend", "cpu", "--temperature", "0", "--max-new-tokens", "4");

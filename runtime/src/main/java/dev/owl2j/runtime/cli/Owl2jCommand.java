@@ -21,6 +21,7 @@ import java.util.Map;
                 RunCommand.class,
                 ChatCommand.class,
                 CaptionCommand.class,
+                ScoreCommand.class,
                 PreprocessCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
