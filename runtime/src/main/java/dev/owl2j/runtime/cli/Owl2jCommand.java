@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         description = "Run mPLUG-Owl2 (vision-language model) in pure Java.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec

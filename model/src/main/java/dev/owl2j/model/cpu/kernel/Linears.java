@@ -26,6 +26,10 @@ public final class Linears {
         if (w.rank() != 2) {
             throw new Owl2jException("weight " + w.name() + " is not a matrix: " + w.shapeString());
         }
+        if (w.dtype().isQuantized() && w.dim(1) % w.dtype().blockSize != 0) {
+            throw new Owl2jException("weight " + w.name() + " is " + w.dtype() + " but its " + w.dim(1)
+                    + " columns are not a whole number of " + w.dtype().blockSize + "-element blocks");
+        }
         return switch (w.dtype()) {
             case F32 -> new FloatLinears.F32(w);
             case F16 -> new FloatLinears.Half(w, false);

@@ -73,6 +73,15 @@ class LinearsTest {
         assertEquals(8 * 64 * 2, Linears.factory(null).apply(rename(q, "model.layers.0.mlp.up_proj.weight")).byteSize());
     }
 
+    @Test
+    void quantizedRowsMustBeWholeBlocks() {
+        // 4 x 40 Q8_0 holds 5 whole blocks, but rows would split blocks.
+        Tensor t = new Tensor("model.layers.0.mlp.down_proj.weight", DType.Q8_0, new long[]{4, 40},
+                Arena.ofAuto().allocate(5 * 34));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.owl2j.model.Owl2jException.class, () -> Linears.of(t));
+        assertTrue(e.getMessage().contains("model.layers.0.mlp.down_proj.weight"), e.getMessage());
+    }
+
     private static void check(String what, float[] expected, float[] actual, float[] w, float[] x, int rows, int cols) {
         int n = expected.length / rows;
         for (int i = 0; i < n; i++) {
