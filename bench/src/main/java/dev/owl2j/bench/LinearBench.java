@@ -27,38 +27,41 @@ import java.util.concurrent.TimeUnit;
  * 11008x4096 (MLP gate/up) per weight format. Matmul (prefill, vision): X[128, 4096]·W[4096, 4096]ᵀ and the ViT
  * MLP X[1025, 1024]·W[4096, 1024]ᵀ in F16. Run: java -jar bench/target/benchmarks.jar LinearBench -f 1 -wi 2 -i 3
  */
-@State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class LinearBench {
-    @Param({"F16", "BF16", "Q8_0", "Q4_0"})
-    public String dtype;
+    /** Decode matvec per weight format. */
+    @State(Scope.Benchmark)
+    public static class MatvecState {
+        @Param({"F16", "BF16", "Q8_0", "Q4_0"})
+        public String dtype;
 
-    /** rows x cols of W. */
-    @Param({"4096x4096", "11008x4096"})
-    public String shape;
+        /** rows x cols of W. */
+        @Param({"4096x4096", "11008x4096"})
+        public String shape;
 
-    private Linear linear;
-    private float[] x;
-    private float[] y;
+        Linear linear;
+        float[] x;
+        float[] y;
 
-    @Setup
-    public void setup() {
-        String[] rc = shape.split("x");
-        int rows = Integer.parseInt(rc[0]);
-        int cols = Integer.parseInt(rc[1]);
-        linear = linear(DType.valueOf(dtype), rows, cols);
-        x = random(cols, 2);
-        y = new float[rows];
+        @Setup
+        public void setup() {
+            String[] rc = shape.split("x");
+            int rows = Integer.parseInt(rc[0]);
+            int cols = Integer.parseInt(rc[1]);
+            linear = linear(DType.valueOf(dtype), rows, cols);
+            x = random(cols, 2);
+            y = new float[rows];
+        }
     }
 
     @Benchmark
-    public float[] matvec() {
-        linear.matvec(x, 0, y, 0);
-        return y;
+    public float[] matvec(MatvecState s) {
+        s.linear.matvec(s.x, 0, s.y, 0);
+        return s.y;
     }
 
     /** Prefill and vision matmuls, F16 weights. */
