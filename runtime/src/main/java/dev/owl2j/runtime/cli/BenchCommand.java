@@ -55,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-vision", description = "Skip the image encoder (text-only prefill).")
     boolean skipVision;
 
-    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement (default ${DEFAULT-VALUE}).")
+    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement (default ${DEFAULT-VALUE}, at least 300: the JIT needs the first ~200).")
     long peaksMs;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and prompt.")
@@ -87,7 +87,7 @@ public final class BenchCommand implements Callable<Integer> {
 
         out.printf(Locale.ROOT, "owl2j bench: synthetic %s, weights F16, decoder projections %s, %d threads%n",
                 synthetic, q == null ? "F16" : q.name(), poolThreads);
-        MachinePeaks.Peaks peaks = MachinePeaks.measure(tiny ? 64L << 20 : 1L << 30, tiny ? Math.min(peaksMs, 200) : peaksMs);
+        MachinePeaks.Peaks peaks = MachinePeaks.measure(tiny ? 64L << 20 : 1L << 30, Math.max(300, tiny ? Math.min(peaksMs, 300) : peaksMs));
         out.println("machine: " + peaks.format());
         out.flush();
 
@@ -111,13 +111,16 @@ public final class BenchCommand implements Callable<Integer> {
                     model.encodeImage(pixels); // JIT warm-up; at 7B one image is long enough to warm up by itself
                 }
                 long v0 = System.nanoTime();
+                long c0 = cpuNanos();
                 float[] features = model.visionEncoder().forward(pixels, Trace.NONE);
                 visionMs = msSince(v0);
+                double visionCores = (cpuNanos() - c0) / 1e6 / visionMs;
                 images.add(model.visualAbstractor().forward(features, Trace.NONE));
                 encodeMs = msSince(v0);
                 double gflop = visionGemmFlops(cfg) / 1e9;
-                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of GEMMs -> %.1f GFLOP/s = %.0f%% of the FMA peak)%n",
-                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000), 100 * gflop / (visionMs / 1000) / peaks.fmaGflops());
+                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of GEMMs -> %.1f GFLOP/s = %.0f%% of the FMA peak; %s)%n",
+                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000), 100 * gflop / (visionMs / 1000) / peaks.fmaGflops(),
+                        cores(visionCores, poolThreads));
                 out.flush();
             }
 
@@ -125,29 +128,45 @@ public final class BenchCommand implements Callable<Integer> {
             int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
             Session session = model.newSession(promptPositions + decodeTokens + 1, Trace.NONE);
             long p0 = System.nanoTime();
+            long pc0 = cpuNanos();
             float[] logits = session.prefill(ids, images);
             double prefillMs = msSince(p0);
-            out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s%n",
+            double prefillCores = (cpuNanos() - pc0) / 1e6 / prefillMs;
+            out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s (%s)%n",
                     promptPositions, promptPositions - (ids.length - images.size()), ids.length - images.size(),
-                    prefillMs, promptPositions / (prefillMs / 1000));
+                    prefillMs, promptPositions / (prefillMs / 1000), cores(prefillCores, poolThreads));
             out.flush();
 
             long d0 = System.nanoTime();
+            long dc0 = cpuNanos();
             int token = argmax(logits);
             for (int s = 0; s < decodeTokens; s++) {
                 token = argmax(session.step(token));
             }
             double decodeMs = msSince(d0);
+            double decodeCores = (cpuNanos() - dc0) / 1e6 / decodeMs;
             double tokPerS = decodeTokens / (decodeMs / 1000);
             long bytesPerToken = decodeBytesPerToken(weights, cfg);
             double bound = peaks.bandwidthGBs() * 1e9 / bytesPerToken;
-            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s (%.2f GB of weights per token; bandwidth bound %.2f tok/s -> %.0f%%)%n",
-                    decodeTokens, decodeMs, tokPerS, bytesPerToken / 1e9, bound, 100 * tokPerS / bound);
+            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s (%.2f GB of weights per token; bandwidth bound %.2f tok/s -> %.0f%%; %s)%n",
+                    decodeTokens, decodeMs, tokPerS, bytesPerToken / 1e9, bound, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
             long rss = GenerationStats.peakRss();
             out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", rss / GIB));
             out.flush();
         }
         return 0;
+    }
+
+    /** CPU time of this process, so a busy shared machine shows up next to the figures. */
+    private static long cpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
+    }
+
+    private static String cores(double busy, int threads) {
+        return String.format(Locale.ROOT, "%.2f of %d threads busy on average", busy, threads);
     }
 
     private static final double GIB = 1024.0 * 1024 * 1024;
