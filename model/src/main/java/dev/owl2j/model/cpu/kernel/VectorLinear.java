@@ -86,6 +86,10 @@ abstract class VectorLinear implements Linear {
             matvec(x, 0, y, 0);
             return;
         }
+        if (OUTER) {
+            matmulOuter(x, n, y);
+            return;
+        }
         int blocks = (rows + RB - 1) / RB;
         int minBlocks = Math.max(1, (1 << 16) / Math.max(1, RB * cols * n));
         Parallel.forRange(blocks, minBlocks, (start, end) -> {
@@ -119,6 +123,120 @@ abstract class VectorLinear implements Linear {
                 }
             }
         });
+    }
+
+    static final boolean OUTER = !"dot".equals(System.getProperty("owl2j.matmul"));
+    /** Output rows per outer-product block: two vectors. */
+    private static final int OB = 2 * L;
+    /** K tile of the outer-product kernel: OB × OK floats = 32 KiB with AVX-512, within L1. */
+    private static final int OK = 256;
+    /** X rows per outer-product micro-kernel call. */
+    private static final int ONR = 6;
+
+    /**
+     * Outer-product form: the widened tile is stored transposed ([k][OB rows]), so one k step loads two vectors
+     * holding OB output rows and FMAs them with six broadcast X values into 12 accumulators that already sit in
+     * y's layout (no horizontal reductions).
+     */
+    private void matmulOuter(float[] x, int n, float[] y) {
+        int blocks = (rows + OB - 1) / OB;
+        int minBlocks = Math.max(1, (1 << 16) / Math.max(1, OB * cols * n));
+        Parallel.forRange(blocks, minBlocks, (start, end) -> {
+            float[] row = new float[OK];
+            float[] tile = new float[OK * OB];
+            float[] acc = new float[ONR * OB];
+            for (int b = start; b < end; b++) {
+                int r0 = b * OB;
+                int nr = Math.min(OB, rows - r0);
+                for (int k0 = 0; k0 < cols; k0 += OK) {
+                    int kc = Math.min(OK, cols - k0);
+                    if (nr < OB) {
+                        java.util.Arrays.fill(tile, 0f);
+                    }
+                    for (int r = 0; r < nr; r++) {
+                        widen(r0 + r, k0, kc, row, 0);
+                        for (int k = 0; k < kc; k++) {
+                            tile[k * OB + r] = row[k];
+                        }
+                    }
+                    boolean first = k0 == 0;
+                    int i0 = 0;
+                    for (; i0 + ONR <= n; i0 += ONR) {
+                        outer6(tile, kc, x, i0 * cols + k0, cols, acc);
+                        store(acc, ONR, y, i0, r0, nr, first);
+                    }
+                    for (; i0 < n; i0++) {
+                        outer1(tile, kc, x, i0 * cols + k0, acc);
+                        store(acc, 1, y, i0, r0, nr, first);
+                    }
+                }
+            }
+        });
+    }
+
+    private void store(float[] acc, int m, float[] y, int i0, int r0, int nr, boolean first) {
+        for (int i = 0; i < m; i++) {
+            int yo = (i0 + i) * rows + r0;
+            int ao = i * OB;
+            if (first) {
+                System.arraycopy(acc, ao, y, yo, nr);
+            } else {
+                for (int r = 0; r < nr; r++) {
+                    y[yo + r] += acc[ao + r];
+                }
+            }
+        }
+    }
+
+    private static void outer6(float[] t, int kc, float[] x, int xOff, int xStride, float[] acc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride, x4 = x3 + xStride, x5 = x4 + xStride;
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, t, k * OB);
+            FloatVector w1 = FloatVector.fromArray(F, t, k * OB + L);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = w0.fma(b, c00);
+            c01 = w1.fma(b, c01);
+            b = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = w0.fma(b, c10);
+            c11 = w1.fma(b, c11);
+            b = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = w0.fma(b, c20);
+            c21 = w1.fma(b, c21);
+            b = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = w0.fma(b, c30);
+            c31 = w1.fma(b, c31);
+            b = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = w0.fma(b, c40);
+            c41 = w1.fma(b, c41);
+            b = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = w0.fma(b, c50);
+            c51 = w1.fma(b, c51);
+        }
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c10.intoArray(acc, OB);
+        c11.intoArray(acc, OB + L);
+        c20.intoArray(acc, 2 * OB);
+        c21.intoArray(acc, 2 * OB + L);
+        c30.intoArray(acc, 3 * OB);
+        c31.intoArray(acc, 3 * OB + L);
+        c40.intoArray(acc, 4 * OB);
+        c41.intoArray(acc, 4 * OB + L);
+        c50.intoArray(acc, 5 * OB);
+        c51.intoArray(acc, 5 * OB + L);
+    }
+
+    private static void outer1(float[] t, int kc, float[] x, int xOff, float[] acc) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0;
+        for (int k = 0; k < kc; k++) {
+            FloatVector b = FloatVector.broadcast(F, x[xOff + k]);
+            c0 = FloatVector.fromArray(F, t, k * OB).fma(b, c0);
+            c1 = FloatVector.fromArray(F, t, k * OB + L).fma(b, c1);
+        }
+        c0.intoArray(acc, 0);
+        c1.intoArray(acc, L);
     }
 
     /** y[yOff + i·yStride + r] (+)= tile row r · x row i, for r < 4, i < 3. */
