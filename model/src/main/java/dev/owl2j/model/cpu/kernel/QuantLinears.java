@@ -30,6 +30,14 @@ final class QuantLinears {
         }
     }
 
+    /**
+     * (byte >>> 4) − 8 per lane. x86 has no byte-lane shift, so the shift runs on 32-bit lanes of the same bits;
+     * the bits that cross in from the neighbouring byte are cleared by the 0x0f mask.
+     */
+    static ByteVector highNibbles(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0f).sub((byte) 8);
+    }
+
     static final class Q8 extends VectorLinear {
         private final long rowBytes;
 
@@ -93,7 +101,7 @@ final class QuantLinears {
                 float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
                 ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
                 ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
+                ByteVector hi = highNibbles(v);
                 FloatVector s = FloatVector.zero(F);
                 for (int p = 0; p < PARTS; p++) {
                     s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + p * L), s);
@@ -111,7 +119,7 @@ final class QuantLinears {
                 float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
                 ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
                 ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = v.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
+                ByteVector hi = highNibbles(v);
                 for (int p = 0; p < PARTS; p++) {
                     ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + p * L);
                     ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + 16 + p * L);
