@@ -124,6 +124,16 @@ public final class BenchCommand implements Callable<Integer> {
                 out.flush();
             }
 
+            // JIT warm-up of the decoder kernels (prefill matmul and decode matvec paths), not timed: the first
+            // calls of Vector API code run interpreted, orders of magnitude slower than compiled.
+            long w0 = System.nanoTime();
+            Session warm = model.newSession(16, Trace.NONE);
+            float[] wl = warm.prefill(prompt(0, 8, cfg.vocabSize(), rnd), List.of());
+            for (int s = 0; s < 3; s++) {
+                wl = warm.step(argmax(wl));
+            }
+            out.printf(Locale.ROOT, "warm-up (not counted): 8-token prefill + 3 steps in %.0f ms%n", msSince(w0));
+
             int[] ids = prompt(images.size(), prefillText, cfg.vocabSize(), rnd);
             int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
             Session session = model.newSession(promptPositions + decodeTokens + 1, Trace.NONE);
