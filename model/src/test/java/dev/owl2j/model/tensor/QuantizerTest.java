@@ -80,6 +80,34 @@ class QuantizerTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void tensorPathWidensEachSourceTypeLikeGetFloat(DType source) {
+        Random rnd = new Random(11);
+        int rows = 5;
+        int cols = 64;
+        MemorySegment src = Arena.ofAuto().allocate(source.bytesFor((long) rows * cols));
+        for (long i = 0; i < (long) rows * cols; i++) {
+            float v = (float) rnd.nextGaussian();
+            switch (source) {
+                case F32 -> src.set(Tensor.F32_LE, i * 4, v);
+                case F16 -> src.set(Tensor.I16_LE, i * 2, Float.floatToFloat16(v));
+                default -> src.set(Tensor.I16_LE, i * 2, (short) (Float.floatToRawIntBits(v) >>> 16));
+            }
+        }
+        Tensor t = new Tensor("w", source, new long[]{rows, cols}, src);
+        for (DType type : new DType[]{DType.Q8_0, DType.Q4_0}) {
+            byte[] all = Quantizer.quantize(t, type).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            int rowBytes = (int) type.bytesFor(cols);
+            for (int r = 0; r < rows; r++) {
+                float[] row = new float[cols];
+                for (int c = 0; c < cols; c++) row[c] = t.getFloat((long) r * cols + c);
+                assertArrayEquals(Quantizer.quantizeRow(row, type),
+                        java.util.Arrays.copyOfRange(all, r * rowBytes, (r + 1) * rowBytes), source + " -> " + type + " row " + r);
+            }
+        }
+    }
+
     @Test
     void refusesColumnsNotMultipleOf32WithTheTensorName() {
         Tensor t = new Tensor("model.layers.0.mlp.down_proj.weight", DType.F32, new long[]{2, 40},
