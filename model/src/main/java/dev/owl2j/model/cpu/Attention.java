@@ -1,5 +1,7 @@
 package dev.owl2j.model.cpu;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
  * Scaled dot-product attention over heads laid out inside row-major matrices, shared by the vision encoder
  * (fused, head-interleaved q/k/v), the abstractor (plain per-head split) and the decoder (KV cache, causal,
@@ -29,31 +31,131 @@ public final class Attention {
     public static void attend(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
                               int heads, int kvHeads, int headDim, float scale,
                               boolean causal, int firstQueryPosition, HeadLayout out) {
+        if (nQueries < 4) {
+            attendByDots(q, nQueries, k, v, nKeys, heads, kvHeads, headDim, scale, causal, firstQueryPosition, out);
+        } else {
+            attendBlocked(q, nQueries, k, v, nKeys, heads, kvHeads, headDim, scale, causal, firstQueryPosition, out);
+        }
+    }
+
+    /** Decode (one or two queries): a dot product per key straight from the cache, no copies. */
+    private static void attendByDots(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
+                                     int heads, int kvHeads, int headDim, float scale,
+                                     boolean causal, int firstQueryPosition, HeadLayout out) {
         int group = heads / kvHeads;
-        // Query blocks keep each task's work at least a few thousand multiply-adds.
-        int queryBlock = Math.max(1, Math.min(nQueries, 16));
-        int blocksPerHead = (nQueries + queryBlock - 1) / queryBlock;
-        Parallel.forRange(heads * blocksPerHead, 1, (start, end) -> {
+        Parallel.forRange(heads * nQueries, 1, (start, end) -> {
             float[] scores = new float[nKeys];
+            for (int task = start; task < end; task++) {
+                int h = task / nQueries;
+                int i = task % nQueries;
+                int kvh = h / group;
+                int visible = causal ? Math.min(nKeys, firstQueryPosition + i + 1) : nKeys;
+                int qOff = q.offset(i, h);
+                for (int j = 0; j < visible; j++) {
+                    scores[j] = Ops.dot(q.data(), qOff, k.data(), k.offset(j, kvh), headDim) * scale;
+                }
+                Ops.softmax(scores, 0, visible);
+                int oOff = out.offset(i, h);
+                java.util.Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
+                for (int j = 0; j < visible; j++) {
+                    Ops.axpy(scores[j], v.data(), v.offset(j, kvh), out.data(), oOff, headDim);
+                }
+            }
+        });
+    }
+
+    /**
+     * Prefill, vision and abstractor: each task copies its kv head once into contiguous scratch (K transposed to
+     * [headDim, keys], V as [keys, headDim]), then handles its queries four at a time. Scores are computed along
+     * the keys with broadcast FMAs (no horizontal reductions, each K vector serves four queries); the weighted sum
+     * runs over contiguous V rows. The strided rows of the fused layouts are touched only by the copy.
+     */
+    private static void attendBlocked(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
+                                      int heads, int kvHeads, int headDim, float scale,
+                                      boolean causal, int firstQueryPosition, HeadLayout out) {
+        int group = heads / kvHeads;
+        int threads = Parallel.parallelism();
+        // Enough tasks for the pool (4 per thread), each a multiple of 4 queries.
+        int wanted = Math.max(1, (4 * threads + heads - 1) / heads);
+        int queryBlock = Math.max(4, ((nQueries + wanted - 1) / wanted + 3) / 4 * 4);
+        int blocksPerHead = (nQueries + queryBlock - 1) / queryBlock;
+        int lanes = Ops.F.length();
+        int ldk = (nKeys + lanes - 1) / lanes * lanes;
+        Parallel.forRange(heads * blocksPerHead, 1, (start, end) -> {
+            float[] kt = new float[headDim * ldk];
+            float[] vc = new float[nKeys * headDim];
+            float[] scores = new float[4 * ldk];
+            float[] qb = new float[4 * headDim];
+            float[] ob = new float[4 * headDim];
+            int cachedKvh = -1;
+            int cachedKeys = 0;
             for (int task = start; task < end; task++) {
                 int h = task / blocksPerHead;
                 int kvh = h / group;
                 int q0 = (task % blocksPerHead) * queryBlock;
                 int q1 = Math.min(nQueries, q0 + queryBlock);
-                for (int i = q0; i < q1; i++) {
-                    int visible = causal ? Math.min(nKeys, firstQueryPosition + i + 1) : nKeys;
-                    int qOff = q.offset(i, h);
-                    for (int j = 0; j < visible; j++) {
-                        scores[j] = Ops.dot(q.data(), qOff, k.data(), k.offset(j, kvh), headDim) * scale;
+                int keys = causal ? Math.min(nKeys, firstQueryPosition + q1) : nKeys;
+                if (kvh != cachedKvh || keys > cachedKeys) {
+                    gather(k, v, kvh, keys, headDim, ldk, kt, vc);
+                    cachedKvh = kvh;
+                    cachedKeys = keys;
+                }
+                for (int i0 = q0; i0 < q1; i0 += 4) {
+                    int m = Math.min(4, q1 - i0);
+                    java.util.Arrays.fill(qb, 0f);
+                    int vis = 0;
+                    for (int r = 0; r < m; r++) {
+                        int qOff = q.offset(i0 + r, h);
+                        for (int d = 0; d < headDim; d++) {
+                            qb[r * headDim + d] = q.data()[qOff + d] * scale;
+                        }
+                        vis = Math.max(vis, visible(causal, nKeys, firstQueryPosition, i0 + r));
                     }
-                    Ops.softmax(scores, 0, visible);
-                    int oOff = out.offset(i, h);
-                    java.util.Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
-                    for (int j = 0; j < visible; j++) {
-                        Ops.axpy(scores[j], v.data(), v.offset(j, kvh), out.data(), oOff, headDim);
+                    scores4(qb, kt, ldk, headDim, (vis + lanes - 1) / lanes * lanes, scores);
+                    java.util.Arrays.fill(ob, 0f);
+                    for (int r = 0; r < m; r++) {
+                        int visR = visible(causal, nKeys, firstQueryPosition, i0 + r);
+                        Ops.softmax(scores, r * ldk, visR);
+                        for (int j = 0; j < visR; j++) {
+                            Ops.axpy(scores[r * ldk + j], vc, j * headDim, ob, r * headDim, headDim);
+                        }
+                        System.arraycopy(ob, r * headDim, out.data(), out.offset(i0 + r, h), headDim);
                     }
                 }
             }
         });
+    }
+
+    private static int visible(boolean causal, int nKeys, int firstQueryPosition, int i) {
+        return causal ? Math.min(nKeys, firstQueryPosition + i + 1) : nKeys;
+    }
+
+    private static void gather(HeadLayout k, HeadLayout v, int kvh, int keys, int headDim, int ldk, float[] kt, float[] vc) {
+        for (int j = 0; j < keys; j++) {
+            int kOff = k.offset(j, kvh);
+            for (int d = 0; d < headDim; d++) {
+                kt[d * ldk + j] = k.data()[kOff + d];
+            }
+            System.arraycopy(v.data(), v.offset(j, kvh), vc, j * headDim, headDim);
+        }
+    }
+
+    /** scores[r·ldk + j] = qb[r]·K[j] for the 4 query rows and j < keys (a multiple of the vector length). */
+    private static void scores4(float[] qb, float[] kt, int ldk, int headDim, int keys, float[] scores) {
+        var species = Ops.F;
+        for (int j = 0; j < keys; j += species.length()) {
+            FloatVector a0 = FloatVector.zero(species), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0; d < headDim; d++) {
+                FloatVector kv = FloatVector.fromArray(species, kt, d * ldk + j);
+                a0 = kv.fma(FloatVector.broadcast(species, qb[d]), a0);
+                a1 = kv.fma(FloatVector.broadcast(species, qb[headDim + d]), a1);
+                a2 = kv.fma(FloatVector.broadcast(species, qb[2 * headDim + d]), a2);
+                a3 = kv.fma(FloatVector.broadcast(species, qb[3 * headDim + d]), a3);
+            }
+            a0.intoArray(scores, j);
+            a1.intoArray(scores, ldk + j);
+            a2.intoArray(scores, 2 * ldk + j);
+            a3.intoArray(scores, 3 * ldk + j);
+        }
     }
 }

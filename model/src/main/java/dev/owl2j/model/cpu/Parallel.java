@@ -12,8 +12,9 @@ import java.util.concurrent.RecursiveAction;
  * same pool with work stealing, so accidental nesting does not deadlock.
  */
 public final class Parallel {
-    // owl2j.threads (set by --threads before the first forward) caps the pool; default: every core.
-    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors())));
+    /** Threads: system property {@code owl2j.threads} (read once, when the pool starts), else all processors. */
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1,
+            Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors())));
 
     /** Body over the half-open index range [start, end). */
     @FunctionalInterface

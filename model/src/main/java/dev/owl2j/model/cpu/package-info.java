@@ -7,7 +7,8 @@
  *
  * <p>Entry point: {@link dev.owl2j.model.cpu.Owl2Model#load} over any
  * {@link dev.owl2j.model.format.TensorSource}, with the matrix kernel chosen by a {@code Function<Tensor, Linear>}
- * ({@link dev.owl2j.model.cpu.SimpleLinear} by default); then {@code encodeImage(pixels)} per image and a
+ * ({@link dev.owl2j.model.cpu.kernel.Linears#factory} for speed, optionally quantizing the decoder;
+ * {@link dev.owl2j.model.cpu.SimpleLinear} and {@link dev.owl2j.model.cpu.ReferenceLinear} are plain fallbacks); then {@code encodeImage(pixels)} per image and a
  * {@link dev.owl2j.model.cpu.Session} per conversation ({@code prefill(ids, imageTokens)}, {@code step(token)}).
  * A {@link dev.owl2j.model.cpu.Trace} receives named intermediate states for tests.
  *

@@ -25,7 +25,7 @@ final class Fixture {
     /** The fixture model with the scalar reference kernels, shared by the test classes. */
     static synchronized Owl2Model model() {
         if (model == null) {
-            model = Owl2Model.load(WEIGHTS, CONFIG, SimpleLinear::new);
+            model = Owl2Model.load(WEIGHTS, CONFIG, dev.owl2j.model.cpu.kernel.Linears.factory(null));
         }
         return model;
     }

@@ -1,6 +1,10 @@
 package dev.owl2j.runtime.cli;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Quantizer;
+import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.model.checkpoint.CheckpointConverter;
 import dev.owl2j.model.checkpoint.DTypeTransform;
 import dev.owl2j.model.checkpoint.ModelCheckpoint;
@@ -52,11 +56,10 @@ public final class ConvertCommand implements Callable<Integer> {
         long shardBytes = parseSize(shardSize);
         TensorTransform transform = dtype == null ? TensorTransform.identity() : DTypeTransform.parse(dtype);
         if (quant != null) {
-            String q = quant.toLowerCase(Locale.ROOT);
-            if (!q.equals("q8_0") && !q.equals("q4_0")) {
-                throw new Owl2jException("unknown --quant " + quant + " (use q8_0 or q4_0)");
+            DType q = ModelOptions.parseQuant(quant);
+            if (q != null) {
+                transform = transform.andThen(quantizeDecoderProjections(q));
             }
-            throw new Owl2jException("--quant needs the quantizer (not built in)");
         }
         if (model.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
             throw new Owl2jException("--out must differ from --model");
@@ -80,6 +83,15 @@ public final class ConvertCommand implements Callable<Integer> {
             pw.flush();
         }
         return 0;
+    }
+
+    /**
+     * The same choice as quantizing at load ({@code Linears.factory}): the decoder layers' projections whose
+     * rows are whole blocks of 32; everything else keeps its type. A later load maps the blocks as stored.
+     */
+    static TensorTransform quantizeDecoderProjections(DType q) {
+        return t -> Linears.isDecoderProjection(t.name()) && t.rank() == 2 && t.dim(1) % q.blockSize == 0
+                && t.dtype().isFloat() ? Quantizer.quantize(t, q) : t;
     }
 
     /** "2GB", "500MB", "1.5GiB", "1048576": decimal units for KB/MB/GB/TB, binary for KiB/MiB/GiB/TiB. */

@@ -28,6 +28,7 @@ import java.util.Map;
                 TokenizeCommand.class,
                 ServeCommand.class,
                 DevicesCommand.class,
+                BenchCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
     @CommandLine.Spec

@@ -3,7 +3,9 @@ package dev.owl2j.runtime.engine;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Owl2Model;
+import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 
 import java.util.List;
@@ -13,6 +15,16 @@ import java.util.function.Function;
 public final class CpuEngine implements Engine {
     private final Owl2Model model;
     private final String description;
+
+    /** The default: Vector API kernels over the weights as stored (dev.owl2j.model.cpu.kernel.Linears). */
+    public CpuEngine(TensorSource weights, Owl2Config config) {
+        this(weights, config, (DType) null);
+    }
+
+    /** Vector API kernels, with the decoder's projections quantized at load to quant (Q8_0/Q4_0; null = as stored). */
+    public CpuEngine(TensorSource weights, Owl2Config config, DType quant) {
+        this(weights, config, Linears.factory(quant), quant == null ? "stored" : quant.name());
+    }
 
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType) {
         this.model = Owl2Model.load(weights, config, linearFactory);

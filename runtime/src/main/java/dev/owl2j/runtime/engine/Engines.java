@@ -2,6 +2,7 @@ package dev.owl2j.runtime.engine;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.engine.device.DeviceEngine;
@@ -13,12 +14,8 @@ public final class Engines {
     public static Engine open(TensorSource weights, Owl2Config config, String backend, int device, DType quant) {
         String chosen = backend.equals("auto") ? DeviceEngine.autoBackend() : backend;
         return switch (chosen) {
-            case "cpu" -> {
-                if (quant != null) {
-                    throw new Owl2jException("--quant on the CPU is not available in this build yet");
-                }
-                yield new CpuEngine(weights, config, dev.owl2j.model.cpu.SimpleLinear::new, storedType(weights));
-            }
+            case "cpu" -> new CpuEngine(weights, config, Linears.factory(quant),
+                    quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,");
             case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant);
             default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl or cuda");
         };

@@ -1,0 +1,123 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.ByteOrder;
+
+/** Kernels over unquantized weights: F32, F16 and BF16. */
+final class FloatLinears {
+    private FloatLinears() {}
+
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** L shorts (half the vector width), widened to L ints of the preferred width. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(VectorLinear.L * 16));
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorLinear.F.vectorShape());
+    /**
+     * 2^112: rebiases an F16 exponent (bias 15) placed in an F32 exponent field (bias 127). JDK 25's Vector API has
+     * no half-precision lane conversion, so F16 → F32 is done with this bit trick: sign | (exp·mant << 13) read as a
+     * float, times 2^112. Exact for normals, subnormals and zeros; F16 inf/NaN become large finite values, which
+     * model weights never contain.
+     */
+    private static final float REBIAS = 0x1p112f;
+
+    static FloatVector f16(java.lang.foreign.MemorySegment seg, long byteOff) {
+        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOff, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector bits = i.and(0x8000).lanewise(VectorOperators.LSHL, 16)
+                .or(i.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
+        return bits.reinterpretAsFloats().mul(REBIAS);
+    }
+
+    static FloatVector bf16(java.lang.foreign.MemorySegment seg, long byteOff) {
+        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOff, LE).convertShape(VectorOperators.S2I, I, 0);
+        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    static final class F32 extends VectorLinear {
+        F32(Tensor w) {
+            super(w);
+        }
+
+        @Override
+        float dotRow(int row, float[] x, int xOff) {
+            long base = (long) row * cols * 4;
+            int bound = F.loopBound(cols);
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            int c = 0;
+            for (; c + L < bound; c += 2 * L) {
+                acc0 = FloatVector.fromMemorySegment(F, data, base + c * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
+                acc1 = FloatVector.fromMemorySegment(F, data, base + (c + L) * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + c + L), acc1);
+            }
+            for (; c < bound; c += L) {
+                acc0 = FloatVector.fromMemorySegment(F, data, base + c * 4L, LE).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
+            }
+            float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            for (; c < cols; c++) {
+                s += data.get(Tensor.F32_LE, base + c * 4L) * x[xOff + c];
+            }
+            return s;
+        }
+
+        @Override
+        void widen(int row, int k0, int kc, float[] out, int outOff) {
+            java.lang.foreign.MemorySegment.copy(data, Tensor.F32_LE, ((long) row * cols + k0) * 4, out, outOff, kc);
+        }
+    }
+
+    /** F16 and BF16: two bytes per weight, widened in registers. */
+    static final class Half extends VectorLinear {
+        private final boolean brain;
+
+        Half(Tensor w, boolean brain) {
+            super(w);
+            this.brain = brain;
+        }
+
+        private FloatVector load(long byteOff) {
+            return brain ? bf16(data, byteOff) : f16(data, byteOff);
+        }
+
+        private float scalar(long byteOff) {
+            short h = data.get(Tensor.I16_LE, byteOff);
+            return brain ? Float.intBitsToFloat((h & 0xffff) << 16) : Float.float16ToFloat(h);
+        }
+
+        @Override
+        float dotRow(int row, float[] x, int xOff) {
+            long base = (long) row * cols * 2;
+            int bound = F.loopBound(cols);
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            int c = 0;
+            for (; c + L < bound; c += 2 * L) {
+                acc0 = load(base + c * 2L).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
+                acc1 = load(base + (c + L) * 2L).fma(FloatVector.fromArray(F, x, xOff + c + L), acc1);
+            }
+            for (; c < bound; c += L) {
+                acc0 = load(base + c * 2L).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
+            }
+            float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            for (; c < cols; c++) {
+                s += scalar(base + c * 2L) * x[xOff + c];
+            }
+            return s;
+        }
+
+        @Override
+        void widen(int row, int k0, int kc, float[] out, int outOff) {
+            long base = ((long) row * cols + k0) * 2;
+            int bound = F.loopBound(kc);
+            int c = 0;
+            for (; c < bound; c += L) {
+                load(base + c * 2L).intoArray(out, outOff + c);
+            }
+            for (; c < kc; c++) {
+                out[outOff + c] = scalar(base + c * 2L);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.cpu.Linear;
+import dev.owl2j.model.cpu.ReferenceLinear;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Quantizer;
+import dev.owl2j.model.tensor.Tensor;
+
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 and
+ * stored Q8_0/Q4_0 are used in place (a view into the mapped file); {@link #quantized} makes one off-heap
+ * quantized copy at load.
+ */
+public final class Linears {
+    /** The decoder's projection matrices (q/k/v/o and the MLP, including the multiway k/v copies). */
+    private static final Pattern DECODER_PROJ = Pattern.compile("model\\.layers\\.\\d+\\.(self_attn|mlp)\\..*proj.*");
+
+    private Linears() {}
+
+    /** The fast kernel for w in its stored dtype (F32, F16, BF16, Q8_0 or Q4_0). */
+    public static Linear of(Tensor w) {
+        if (w.rank() != 2) {
+            throw new Owl2jException("weight " + w.name() + " is not a matrix: " + w.shapeString());
+        }
+        if (w.dtype().isQuantized() && w.dim(1) % w.dtype().blockSize != 0) {
+            throw new Owl2jException("weight " + w.name() + " is " + w.dtype() + " but its " + w.dim(1)
+                    + " columns are not a whole number of " + w.dtype().blockSize + "-element blocks");
+        }
+        return switch (w.dtype()) {
+            case F32 -> new FloatLinears.F32(w);
+            case F16 -> new FloatLinears.Half(w, false);
+            case BF16 -> new FloatLinears.Half(w, true);
+            case Q8_0 -> new QuantLinears.Q8(w);
+            case Q4_0 -> new QuantLinears.Q4(w);
+            // other float types (F64) are rare in checkpoints: correct, slow fallback
+            case F64 -> new ReferenceLinear(w);
+            default -> throw new Owl2jException("weight " + w.name() + " has dtype " + w.dtype() + ", which no kernel handles");
+        };
+    }
+
+    /** w quantized at load to q (Q8_0 or Q4_0) into off-heap memory; columns must be a multiple of 32. */
+    public static Linear quantized(Tensor w, DType q) {
+        if (w.dtype() == q) {
+            return of(w);
+        }
+        return of(Quantizer.quantize(w, q));
+    }
+
+    /**
+     * The linear factory for Owl2Model.load: with quant null every matrix uses {@link #of}; otherwise the decoder's
+     * projections ({@code model.layers.N.(self_attn|mlp).*proj*}) stored as floats are quantized to quant, and
+     * everything else (vision tower, abstractor, lm_head, already-quantized weights, and matrices whose column count
+     * is not a multiple of 32) keeps its stored dtype.
+     */
+    public static Function<Tensor, Linear> factory(DType quant) {
+        if (quant != null && quant != DType.Q8_0 && quant != DType.Q4_0) {
+            throw new Owl2jException("unsupported quantization " + quant + " (use Q8_0 or Q4_0)");
+        }
+        return w -> {
+            if (quant != null && isDecoderProjection(w.name()) && w.dtype().isFloat() && w.rank() == 2
+                    && w.dim(1) % 32 == 0) {
+                return quantized(w, quant);
+            }
+            return of(w);
+        };
+    }
+
+    /** True for the decoder linear weights that quantized modes convert. */
+    public static boolean isDecoderProjection(String name) {
+        return DECODER_PROJ.matcher(name).matches();
+    }
+}

@@ -1,0 +1,147 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Locale;
+
+/**
+ * Measures what this machine can do, so benchmark figures can be stated as a fraction of the hardware bound:
+ * memory bandwidth (all pool threads streaming reads over an off-heap buffer far larger than the caches) and FMA
+ * throughput (each thread runs 12 independent vector FMA chains, enough to cover the FMA latency on current
+ * x86 and ARM cores). Both use the same ForkJoin pool and vector species as the kernels, so the numbers are what
+ * Java code can reach here, which is the fair bound for the kernels (not the datasheet peak).
+ */
+public final class MachinePeaks {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static volatile float sink;
+
+    /** Bandwidth in GB/s (10^9 bytes per second), FMA throughput in GFLOP/s (an FMA counts as 2 FLOPs). */
+    public record Peaks(double bandwidthGBs, double fmaGflops, int threads, int vectorBits) {
+        public String format() {
+            return String.format(Locale.ROOT, "memory read %.1f GB/s, FMA %.1f GFLOP/s (%d threads, %d-bit vectors)",
+                    bandwidthGBs, fmaGflops, threads, vectorBits);
+        }
+    }
+
+    private MachinePeaks() {}
+
+    /** Both measurements, about {@code millisEach} ms each (plus the buffer's first touch). */
+    public static Peaks measure(long bufferBytes, long millisEach) {
+        return new Peaks(memoryBandwidthGBs(bufferBytes, millisEach), fmaGflops(millisEach),
+                Parallel.parallelism(), F.vectorBitSize());
+    }
+
+    /** Multi-threaded streaming read of a zero-filled off-heap buffer of the given size, repeated for ~millis. */
+    public static double memoryBandwidthGBs(long bufferBytes, long millis) {
+        long bytes = Math.max(1 << 20, bufferBytes) & ~((long) F.vectorByteSize() * 64 - 1);
+        try (Arena arena = Arena.ofConfined()) {
+            // Arena.allocate zero-fills, which also faults every page in before timing.
+            MemorySegment buf = arena.allocate(bytes, 4096);
+            int chunks = Parallel.parallelism() * 16;
+            long chunkBytes = bytes / chunks;
+            // Best pass over the time window: early passes run before the JIT has compiled the loop.
+            double best = 0;
+            long deadline = System.nanoTime() + millis * 1_000_000L;
+            do {
+                long t0 = System.nanoTime();
+                readAll(buf, chunks, chunkBytes);
+                best = Math.max(best, chunkBytes * chunks / ((System.nanoTime() - t0) / 1e9) / 1e9);
+            } while (System.nanoTime() < deadline);
+            return best;
+        }
+    }
+
+    private static final long SLICE = 1 << 16;
+
+    private static float readSlice(MemorySegment seg, long from, long to) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        long step = F.vectorByteSize();
+        for (long o = from; o + 4 * step <= to; o += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(F, seg, o, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, seg, o + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(F, seg, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(F, seg, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void readAll(MemorySegment buf, int chunks, long chunkBytes) {
+        // Confined arenas cannot be read from pool threads: use a global view of the same memory.
+        MemorySegment shared = MemorySegment.ofAddress(buf.address()).reinterpret(buf.byteSize());
+        float[] partial = new float[chunks];
+        Parallel.forRange(chunks, 1, (start, end) -> {
+            for (int c = start; c < end; c++) {
+                long from = c * chunkBytes;
+                long to = from + chunkBytes;
+                float sum = 0;
+                // Small slices per call, so the JIT compiles readSlice after a few hundred calls.
+                for (long o = from; o < to; o += SLICE) {
+                    sum += readSlice(shared, o, Math.min(to, o + SLICE));
+                }
+                partial[c] = sum;
+            }
+        });
+        float s = 0;
+        for (float p : partial) s += p;
+        sink = s;
+    }
+
+    /** FMA throughput of all pool threads, ~millis long. */
+    public static double fmaGflops(long millis) {
+        int threads = Parallel.parallelism();
+        int iters = 1 << 15;
+        // Best round over the time window (the first rounds are interpreted / C1-compiled).
+        double best = 0;
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        do {
+            long t0 = System.nanoTime();
+            runFma(threads, iters);
+            best = Math.max(best, 2.0 * F.length() * 12 * iters * threads / ((System.nanoTime() - t0) / 1e9) / 1e9);
+        } while (System.nanoTime() < deadline);
+        return best;
+    }
+
+    private static void runFma(int threads, int iters) {
+        float[] out = new float[threads];
+        Parallel.forRange(threads, 1, (start, end) -> {
+            for (int t = start; t < end; t++) {
+                float acc = 0;
+                for (int i = 0; i < iters; i += 256) {
+                    acc += fmaChains(256, t);
+                }
+                out[t] = acc;
+            }
+        });
+        sink = out[0];
+    }
+
+    private static float fmaChains(int iters, int seed) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f);
+        FloatVector c = FloatVector.broadcast(F, 1e-7f * (seed + 1));
+        FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(c), a2 = a1.add(c), a3 = a2.add(c);
+        FloatVector a4 = a3.add(c), a5 = a4.add(c), a6 = a5.add(c), a7 = a6.add(c);
+        FloatVector a8 = a7.add(c), a9 = a8.add(c), a10 = a9.add(c), a11 = a10.add(c);
+        for (int i = 0; i < iters; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c);
+            a9 = a9.fma(m, c);
+            a10 = a10.fma(m, c);
+            a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,131 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+
+/**
+ * Kernels over llama.cpp's Q8_0 / Q4_0 blocks (F16 scale d, then 32 quantized weights; see DType).
+ *
+ * Why a float dot and not llama.cpp's integer dot (x quantized to Q8 blocks, int8·int8 sums): the Vector API
+ * exposes no int8 dot-product instruction (VNNI / SDOT), so the integer path would widen to int16/int32 anyway
+ * and save nothing, while it adds x's own quantization error. Here each group of 16 bytes is widened to floats
+ * in registers (B2F), multiplied with x by FMA into a per-block sum s, and the block contributes d·s. Decode is
+ * bound by reading the weights, which this does once (1.06 resp. 0.56 bytes per weight).
+ */
+final class QuantLinears {
+    private QuantLinears() {}
+
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Float vectors per 16 bytes (1 with AVX-512, 2 with AVX2). */
+    static final int PARTS = 16 / VectorLinear.L;
+
+    static {
+        if (16 % VectorLinear.L != 0) {
+            throw new ExceptionInInitializerError("unsupported float vector length " + VectorLinear.L);
+        }
+    }
+
+    /**
+     * (byte >>> 4) − 8 per lane. x86 has no byte-lane shift, so the shift runs on 32-bit lanes of the same bits;
+     * the bits that cross in from the neighbouring byte are cleared by the 0x0f mask.
+     */
+    static ByteVector highNibbles(ByteVector v) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0f).sub((byte) 8);
+    }
+
+    static final class Q8 extends VectorLinear {
+        private final long rowBytes;
+
+        Q8(Tensor w) {
+            super(w);
+            if (w.dtype() != DType.Q8_0) {
+                throw new IllegalArgumentException(w.name() + " is " + w.dtype() + ", not Q8_0");
+            }
+            rowBytes = (long) cols / 32 * 34;
+        }
+
+        @Override
+        float dotRow(int row, float[] x, int xOff) {
+            long base = row * rowBytes;
+            FloatVector acc = FloatVector.zero(F);
+            for (int e = 0; e < cols; e += 32, base += 34) {
+                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
+                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, base + 18, FloatLinears.LE);
+                FloatVector s = FloatVector.zero(F);
+                for (int p = 0; p < PARTS; p++) {
+                    s = ((FloatVector) v0.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + p * L), s);
+                    s = ((FloatVector) v1.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + 16 + p * L), s);
+                }
+                acc = s.fma(FloatVector.broadcast(F, d), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        @Override
+        void widen(int row, int k0, int kc, float[] out, int outOff) {
+            long base = row * rowBytes + (long) k0 / 32 * 34;
+            for (int e = 0; e < kc; e += 32, base += 34) {
+                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
+                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, base + 18, FloatLinears.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    ((FloatVector) v0.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + p * L);
+                    ((FloatVector) v1.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + 16 + p * L);
+                }
+            }
+        }
+    }
+
+    static final class Q4 extends VectorLinear {
+        private final long rowBytes;
+
+        Q4(Tensor w) {
+            super(w);
+            if (w.dtype() != DType.Q4_0) {
+                throw new IllegalArgumentException(w.name() + " is " + w.dtype() + ", not Q4_0");
+            }
+            rowBytes = (long) cols / 32 * 18;
+        }
+
+        @Override
+        float dotRow(int row, float[] x, int xOff) {
+            long base = row * rowBytes;
+            FloatVector acc = FloatVector.zero(F);
+            for (int e = 0; e < cols; e += 32, base += 18) {
+                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
+                ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
+                ByteVector hi = highNibbles(v);
+                FloatVector s = FloatVector.zero(F);
+                for (int p = 0; p < PARTS; p++) {
+                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + p * L), s);
+                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + 16 + p * L), s);
+                }
+                acc = s.fma(FloatVector.broadcast(F, d), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        @Override
+        void widen(int row, int k0, int kc, float[] out, int outOff) {
+            long base = row * rowBytes + (long) k0 / 32 * 18;
+            for (int e = 0; e < kc; e += 32, base += 18) {
+                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
+                ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
+                ByteVector hi = highNibbles(v);
+                for (int p = 0; p < PARTS; p++) {
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + p * L);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + 16 + p * L);
+                }
+            }
+        }
+    }
+
+}

@@ -1,0 +1,311 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.cpu.Linear;
+import dev.owl2j.model.cpu.Parallel;
+import dev.owl2j.model.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Shared driver of the Vector API linear kernels. The weights stay in their stored dtype (usually a view into the
+ * memory-mapped checkpoint); subclasses supply two dtype-specific pieces:
+ * <ul>
+ * <li>{@link #dotRow}: one weight row · x, widening on the fly (decode matvec: memory bound, so the weights are
+ *     read exactly once and never copied);</li>
+ * <li>{@link #widen}: a [row, k0..k0+kc) slice widened to floats into a small scratch tile (prefill / vision
+ *     matmul: compute bound, so each tile is widened once and then reused against every row of X).</li>
+ * </ul>
+ * The matmul is register-blocked: a 4 (weight rows) × 3 (X rows) micro-kernel keeps 12 FMA accumulators in
+ * vector registers, loading 7 vectors per 12 FMAs. Threads split the output rows (blocks of {@value #RB} weight
+ * rows, so each thread owns disjoint y entries); K is tiled by {@value #KC} so the widened tile (RB × KC floats,
+ * 32 KiB) and three X rows stay in L1/L2.
+ */
+abstract class VectorLinear implements Linear {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    /** Weight rows per parallel block / widened tile. */
+    static final int RB = 16;
+    /** Columns per K tile (a multiple of 32, the quantization block). */
+    static final int KC = 512;
+    private static final int MR = 4;
+    private static final int NR = 3;
+
+    final Tensor w;
+    final MemorySegment data;
+    final int rows;
+    final int cols;
+
+    VectorLinear(Tensor w) {
+        if (w.rank() != 2) {
+            throw new IllegalArgumentException(w.name() + " is not a matrix: " + w.shapeString());
+        }
+        this.w = w;
+        this.data = w.data();
+        this.rows = Math.toIntExact(w.dim(0));
+        this.cols = Math.toIntExact(w.dim(1));
+    }
+
+    /** Σ_c W[row, c]·x[xOff + c]. */
+    abstract float dotRow(int row, float[] x, int xOff);
+
+    /** out[outOff + j] = W[row, k0 + j] for j in [0, kc); k0 is a multiple of KC. */
+    abstract void widen(int row, int k0, int kc, float[] out, int outOff);
+
+    @Override
+    public final int rows() {
+        return rows;
+    }
+
+    @Override
+    public final int cols() {
+        return cols;
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
+    }
+
+    @Override
+    public void matvec(float[] x, int xOff, float[] y, int yOff) {
+        // ~32k multiply-adds per chunk at least, so tiny matrices stay on the calling thread.
+        int minRows = Math.max(1, (1 << 15) / Math.max(1, cols));
+        Parallel.forRange(rows, minRows, (start, end) -> {
+            for (int r = start; r < end; r++) {
+                y[yOff + r] = dotRow(r, x, xOff);
+            }
+        });
+    }
+
+    @Override
+    public void matmul(float[] x, int n, float[] y) {
+        if (n == 1) {
+            matvec(x, 0, y, 0);
+            return;
+        }
+        if (OUTER) {
+            matmulOuter(x, n, y);
+            return;
+        }
+        int blocks = (rows + RB - 1) / RB;
+        int minBlocks = Math.max(1, (1 << 16) / Math.max(1, RB * cols * n));
+        Parallel.forRange(blocks, minBlocks, (start, end) -> {
+            float[] tile = new float[RB * KC];
+            for (int b = start; b < end; b++) {
+                int r0 = b * RB;
+                int nr = Math.min(RB, rows - r0);
+                for (int k0 = 0; k0 < cols; k0 += KC) {
+                    int kc = Math.min(KC, cols - k0);
+                    for (int r = 0; r < nr; r++) {
+                        widen(r0 + r, k0, kc, tile, r * kc);
+                    }
+                    boolean first = k0 == 0;
+                    for (int i0 = 0; i0 < n; i0 += NR) {
+                        int ni = Math.min(NR, n - i0);
+                        for (int rr = 0; rr < nr; rr += MR) {
+                            int mr = Math.min(MR, nr - rr);
+                            if (mr == MR && ni == NR) {
+                                micro4x3(tile, rr * kc, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0 + rr, rows, first);
+                            } else {
+                                for (int i = 0; i < ni; i++) {
+                                    for (int r = 0; r < mr; r++) {
+                                        float s = dot(tile, (rr + r) * kc, x, (i0 + i) * cols + k0, kc);
+                                        int yi = (i0 + i) * rows + r0 + rr + r;
+                                        y[yi] = first ? s : y[yi] + s;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    static final boolean OUTER = !"dot".equals(System.getProperty("owl2j.matmul"));
+    /** Output rows per outer-product block: two vectors. */
+    private static final int OB = 2 * L;
+    /** K tile of the outer-product kernel: OB × OK floats = 32 KiB with AVX-512, within L1. */
+    private static final int OK = 256;
+    /** X rows per outer-product micro-kernel call. */
+    private static final int ONR = 6;
+
+    /**
+     * Outer-product form: the widened tile is stored transposed ([k][OB rows]), so one k step loads two vectors
+     * holding OB output rows and FMAs them with six broadcast X values into 12 accumulators that already sit in
+     * y's layout (no horizontal reductions).
+     */
+    private void matmulOuter(float[] x, int n, float[] y) {
+        int blocks = (rows + OB - 1) / OB;
+        int minBlocks = Math.max(1, (1 << 16) / Math.max(1, OB * cols * n));
+        Parallel.forRange(blocks, minBlocks, (start, end) -> {
+            float[] row = new float[OK];
+            float[] tile = new float[OK * OB];
+            float[] acc = new float[ONR * OB];
+            for (int b = start; b < end; b++) {
+                int r0 = b * OB;
+                int nr = Math.min(OB, rows - r0);
+                for (int k0 = 0; k0 < cols; k0 += OK) {
+                    int kc = Math.min(OK, cols - k0);
+                    if (nr < OB) {
+                        java.util.Arrays.fill(tile, 0f);
+                    }
+                    for (int r = 0; r < nr; r++) {
+                        widen(r0 + r, k0, kc, row, 0);
+                        for (int k = 0; k < kc; k++) {
+                            tile[k * OB + r] = row[k];
+                        }
+                    }
+                    boolean first = k0 == 0;
+                    int i0 = 0;
+                    for (; i0 + ONR <= n; i0 += ONR) {
+                        outer6(tile, kc, x, i0 * cols + k0, cols, acc);
+                        store(acc, ONR, y, i0, r0, nr, first);
+                    }
+                    for (; i0 < n; i0++) {
+                        outer1(tile, kc, x, i0 * cols + k0, acc);
+                        store(acc, 1, y, i0, r0, nr, first);
+                    }
+                }
+            }
+        });
+    }
+
+    private void store(float[] acc, int m, float[] y, int i0, int r0, int nr, boolean first) {
+        for (int i = 0; i < m; i++) {
+            int yo = (i0 + i) * rows + r0;
+            int ao = i * OB;
+            if (first) {
+                System.arraycopy(acc, ao, y, yo, nr);
+            } else {
+                for (int r = 0; r < nr; r++) {
+                    y[yo + r] += acc[ao + r];
+                }
+            }
+        }
+    }
+
+    private static void outer6(float[] t, int kc, float[] x, int xOff, int xStride, float[] acc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride, x4 = x3 + xStride, x5 = x4 + xStride;
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, t, k * OB);
+            FloatVector w1 = FloatVector.fromArray(F, t, k * OB + L);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = w0.fma(b, c00);
+            c01 = w1.fma(b, c01);
+            b = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = w0.fma(b, c10);
+            c11 = w1.fma(b, c11);
+            b = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = w0.fma(b, c20);
+            c21 = w1.fma(b, c21);
+            b = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = w0.fma(b, c30);
+            c31 = w1.fma(b, c31);
+            b = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = w0.fma(b, c40);
+            c41 = w1.fma(b, c41);
+            b = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = w0.fma(b, c50);
+            c51 = w1.fma(b, c51);
+        }
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c10.intoArray(acc, OB);
+        c11.intoArray(acc, OB + L);
+        c20.intoArray(acc, 2 * OB);
+        c21.intoArray(acc, 2 * OB + L);
+        c30.intoArray(acc, 3 * OB);
+        c31.intoArray(acc, 3 * OB + L);
+        c40.intoArray(acc, 4 * OB);
+        c41.intoArray(acc, 4 * OB + L);
+        c50.intoArray(acc, 5 * OB);
+        c51.intoArray(acc, 5 * OB + L);
+    }
+
+    private static void outer1(float[] t, int kc, float[] x, int xOff, float[] acc) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0;
+        for (int k = 0; k < kc; k++) {
+            FloatVector b = FloatVector.broadcast(F, x[xOff + k]);
+            c0 = FloatVector.fromArray(F, t, k * OB).fma(b, c0);
+            c1 = FloatVector.fromArray(F, t, k * OB + L).fma(b, c1);
+        }
+        c0.intoArray(acc, 0);
+        c1.intoArray(acc, L);
+    }
+
+    /** y[yOff + i·yStride + r] (+)= tile row r · x row i, for r < 4, i < 3. */
+    private static void micro4x3(float[] t, int tOff, int kc, float[] x, int xOff, int xStride,
+                                 float[] y, int yOff, int yStride, boolean first) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00;
+        int t0 = tOff, t1 = tOff + kc, t2 = tOff + 2 * kc, t3 = tOff + 3 * kc;
+        int x0 = xOff, x1 = xOff + xStride, x2 = xOff + 2 * xStride;
+        int bound = F.loopBound(kc);
+        int k = 0;
+        for (; k < bound; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + k);
+            FloatVector w = FloatVector.fromArray(F, t, t0 + k);
+            a00 = w.fma(v0, a00);
+            a01 = w.fma(v1, a01);
+            a02 = w.fma(v2, a02);
+            w = FloatVector.fromArray(F, t, t1 + k);
+            a10 = w.fma(v0, a10);
+            a11 = w.fma(v1, a11);
+            a12 = w.fma(v2, a12);
+            w = FloatVector.fromArray(F, t, t2 + k);
+            a20 = w.fma(v0, a20);
+            a21 = w.fma(v1, a21);
+            a22 = w.fma(v2, a22);
+            w = FloatVector.fromArray(F, t, t3 + k);
+            a30 = w.fma(v0, a30);
+            a31 = w.fma(v1, a31);
+            a32 = w.fma(v2, a32);
+        }
+        float[] s = {
+                a00.reduceLanes(VectorOperators.ADD), a01.reduceLanes(VectorOperators.ADD), a02.reduceLanes(VectorOperators.ADD),
+                a10.reduceLanes(VectorOperators.ADD), a11.reduceLanes(VectorOperators.ADD), a12.reduceLanes(VectorOperators.ADD),
+                a20.reduceLanes(VectorOperators.ADD), a21.reduceLanes(VectorOperators.ADD), a22.reduceLanes(VectorOperators.ADD),
+                a30.reduceLanes(VectorOperators.ADD), a31.reduceLanes(VectorOperators.ADD), a32.reduceLanes(VectorOperators.ADD)};
+        for (; k < kc; k++) {
+            for (int r = 0; r < 4; r++) {
+                float wv = t[tOff + r * kc + k];
+                s[r * 3] += wv * x[x0 + k];
+                s[r * 3 + 1] += wv * x[x1 + k];
+                s[r * 3 + 2] += wv * x[x2 + k];
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int i = 0; i < 3; i++) {
+                int yi = yOff + i * yStride + r;
+                y[yi] = first ? s[r * 3 + i] : y[yi] + s[r * 3 + i];
+            }
+        }
+    }
+
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int k = 0;
+        float sum = 0f;
+        int bound = F.loopBound(n);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; k < bound; k += L) {
+                acc = FloatVector.fromArray(F, a, aOff + k).fma(FloatVector.fromArray(F, b, bOff + k), acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; k < n; k++) {
+            sum += a[aOff + k] * b[bOff + k];
+        }
+        return sum;
+    }
+}

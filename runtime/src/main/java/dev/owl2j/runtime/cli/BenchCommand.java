@@ -1,0 +1,340 @@
+package dev.owl2j.runtime.cli;
+
+import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.cpu.Owl2Model;
+import dev.owl2j.model.cpu.Parallel;
+import dev.owl2j.model.cpu.Session;
+import dev.owl2j.model.cpu.Trace;
+import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.cpu.kernel.MachinePeaks;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.runtime.generation.GenerationStats;
+import dev.owl2j.runtime.synthetic.SyntheticWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code owl2j bench --synthetic 7b|tiny}: the CPU engine's speed at the real model's shapes with random weights
+ * made in memory (no checkpoint needed), next to this machine's measured memory bandwidth and FMA peak, so decode
+ * can be read as a fraction of the bandwidth bound and the vision tower as a fraction of the FMA bound.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure image encode, prefill and decode speed on synthetic (random) weights at real shapes.")
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--synthetic", required = true, paramLabel = "7b|tiny",
+            description = "Model shapes: 7b (mPLUG-Owl2 LLaMA-2-7B release) or tiny (the test fixture's shapes).")
+    String synthetic;
+
+    @Option(names = "--quant", paramLabel = "q8_0|q4_0", description = "Decoder projections in this format (default: F16 like the release).")
+    String quant;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps to time (default ${DEFAULT-VALUE}).")
+    int decodeTokens;
+
+    @Option(names = "--prefill-text", defaultValue = "50", description = "Text tokens after the image in the prompt (default ${DEFAULT-VALUE}).")
+    int prefillText;
+
+    @Option(names = "--skip-vision", description = "Skip the image encoder (text-only prefill).")
+    boolean skipVision;
+
+    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement (default ${DEFAULT-VALUE}, at least 300: the JIT needs the first ~200).")
+    long peaksMs;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and prompt.")
+    long seed;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        Owl2Config cfg = switch (synthetic.toLowerCase(Locale.ROOT)) {
+            case "7b" -> Owl2Config.parse("{}"); // the defaults are the release's config
+            case "tiny" -> Owl2Config.parse(TINY);
+            default -> throw new Owl2jException("unknown --synthetic model '" + synthetic + "' (use 7b or tiny)");
+        };
+        DType q = parseQuant(quant);
+        if (decodeTokens < 1 || prefillText < 1) {
+            throw new Owl2jException("--decode-tokens and --prefill-text must be at least 1");
+        }
+        if (threads != null) {
+            if (threads < 1) {
+                throw new Owl2jException("--threads must be at least 1, got " + threads);
+            }
+            System.setProperty("owl2j.threads", Integer.toString(threads));
+        }
+        boolean tiny = cfg.hiddenSize() < 1024;
+        int poolThreads = Parallel.parallelism();
+        if (threads != null && threads != poolThreads) {
+            out.printf("note: the worker pool was already started with %d threads; --threads %d ignored%n", poolThreads, threads);
+        }
+
+        out.printf(Locale.ROOT, "owl2j bench: synthetic %s, weights F16, decoder projections %s, %d threads%n",
+                synthetic, q == null ? "F16" : q.name(), poolThreads);
+        MachinePeaks.Peaks peaks = MachinePeaks.measure(tiny ? 64L << 20 : 1L << 30, Math.max(300, tiny ? Math.min(peaksMs, 300) : peaksMs));
+        out.println("machine: " + peaks.format());
+        out.flush();
+
+        Map<String, long[]> shapes = shapes(cfg);
+        SyntheticWeights weights = new SyntheticWeights(shapes,
+                n -> q != null && Linears.isDecoderProjection(n) && shapes.get(n)[1] % 32 == 0 ? q : DType.F16, seed);
+        try (weights) {
+            long t0 = System.nanoTime();
+            Owl2Model model = Owl2Model.load(weights, cfg, Linears.factory(null));
+            out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s%n", weights.byteSize() / GIB, secondsSince(t0));
+            out.flush();
+
+            SplittableRandom rnd = new SplittableRandom(seed);
+            List<float[]> images = new ArrayList<>();
+            double visionMs = 0;
+            double encodeMs = 0;
+            if (!skipVision) {
+                float[] pixels = new float[model.pixelCount()];
+                for (int i = 0; i < pixels.length; i++) pixels[i] = (float) (rnd.nextDouble() * 4 - 2);
+                if (tiny) {
+                    model.encodeImage(pixels); // JIT warm-up; at 7B one image is long enough to warm up by itself
+                }
+                long v0 = System.nanoTime();
+                long c0 = cpuNanos();
+                float[] features = model.visionEncoder().forward(pixels, Trace.NONE);
+                visionMs = msSince(v0);
+                double visionCores = (cpuNanos() - c0) / 1e6 / visionMs;
+                images.add(model.visualAbstractor().forward(features, Trace.NONE));
+                encodeMs = msSince(v0);
+                double gflop = visionGemmFlops(cfg) / 1e9;
+                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of GEMMs -> %.1f GFLOP/s = %.0f%% of the FMA peak; %s)%n",
+                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000), 100 * gflop / (visionMs / 1000) / peaks.fmaGflops(),
+                        cores(visionCores, poolThreads));
+                out.flush();
+            }
+
+            // JIT warm-up of the decoder kernels (prefill matmul and decode matvec paths), not timed: the first
+            // calls of Vector API code run interpreted, orders of magnitude slower than compiled.
+            long w0 = System.nanoTime();
+            Session warm = model.newSession(16, Trace.NONE);
+            float[] wl = warm.prefill(prompt(0, 8, cfg.vocabSize(), rnd), List.of());
+            for (int s = 0; s < 3; s++) {
+                wl = warm.step(argmax(wl));
+            }
+            out.printf(Locale.ROOT, "warm-up (not counted): 8-token prefill + 3 steps in %.0f ms%n", msSince(w0));
+
+            int[] ids = prompt(images.size(), prefillText, cfg.vocabSize(), rnd);
+            int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
+            Session session = model.newSession(promptPositions + decodeTokens + 1, Trace.NONE);
+            long p0 = System.nanoTime();
+            long pc0 = cpuNanos();
+            float[] logits = session.prefill(ids, images);
+            double prefillMs = msSince(p0);
+            double prefillCores = (cpuNanos() - pc0) / 1e6 / prefillMs;
+            out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s (%s)%n",
+                    promptPositions, promptPositions - (ids.length - images.size()), ids.length - images.size(),
+                    prefillMs, promptPositions / (prefillMs / 1000), cores(prefillCores, poolThreads));
+            out.flush();
+
+            long d0 = System.nanoTime();
+            long dc0 = cpuNanos();
+            int token = argmax(logits);
+            for (int s = 0; s < decodeTokens; s++) {
+                token = argmax(session.step(token));
+            }
+            double decodeMs = msSince(d0);
+            double decodeCores = (cpuNanos() - dc0) / 1e6 / decodeMs;
+            double tokPerS = decodeTokens / (decodeMs / 1000);
+            long bytesPerToken = decodeBytesPerToken(weights, cfg);
+            double bound = peaks.bandwidthGBs() * 1e9 / bytesPerToken;
+            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s (%.2f GB of weights per token; bandwidth bound %.2f tok/s -> %.0f%%; %s)%n",
+                    decodeTokens, decodeMs, tokPerS, bytesPerToken / 1e9, bound, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
+            long rss = GenerationStats.peakRss();
+            out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", rss / GIB));
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** CPU time of this process, so a busy shared machine shows up next to the figures. */
+    private static long cpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
+    }
+
+    private static String cores(double busy, int threads) {
+        return String.format(Locale.ROOT, "%.2f of %d threads busy on average", busy, threads);
+    }
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
+
+    private static DType parseQuant(String s) {
+        if (s == null) return null;
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "q8_0" -> DType.Q8_0;
+            case "q4_0" -> DType.Q4_0;
+            case "f16", "none" -> null;
+            default -> throw new Owl2jException("unknown --quant '" + s + "' (use q8_0 or q4_0)");
+        };
+    }
+
+    /** BOS, the image placeholder (when there is an image), then random ordinary text tokens. */
+    private static int[] prompt(int images, int text, int vocab, SplittableRandom rnd) {
+        int[] ids = new int[images + text];
+        int i = 0;
+        ids[i++] = 1;
+        if (images > 0) ids[i++] = -200;
+        for (; i < ids.length; i++) ids[i] = 3 + rnd.nextInt(vocab - 3);
+        return ids;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    /** Weight bytes one decode step reads: every decoder matrix (one of each multiway pair) and lm_head. */
+    static long decodeBytesPerToken(SyntheticWeights w, Owl2Config cfg) {
+        long bytes = 0;
+        for (String n : w.names()) {
+            boolean decoderMatrix = Linears.isDecoderProjection(n) && !n.contains("multiway.1");
+            if (decoderMatrix || n.equals("lm_head.weight")) {
+                bytes += w.get(n).data().byteSize();
+            }
+        }
+        return bytes;
+    }
+
+    /** Multiply-add FLOPs (×2) of the vision tower's matrix products for one image: linears and attention. */
+    static double visionGemmFlops(Owl2Config cfg) {
+        var v = cfg.vision();
+        double s = v.seqLen();
+        double d = v.hiddenSize();
+        double patch = (double) v.numPatches() * d * v.numChannels() * v.patchSize() * v.patchSize();
+        double perLayer = s * (3 * d * d + d * d + 2 * d * v.intermediateSize()) + 2 * s * s * d;
+        return 2 * (patch + v.numHiddenLayers() * perLayer);
+    }
+
+    /** Checkpoint names and shapes of an mPLUG-Owl2 model with this config (spec/checkpoint-tensors.json). */
+    static Map<String, long[]> shapes(Owl2Config c) {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        long h = c.hiddenSize();
+        long inter = c.intermediateSize();
+        long kv = (long) c.numKeyValueHeads() * c.headDim();
+        m.put("model.embed_tokens.weight", new long[]{c.vocabSize(), h});
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            m.put(p + "self_attn.q_proj.weight", new long[]{h, h});
+            for (int w = 0; w < 2; w++) {
+                m.put(p + "self_attn.k_proj.multiway." + w + ".weight", new long[]{kv, h});
+                m.put(p + "self_attn.v_proj.multiway." + w + ".weight", new long[]{kv, h});
+            }
+            m.put(p + "self_attn.o_proj.weight", new long[]{h, h});
+            m.put(p + "mlp.gate_proj.weight", new long[]{inter, h});
+            m.put(p + "mlp.up_proj.weight", new long[]{inter, h});
+            m.put(p + "mlp.down_proj.weight", new long[]{h, inter});
+            for (int w = 0; w < 2; w++) {
+                m.put(p + "input_layernorm.multiway." + w + ".weight", new long[]{h});
+                m.put(p + "post_attention_layernorm.multiway." + w + ".weight", new long[]{h});
+            }
+        }
+        m.put("model.norm.weight", new long[]{h});
+        m.put("lm_head.weight", new long[]{c.vocabSize(), h});
+
+        var v = c.vision();
+        long d = v.hiddenSize();
+        String vp = "model.vision_model.";
+        m.put(vp + "embeddings.cls_token", new long[]{1, 1, d});
+        m.put(vp + "embeddings.patch_embed.weight", new long[]{d, v.numChannels(), v.patchSize(), v.patchSize()});
+        m.put(vp + "embeddings.position_embedding", new long[]{1, v.seqLen(), d});
+        m.put(vp + "embeddings.pre_layernorm.weight", new long[]{d});
+        m.put(vp + "embeddings.pre_layernorm.bias", new long[]{d});
+        for (int l = 0; l < v.numHiddenLayers(); l++) {
+            String p = vp + "encoder.layers." + l + ".";
+            for (String norm : new String[]{"input_layernorm", "post_attention_layernorm"}) {
+                m.put(p + norm + ".weight", new long[]{d});
+                m.put(p + norm + ".bias", new long[]{d});
+            }
+            m.put(p + "self_attn.query_key_value.weight", new long[]{3 * d, d});
+            m.put(p + "self_attn.query_key_value.bias", new long[]{3 * d});
+            m.put(p + "self_attn.dense.weight", new long[]{d, d});
+            m.put(p + "self_attn.dense.bias", new long[]{d});
+            m.put(p + "mlp.fc1.weight", new long[]{v.intermediateSize(), d});
+            m.put(p + "mlp.fc1.bias", new long[]{v.intermediateSize()});
+            m.put(p + "mlp.fc2.weight", new long[]{d, v.intermediateSize()});
+            m.put(p + "mlp.fc2.bias", new long[]{d});
+        }
+        m.put(vp + "post_layernorm.weight", new long[]{d});
+        m.put(vp + "post_layernorm.bias", new long[]{d});
+
+        var a = c.abstractor();
+        long da = a.hiddenSize();
+        long enc = a.encoderHiddenSize();
+        long ia = a.intermediateSize();
+        String ap = "model.visual_abstractor.";
+        m.put(ap + "query_embeds", new long[]{1, a.numLearnableQueries(), da});
+        m.put(ap + "visual_fc.weight", new long[]{h, da});
+        m.put(ap + "visual_fc.bias", new long[]{h});
+        m.put(ap + "vit_eos", new long[]{1, 1, h});
+        for (int l = 0; l < a.numHiddenLayers(); l++) {
+            String p = ap + "encoder.layers." + l + ".crossattention.";
+            m.put(p + "attention.query.weight", new long[]{da, da});
+            m.put(p + "attention.query.bias", new long[]{da});
+            m.put(p + "attention.key.weight", new long[]{da, enc});
+            m.put(p + "attention.key.bias", new long[]{da});
+            m.put(p + "attention.value.weight", new long[]{da, enc});
+            m.put(p + "attention.value.bias", new long[]{da});
+            m.put(p + "norm1.weight", new long[]{da});
+            m.put(p + "norm1.bias", new long[]{da});
+            m.put(p + "normk.weight", new long[]{enc});
+            m.put(p + "normk.bias", new long[]{enc});
+            m.put(p + "output.out_proj.weight", new long[]{da, da});
+            m.put(p + "output.out_proj.bias", new long[]{da});
+            m.put(p + "output.norm2.weight", new long[]{da});
+            m.put(p + "output.norm2.bias", new long[]{da});
+            for (String w : new String[]{"w1", "w3"}) {
+                m.put(p + "output.mlp." + w + ".weight", new long[]{ia, da});
+                m.put(p + "output.mlp." + w + ".bias", new long[]{ia});
+            }
+            m.put(p + "output.mlp.w2.weight", new long[]{da, ia});
+            m.put(p + "output.mlp.w2.bias", new long[]{da});
+            m.put(p + "output.mlp.ffn_ln.weight", new long[]{ia});
+            m.put(p + "output.mlp.ffn_ln.bias", new long[]{ia});
+        }
+        return m;
+    }
+
+    /** The test fixture's shapes (tiny-owl2-f16): 64-wide, 2 layers everywhere, 448-pixel images. */
+    private static final String TINY = """
+            {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 4, "vocab_size": 32000, "max_position_embeddings": 2048,
+             "visual_config": {
+               "visual_model": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                                "num_attention_heads": 4, "image_size": 448, "patch_size": 14},
+               "visual_abstractor": {"hidden_size": 64, "encoder_hidden_size": 64, "intermediate_size": 176,
+                                     "num_hidden_layers": 2, "num_attention_heads": 4,
+                                     "num_learnable_queries": 64, "grid_size": 32}}}
+            """;
+
+    private static double msSince(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static double secondsSince(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}
