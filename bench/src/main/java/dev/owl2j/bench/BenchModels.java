@@ -8,7 +8,25 @@ import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.server.ServerModel;
 import dev.owl2j.runtime.server.TokenizedModel;
 
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.config.GenerationConfig;
+import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.config.PreprocessorConfig;
+import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.image.ImagePreprocessor;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tokenizer.DefaultTokenizerBuilder;
+import dev.owl2j.model.tokenizer.Tokenizer;
+import dev.owl2j.runtime.engine.CpuEngine;
+import dev.owl2j.runtime.synthetic.SyntheticWeights;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The model a load benchmark serves, loaded as {@code owl2j serve} loads it (default: the embedded random
@@ -24,8 +42,39 @@ final class BenchModels {
         options.backend = backend;
         options.quant = quant;
         LoadedModel loaded = LoadedModel.open(options, System.err);
-        ServerModel front = new TokenizedModel(loaded.id(), loaded.engine(), loaded.tokenizer(), loaded.preprocessor(),
-                loaded.generation(), AspectMode.PAD);
+        return ignoringEos(new TokenizedModel(loaded.id(), loaded.engine(), loaded.tokenizer(), loaded.preprocessor(),
+                loaded.generation(), AspectMode.PAD));
+    }
+
+    /**
+     * The release's shapes (LLaMA-2-7B decoder, ViT-L/14, abstractor) with random weights made in memory, no
+     * file: F16, the decoder projections directly in {@code quant} when given. CPU engine, the project's own
+     * 32000-id tokenizer.
+     */
+    static ServerModel synthetic7b(String quant) {
+        Owl2Config cfg = Owl2Config.parse("{}"); // the defaults are the release's config
+        DType q = ModelOptions.parseQuant(quant);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).withPresence(ExpectedTensors.Presence.REQUIRED)) {
+            shapes.put(e.name(), e.shape());
+        }
+        SyntheticWeights weights = new SyntheticWeights(shapes,
+                n -> q != null && Linears.isDecoderProjection(n) && shapes.get(n)[1] % 32 == 0 ? q : DType.F16, 1);
+        Engine engine = new CpuEngine(weights, cfg, Linears.factory(null), "synthetic 7B, " + (q == null ? "F16" : q + " decoder"));
+        Tokenizer tokenizer;
+        try {
+            Path tok = Files.createTempFile("owl2j-bench-tokenizer", ".json");
+            DefaultTokenizerBuilder.write(cfg.vocabSize(), tok);
+            tokenizer = Tokenizer.load(tok);
+            Files.delete(tok);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return ignoringEos(new TokenizedModel("synthetic-7b", engine, tokenizer, new ImagePreprocessor(PreprocessorConfig.clip448()),
+                GenerationConfig.defaults(), AspectMode.PAD));
+    }
+
+    private static ServerModel ignoringEos(ServerModel front) {
         return new ServerModel() {
             @Override
             public String id() {

@@ -28,7 +28,7 @@ import java.util.concurrent.Future;
  * ignored so every request generates the same number of tokens). Reports the summed generation throughput
  * and the latency percentiles (time to first token, whole request). Bounded: clients × requests requests.
  *
- * <pre>java ... dev.owl2j.bench.ServerLoadBench [--model DIR|ID] [--backend cpu] [--quant q4_0] [--clients 1,4,16] [--requests 4] [--max-tokens 32] [--max-batch 16]</pre>
+ * <pre>java ... dev.owl2j.bench.ServerLoadBench [--model DIR|ID | --synthetic 7b] [--backend cpu] [--quant q4_0] [--clients 1,4,16] [--requests 4] [--max-tokens 32] [--max-batch 16]</pre>
  */
 public final class ServerLoadBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +37,7 @@ public final class ServerLoadBench {
 
     public static void main(String[] args) throws Exception {
         String model = null;
+        String synthetic = null;
         String backend = "cpu";
         String quant = null;
         int[] clients = {1, 4, 16};
@@ -46,6 +47,7 @@ public final class ServerLoadBench {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = args[++i];
+                case "--synthetic" -> synthetic = args[++i];
                 case "--backend" -> backend = args[++i];
                 case "--quant" -> quant = args[++i];
                 case "--clients" -> clients = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
@@ -53,12 +55,19 @@ public final class ServerLoadBench {
                 case "--max-tokens" -> maxTokens = Integer.parseInt(args[++i]);
                 case "--max-batch" -> maxBatch = Integer.parseInt(args[++i]);
                 default -> {
-                    System.err.println("usage: ServerLoadBench [--model DIR|ID] [--backend cpu] [--quant q8_0|q4_0] [--clients 1,4,16] [--requests N] [--max-tokens N] [--max-batch N]");
+                    System.err.println("usage: ServerLoadBench [--model DIR|ID | --synthetic 7b] [--backend cpu] [--quant q8_0|q4_0] [--clients 1,4,16] [--requests N] [--max-tokens N] [--max-batch N]");
                     System.exit(2);
                 }
             }
         }
-        ServerModel front = BenchModels.open(model, backend, quant);
+        ServerModel front;
+        if (synthetic == null) {
+            front = BenchModels.open(model, backend, quant);
+        } else if (synthetic.equals("7b")) {
+            front = BenchModels.synthetic7b(quant);
+        } else {
+            throw new IllegalArgumentException("--synthetic: only 7b (the default model is the tiny one)");
+        }
         int maxClients = Arrays.stream(clients).max().orElse(1);
         ServerOptions options = ServerOptions.defaults().withPort(0).withBatch(maxBatch, Math.max(64, maxClients * 2));
         try (OpenAiServer server = new OpenAiServer(front, options).start()) {
