@@ -18,6 +18,10 @@ public final class Kernels {
     /** Largest head dimension the attention kernel supports (MAX_HEAD_DIM in ops.cl). */
     public static final int MAX_HEAD_DIM = 256;
     private static final int ELEMENTWISE = 64;
+    /** Work-group size of the sampling kernel (SWG in ops.cl). */
+    public static final int SAMPLE_GROUP = 256;
+    /** Ints of a sampling parameter block: temperature, top-p, uniform (two words each), top-k, result. */
+    public static final int SAMPLE_PARAMS = 8;
 
     private final ComputeContext ctx;
     private final Program program;
@@ -172,5 +176,32 @@ public final class Kernels {
     /** out[outIdx] = argmax of x[xOff .. xOff+n) (lowest index on ties). */
     public Launch argmax(Buffer x, int xOff, int n, Buffer out, int outIdx) {
         return new Launch(k("argmax"), g(RED), g(RED), new Object[]{in(x), xOff, n, out(out), outIdx});
+    }
+
+    /**
+     * Draws the next token from x[xOff .. xOff+n) on the device in the host Sampler's order (temperature,
+     * top-k, top-p keeping at least one, softmax, multinomial with the host's uniform); see ops.cl. The
+     * parameters are the {@link #SAMPLE_PARAMS} ints at params[pIdx] written by {@link #packSampling}; the
+     * token lands in params[pIdx + 7]. work: scratch of at least n doubles (8n bytes).
+     */
+    public Launch sample(Buffer x, int xOff, int n, Buffer work, Buffer params, int pIdx) {
+        if (work.bytes() < 8L * n) throw new DeviceException("sampling scratch needs " + 8L * n + " bytes, has " + work.bytes());
+        return new Launch(k("sample"), g(SAMPLE_GROUP), g(SAMPLE_GROUP),
+                new Object[]{in(x), xOff, n, out(work), inOut(params), pIdx});
+    }
+
+    /** Writes a sampling parameter block into host[at .. at+SAMPLE_PARAMS). temperature 0 = argmax. */
+    public static void packSampling(int[] host, int at, double temperature, int topK, double topP, double uniform) {
+        putDouble(host, at, temperature);
+        putDouble(host, at + 2, topP);
+        putDouble(host, at + 4, uniform);
+        host[at + 6] = topK;
+        host[at + 7] = -1;
+    }
+
+    private static void putDouble(int[] host, int at, double v) {
+        long bits = Double.doubleToRawLongBits(v);
+        host[at] = (int) bits;
+        host[at + 1] = (int) (bits >>> 32);
     }
 }

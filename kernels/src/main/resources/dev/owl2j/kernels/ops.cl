@@ -400,3 +400,186 @@ KERNEL void argmax(const GLOBAL float* x, int xOff, int n, GLOBAL int* out, int 
     }
     if (lid == 0) out[outIdx] = bestI[0];
 }
+
+/* ---- next-token sampling on the device (one work group of SWG threads) ---- */
+
+#define SWG 256
+
+/* Order-preserving key: ascending keys = ascending floats. -0 counts as +0, as the host's double comparisons do. */
+DEVFN uint order_key(float f) {
+    if (f == 0.0f) f = 0.0f;
+    uint b = float_bits(f);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+DEVFN acc_t swg_sum(LOCAL_PTR acc_t* s, acc_t v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) s[lid] += s[lid + st];
+        BARRIER();
+    }
+    acc_t r = s[0];
+    BARRIER();
+    return r;
+}
+
+DEVFN int swg_count(LOCAL_PTR int* s, int v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) s[lid] += s[lid + st];
+        BARRIER();
+    }
+    int r = s[0];
+    BARRIER();
+    return r;
+}
+
+DEVFN int swg_max_int(LOCAL_PTR int* s, int v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st && s[lid + st] > s[lid]) s[lid] = s[lid + st];
+        BARRIER();
+    }
+    int r = s[0];
+    BARRIER();
+    return r;
+}
+
+/*
+ * Picks the next token from logits x[xOff .. xOff+n) exactly as the host Sampler (transformers 4.31's order):
+ * temperature, top-k (ties at the k-th value kept), top-p (ascending by probability, ties by index, remove
+ * while the cumulative sum is <= 1 - top_p, the most likely token always kept), softmax, and the multinomial
+ * draw "first index i whose running sum of probabilities exceeds u" with u supplied by the host.
+ * Temperature 0: argmax, lowest index on ties. params[pIdx ..]: temperature (2 words), top_p (2 words),
+ * u (2 words), top_k, and the result written to params[pIdx + 7]. work: n acc_t of scratch.
+ *
+ * Why bitwise searches instead of sorting: every threshold the host finds by sorting (the k-th largest logit,
+ * the top-p cut in (probability, index) order, the draw's index) is the largest value satisfying a predicate
+ * that is monotone in it, so it is found bit by bit, each bit one pass of sums/counts over the vocabulary.
+ * That needs no sort, no global scratch beyond one value per token, and one work group.
+ */
+KERNEL void sample(const GLOBAL float* x, int xOff, int n, GLOBAL acc_t* work, GLOBAL int* params, int pIdx) {
+    LOCAL_MEM acc_t ss[SWG];
+    LOCAL_MEM int sc[SWG];
+    LOCAL_MEM float sf[SWG];
+    int lid = LID0;
+    const GLOBAL float* lg = x + xOff;
+    GLOBAL int* pr = params + pIdx;
+    acc_t temp = acc_from_bits((uint) pr[0], (uint) pr[1]);
+    acc_t topP = acc_from_bits((uint) pr[2], (uint) pr[3]);
+    acc_t u = acc_from_bits((uint) pr[4], (uint) pr[5]);
+    int topK = pr[6];
+
+    /* the largest logit and (for greedy) its lowest index */
+    float bv = BITS_TO_FLOAT(0xff800000u); /* -inf */
+    int bi = 0x7fffffff;
+    for (int i = lid; i < n; i += SWG) {
+        float v = lg[i];
+        if (v > bv || bi == 0x7fffffff) { bv = v; bi = i; }
+    }
+    sf[lid] = bv;
+    sc[lid] = bi;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) {
+            float ov = sf[lid + st];
+            int oi = sc[lid + st];
+            if (ov > sf[lid] || (ov == sf[lid] && oi < sc[lid])) { sf[lid] = ov; sc[lid] = oi; }
+        }
+        BARRIER();
+    }
+    float maxLogit = sf[0];
+    int best = sc[0];
+    BARRIER();
+    if (temp == (acc_t) 0) {
+        if (lid == 0) pr[7] = best;
+        return;
+    }
+
+    /* top-k: kth = the largest key with at least k keys >= it, i.e. the k-th largest logit's key */
+    int useK = topK > 0 && topK < n;
+    uint kth = 0;
+    if (useK) {
+        for (int b = 31; b >= 0; b--) {
+            uint t = kth | (1u << b);
+            int c = 0;
+            for (int i = lid; i < n; i += SWG) c += order_key(lg[i]) >= t ? 1 : 0;
+            if (swg_count(sc, c, lid) >= topK) kth = t;
+        }
+    }
+
+    /* softmax numerators of the scaled logits; -1 marks a filtered token (the max logit always survives) */
+    acc_t smax = (acc_t) maxLogit / temp;
+    acc_t part = 0;
+    int keptPart = 0;
+    for (int i = lid; i < n; i += SWG) {
+        float v = lg[i];
+        acc_t e = -1;
+        if (!useK || order_key(v) >= kth) {
+            e = EXP_ACC((acc_t) v / temp - smax);
+            part += e;
+            keptPart++;
+        }
+        work[i] = e;
+    }
+    acc_t sum = swg_sum(ss, part, lid);
+
+    if (topP < (acc_t) 1) {
+        int kept = swg_count(sc, keptPart, lid);
+        acc_t thr = (acc_t) 1 - topP;
+        int idxBits = 0;
+        while ((1 << idxBits) < n) idxBits++;
+        /* cut = the largest (key, index) such that the kept tokens before it hold <= 1 - top_p and are not all */
+        u64 cut = 0;
+        for (int b = 31 + idxBits; b >= 0; b--) {
+            u64 t = cut | ((u64) 1 << b);
+            acc_t s = 0;
+            int c = 0;
+            for (int i = lid; i < n; i += SWG) {
+                acc_t e = work[i];
+                if (e >= 0 && ((((u64) order_key(lg[i])) << idxBits) | (u64) i) < t) {
+                    s += e / sum;
+                    c++;
+                }
+            }
+            s = swg_sum(ss, s, lid);
+            c = swg_count(sc, c, lid);
+            if (s <= thr && c <= kept - 1) cut = t;
+        }
+        part = 0;
+        for (int i = lid; i < n; i += SWG) {
+            acc_t e = work[i];
+            if (e >= 0) {
+                if (((((u64) order_key(lg[i])) << idxBits) | (u64) i) < cut) work[i] = -1;
+                else part += e;
+            }
+        }
+        sum = swg_sum(ss, part, lid);
+    }
+
+    /* the draw: w = the largest index whose preceding probabilities sum to <= u; token w (if w < n) */
+    int wBits = 0;
+    while ((1 << wBits) <= n) wBits++;
+    int w = 0;
+    for (int b = wBits - 1; b >= 0; b--) {
+        int t = w | (1 << b);
+        if (t <= n) {
+            acc_t s = 0;
+            for (int i = lid; i < t; i += SWG) {
+                acc_t e = work[i];
+                if (e > 0) s += e / sum;
+            }
+            if (swg_sum(ss, s, lid) <= u) w = t;
+        }
+    }
+    if (w >= n) {
+        /* rounding left u above the total: the last token with a nonzero probability, as the host */
+        int last = -1;
+        for (int i = lid; i < n; i += SWG) if (work[i] / sum > 0) last = i;
+        w = swg_max_int(sc, last, lid);
+    }
+    if (lid == 0) pr[7] = w;
+}

@@ -20,7 +20,9 @@ import dev.owl2j.model.cpu.SinCosPositions;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
+import dev.owl2j.runtime.engine.DeviceSampling;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.engine.device.DeviceWeights.Mat;
 
 import java.util.ArrayList;
@@ -59,6 +61,8 @@ public final class DeviceEngine implements Engine {
     private final Buffer ropeCos, ropeSin;
     // decoder activations, [MAX_CHUNK, width]
     private final Buffer x, a, q, kk, vv, attn, tmp, gate, up, lastHidden, logits, ids, modality, params;
+    /** Scratch of the sampling kernel (one per engine: device work is serialized on the engine). */
+    private final Buffer sampleWork;
 
     private record DecoderLayer(Buffer[] inputNorm, Mat qProj, Mat[] kProj, Mat[] vProj, Mat oProj,
                                 Buffer[] postNorm, Mat gateProj, Mat upProj, Mat downProj) {}
@@ -198,6 +202,7 @@ public final class DeviceEngine implements Engine {
         this.ids = alloc(MAX_CHUNK);
         this.modality = alloc(MAX_CHUNK);
         this.params = alloc(4);
+        this.sampleWork = alloc(2L * vocab); // vocab doubles
 
         // vision tower (spec 3.4)
         int vh = vc.hiddenSize(), seq = vc.seqLen(), patchDim = vc.numChannels() * vc.patchSize() * vc.patchSize();
@@ -496,13 +501,15 @@ public final class DeviceEngine implements Engine {
     }
 
     /** One conversation: its KV cache on the device and its decode plan (built on the first step). */
-    private final class DeviceSession implements Session {
+    private final class DeviceSession implements Session, DeviceSampling {
         private final Buffer[] keyCache = new Buffer[layersN];
         private final Buffer[] valueCache = new Buffer[layersN];
         private final Buffer stepParams;
-        private final int[] stepHost = new int[2]; // {position, token}
+        /** {position, token, then a sampling block (Kernels.packSampling) whose last int is the picked token}. */
+        private final int[] stepHost = new int[2 + Kernels.SAMPLE_PARAMS];
+        private final int[] sampledHost = new int[2 + Kernels.SAMPLE_PARAMS];
         private final float[] stepLogits = new float[vocab];
-        private ExecutionPlan decodePlan;
+        private ExecutionPlan decodePlan, sampledPlan;
         private int position;
         private boolean closed;
 
@@ -513,7 +520,7 @@ public final class DeviceEngine implements Engine {
                         keyCache[l] = ctx.allocate((long) capacity * kvDim * 4);
                         valueCache[l] = ctx.allocate((long) capacity * kvDim * 4);
                     }
-                    stepParams = ctx.allocate(8);
+                    stepParams = ctx.allocate(4L * stepHost.length);
                 } catch (DeviceException e) {
                     freeCaches();
                     throw new Owl2jException(ctx.device().describe() + ": no room for another session's KV cache (" + e.getMessage() + ")");
@@ -604,8 +611,11 @@ public final class DeviceEngine implements Engine {
             run(k.add(x, 0, tmp, 0, n * hidden));
         }
 
-        /** The decode step as a task graph: token and position uploaded every run, logits downloaded. */
-        private ExecutionPlan buildDecodePlan() {
+        /**
+         * The decode step as a task graph: token and position (and sampling parameters) uploaded every run; the
+         * logits downloaded, or with {@code sampled} the token the sampling kernel picked from them.
+         */
+        private ExecutionPlan buildDecodePlan(boolean sampled) {
             TaskGraph g = new TaskGraph("decode-step")
                     .transferToDevice(TaskGraph.Mode.EVERY_EXECUTION, stepParams, stepHost)
                     .resident(w.buffers().toArray(Buffer[]::new))
@@ -638,21 +648,52 @@ public final class DeviceEngine implements Engine {
             }
             g.task("final_norm", k.rmsnorm(x, 0, lastHidden, 0, finalNorm, 1, hidden, eps));
             g.task("lm_head", mm(lmHead, lastHidden, 0, hidden, logits, 0, vocab, 1));
-            g.transferToHost(logits, stepLogits);
+            if (sampled) {
+                g.task("sample", k.sample(logits, 0, vocab, sampleWork, stepParams, 2));
+                g.transferToHost(stepParams, sampledHost);
+            } else {
+                g.transferToHost(logits, stepLogits);
+            }
             return g.plan(ctx);
         }
 
-        @Override
-        public float[] step(int token) {
+        private void checkStep(int token) {
             if (token < 0 || token >= vocab) {
                 throw new Owl2jException("token id " + token + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
             if (position + 1 > capacity) {
                 throw new Owl2jException("the conversation needs " + (position + 1) + " positions but the context holds " + capacity);
             }
+        }
+
+        @Override
+        public int stepSampled(int token, SamplingParams p, double uniform) {
+            checkStep(token);
             synchronized (DeviceEngine.this) {
                 try {
-                    if (decodePlan == null) decodePlan = buildDecodePlan();
+                    if (sampledPlan == null) sampledPlan = buildDecodePlan(true);
+                    stepHost[0] = position;
+                    stepHost[1] = token;
+                    Kernels.packSampling(stepHost, 2, p.temperature(), p.topK(), p.topP(), uniform);
+                    sampledPlan.run();
+                    position++;
+                    int picked = sampledHost[2 + Kernels.SAMPLE_PARAMS - 1];
+                    if (picked < 0 || picked >= vocab) {
+                        throw new Owl2jException("device sampling found no token with a nonzero probability");
+                    }
+                    return picked;
+                } catch (DeviceException e) {
+                    throw new Owl2jException(ctx.device().describe() + ": " + e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public float[] step(int token) {
+            checkStep(token);
+            synchronized (DeviceEngine.this) {
+                try {
+                    if (decodePlan == null) decodePlan = buildDecodePlan(false);
                     stepHost[0] = position;
                     stepHost[1] = token;
                     decodePlan.run();
@@ -690,6 +731,7 @@ public final class DeviceEngine implements Engine {
                 if (closed) return;
                 closed = true;
                 if (decodePlan != null) decodePlan.close();
+                if (sampledPlan != null) sampledPlan.close();
                 freeCaches();
                 if (stepParams != null) stepParams.close();
             }

@@ -278,4 +278,47 @@ class DeviceEngineTest {
             big.close();
         }
     }
+
+    /** Hides DeviceSampling so the Generator samples on the host from downloaded logits. */
+    record HostSampled(Engine.Session inner) implements Engine.Session {
+        public float[] prefill(int[] ids, List<float[]> images) { return inner.prefill(ids, images); }
+        public float[] step(int token) { return inner.step(token); }
+        public int position() { return inner.position(); }
+        public int capacity() { return inner.capacity(); }
+    }
+
+    static final dev.owl2j.runtime.generation.TextStream NO_TEXT = new dev.owl2j.runtime.generation.TextStream() {
+        public String push(int id) { return ""; }
+        public String flush() { return ""; }
+    };
+
+    @Test
+    void generationSampledOnTheDeviceEqualsHostSamplingOfTheSameLogits() {
+        int[] ids = promptIds("prompt0");
+        List<float[]> images = imagesOf(engine, "prompt0");
+        List<dev.owl2j.runtime.generation.SamplingParams> cases = List.of(
+                dev.owl2j.runtime.generation.SamplingParams.greedy(12),
+                new dev.owl2j.runtime.generation.SamplingParams(1.0, 0, 1.0, 5L, 12, List.of()),
+                new dev.owl2j.runtime.generation.SamplingParams(0.7, 20, 0.9, 42L, 12, List.of()),
+                new dev.owl2j.runtime.generation.SamplingParams(1.5, 0, 0.8, 7L, 12, List.of()));
+        int differentFromGreedy = 0;
+        int[] greedy = null;
+        for (var p : cases) {
+            int[] onDevice, onHost;
+            try (Engine.Session s = engine.newSession()) {
+                assertTrue(s instanceof dev.owl2j.runtime.engine.DeviceSampling);
+                float[] first = s.prefill(ids, images);
+                onDevice = dev.owl2j.runtime.generation.Generator.generate(s, first, p, -1, NO_TEXT, null, null).tokens();
+            }
+            try (Engine.Session s = new HostSampled(engine.newSession())) {
+                float[] first = s.prefill(ids, images);
+                onHost = dev.owl2j.runtime.generation.Generator.generate(s, first, p, -1, NO_TEXT, null, null).tokens();
+            }
+            assertArrayEquals(onHost, onDevice, "tokens with " + p);
+            assertEquals(12, onDevice.length);
+            if (greedy == null) greedy = onDevice;
+            else if (!java.util.Arrays.equals(greedy, onDevice)) differentFromGreedy++;
+        }
+        assertTrue(differentFromGreedy >= 2, "sampled runs should differ from greedy decoding");
+    }
 }
