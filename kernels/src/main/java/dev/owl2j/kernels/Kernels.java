@@ -64,6 +64,21 @@ public final class Kernels {
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
     }
 
+    /** Most tokens one {@link #linearBatch} launch takes (MAXB in ops.cl). */
+    public static final int MAX_BATCH = 8;
+
+    /**
+     * y[t, r] = W[r,:]·x[t,:] for n ≤ {@link #MAX_BATCH} tokens with one work group per row that reads the row
+     * once for all tokens (batched decode of several sessions); same results as {@link #linear}.
+     */
+    public Launch linearBatch(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                              int rows, int cols, int n) {
+        checkCols(type, cols);
+        if (n < 1 || n > MAX_BATCH) throw new DeviceException("linearBatch takes 1.." + MAX_BATCH + " tokens, got " + n);
+        return new Launch(k("linear_batch_" + type.suffix), g((long) rows * RED), g(RED),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
+    }
+
     /** {@link #linear} with the matrix chosen per token: modality[mOff + t] == 0 → w0, else w1. */
     public Launch linearSelect(WeightType type, Buffer w0, Buffer w1, Buffer modality, int mOff,
                                Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride, int rows, int cols, int n) {

@@ -583,3 +583,81 @@ KERNEL void sample(const GLOBAL float* x, int xOff, int n, GLOBAL acc_t* work, G
     }
     if (lid == 0) pr[7] = w;
 }
+
+/*
+ * linear_batch_T: y[t, r] = W[r, :] . x[t, :] for n <= MAXB tokens of different sessions (batched decode), one
+ * work group per row that reads the row once for all n tokens. The per-thread partial sums follow the same
+ * order as linear_T, so a batched step gives the same logits as single steps. Launch: global (rows*RED), local (RED).
+ */
+#define MAXB 8
+#define LINEAR_BATCH_STORE \
+    for (int t = 0; t < n; t++) { \
+        float v = group_sum(scratch, s[t], lid); \
+        if (lid == 0) y[yOff + (size_t) t * yStride + r] = v; \
+    }
+
+#define DEFINE_LINEAR_BATCH_FLOAT(T) \
+KERNEL void linear_batch_##T(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride, \
+                             GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) { \
+    LOCAL_MEM float scratch[RED]; \
+    int r = GROUP0, lid = LID0; \
+    float s[MAXB]; \
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f; \
+    const GLOBAL float* xb = x + xOff; \
+    for (int c = lid; c < cols; c += RED) { \
+        float wv = wload_##T(w, (size_t) r * cols + c); \
+        for (int t = 0; t < n; t++) s[t] += wv * xb[(size_t) t * xStride + c]; \
+    } \
+    LINEAR_BATCH_STORE \
+}
+
+DEFINE_LINEAR_BATCH_FLOAT(f32)
+DEFINE_LINEAR_BATCH_FLOAT(f16)
+DEFINE_LINEAR_BATCH_FLOAT(bf16)
+
+KERNEL void linear_batch_q8_0(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride,
+                              GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) {
+    LOCAL_MEM float scratch[RED];
+    int r = GROUP0, lid = LID0;
+    float s[MAXB];
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f;
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 34;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 34;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL schar* q = (const GLOBAL schar*) (blk + 2);
+        for (int t = 0; t < n; t++) {
+            const GLOBAL float* xb = x + xOff + (size_t) t * xStride + b * 32;
+            float a = 0.0f;
+            for (int j = 0; j < 32; j++) a += (float) q[j] * xb[j];
+            s[t] += d * a;
+        }
+    }
+    LINEAR_BATCH_STORE
+}
+
+KERNEL void linear_batch_q4_0(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride,
+                              GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) {
+    LOCAL_MEM float scratch[RED];
+    int r = GROUP0, lid = LID0;
+    float s[MAXB];
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f;
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 18;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 18;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL uchar* q = blk + 2;
+        for (int t = 0; t < n; t++) {
+            const GLOBAL float* xb = x + xOff + (size_t) t * xStride + b * 32;
+            float a = 0.0f;
+            for (int j = 0; j < 16; j++) {
+                int v = q[j];
+                a += (float) ((v & 15) - 8) * xb[j] + (float) ((v >> 4) - 8) * xb[j + 16];
+            }
+            s[t] += d * a;
+        }
+    }
+    LINEAR_BATCH_STORE
+}
