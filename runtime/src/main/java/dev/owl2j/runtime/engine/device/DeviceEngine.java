@@ -63,6 +63,10 @@ public final class DeviceEngine implements Engine {
     private final Buffer x, a, q, kk, vv, attn, tmp, gate, up, lastHidden, logits, ids, modality, params;
     /** Scratch of the sampling kernel (one per engine: device work is serialized on the engine). */
     private final Buffer sampleWork;
+    /** Batched decode: {positions of the n sessions, then their tokens}; logits [n, vocab] grown on demand. */
+    private final Buffer batchParams;
+    private Buffer batchLogits;
+    private int batchLogitsRows;
 
     private record DecoderLayer(Buffer[] inputNorm, Mat qProj, Mat[] kProj, Mat[] vProj, Mat oProj,
                                 Buffer[] postNorm, Mat gateProj, Mat upProj, Mat downProj) {}
@@ -203,6 +207,7 @@ public final class DeviceEngine implements Engine {
         this.modality = alloc(MAX_CHUNK);
         this.params = alloc(4);
         this.sampleWork = alloc(2L * vocab); // vocab doubles
+        this.batchParams = alloc(2L * MAX_CHUNK);
 
         // vision tower (spec 3.4)
         int vh = vc.hiddenSize(), seq = vc.seqLen(), patchDim = vc.numChannels() * vc.patchSize() * vc.patchSize();
@@ -495,6 +500,107 @@ public final class DeviceEngine implements Engine {
     // ------------------------------------------------------------------------------------------------------
     // decoder
 
+    /**
+     * One decode step of several sessions of this engine in one set of launches: the weight matrices are read
+     * once per row for all sessions' tokens ({@link Kernels#linearBatch}, up to 8 tokens a launch), while RoPE,
+     * the KV append and attention run per session at its own position over its own cache. Other sessions (or a
+     * single one) go through the default one-by-one path. Logits equal those of single steps.
+     */
+    @Override
+    public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+        if (sessions.size() != tokens.length) {
+            throw new Owl2jException(sessions.size() + " sessions but " + tokens.length + " tokens");
+        }
+        int n = sessions.size();
+        java.util.Set<Session> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Session s : sessions) {
+            if (!(s instanceof DeviceSession ds) || ds.engine() != this || !distinct.add(s)) {
+                return Engine.super.stepBatch(sessions, tokens);
+            }
+        }
+        if (n <= 1) return Engine.super.stepBatch(sessions, tokens);
+        List<float[]> out = new ArrayList<>(n);
+        for (int i0 = 0; i0 < n; i0 += MAX_CHUNK) {
+            int m = Math.min(MAX_CHUNK, n - i0);
+            DeviceSession[] group = new DeviceSession[m];
+            for (int i = 0; i < m; i++) {
+                group[i] = (DeviceSession) sessions.get(i0 + i);
+                group[i].checkStep(tokens[i0 + i]);
+            }
+            out.addAll(stepGroup(group, java.util.Arrays.copyOfRange(tokens, i0, i0 + m)));
+        }
+        return out;
+    }
+
+    private synchronized List<float[]> stepGroup(DeviceSession[] group, int[] tokens) {
+        int n = group.length;
+        try {
+            int[] host = new int[2 * n];
+            for (int i = 0; i < n; i++) {
+                host[i] = group[i].position;
+                host[n + i] = tokens[i];
+            }
+            batchParams.write(host, 0);
+            if (batchLogitsRows < n) {
+                if (batchLogits != null) {
+                    scratch.remove(batchLogits);
+                    batchLogits.close();
+                }
+                batchLogits = alloc((long) n * vocab);
+                batchLogitsRows = n;
+            }
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            run(k.gatherRows(embedType, embedTokens, batchParams, n, x, hidden, n));
+            for (int l = 0; l < layersN; l++) {
+                DecoderLayer L = layers[l];
+                // generated tokens are text: multiway.0 throughout (pitfall 16)
+                run(k.rmsnorm(x, 0, a, 0, L.inputNorm()[0], n, hidden, eps));
+                batchLinear(L.qProj(), a, hidden, q, qDim, n);
+                batchLinear(L.kProj()[0], a, hidden, kk, kvDim, n);
+                batchLinear(L.vProj()[0], a, hidden, vv, kvDim, n);
+                for (int i = 0; i < n; i++) {
+                    DeviceSession s = group[i];
+                    run(k.rope(q, i * qDim, qDim, heads, headDim, ropeCos, ropeSin, batchParams, i, 1));
+                    run(k.rope(kk, i * kvDim, kvDim, kvHeads, headDim, ropeCos, ropeSin, batchParams, i, 1));
+                    run(k.copyRowsAt(s.keyCache[l], kk, i * kvDim, kvDim, 1, batchParams, i));
+                    run(k.copyRowsAt(s.valueCache[l], vv, i * kvDim, kvDim, 1, batchParams, i));
+                    run(k.attention(new Layout(q, i * qDim, qDim, headDim), new Layout(s.keyCache[l], 0, kvDim, headDim),
+                            new Layout(s.valueCache[l], 0, kvDim, headDim), new Layout(attn, i * qDim, qDim, headDim),
+                            1, heads, kvHeads, headDim, scale, true, 0, batchParams, i));
+                }
+                batchLinear(L.oProj(), attn, qDim, tmp, hidden, n);
+                run(k.add(x, 0, tmp, 0, n * hidden));
+                run(k.rmsnorm(x, 0, a, 0, L.postNorm()[0], n, hidden, eps));
+                batchLinear(L.gateProj(), a, hidden, gate, inter, n);
+                batchLinear(L.upProj(), a, hidden, up, inter, n);
+                run(k.siluMul(gate, up, n * inter));
+                batchLinear(L.downProj(), gate, inter, tmp, hidden, n);
+                run(k.add(x, 0, tmp, 0, n * hidden));
+            }
+            run(k.rmsnorm(x, 0, a, 0, finalNorm, n, hidden, eps));
+            batchLinear(lmHead, a, hidden, batchLogits, vocab, n);
+            ctx.finish();
+            float[] all = batchLogits.readFloats(0, n * vocab);
+            List<float[]> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                out.add(java.util.Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
+                group[i].position++;
+            }
+            return out;
+        } catch (DeviceException e) {
+            throw new Owl2jException(ctx.device().describe() + ": " + e.getMessage());
+        }
+    }
+
+    /** y[t] = W·x[t] for n contiguous rows, each weight row read once per launch of up to 8 rows. */
+    private void batchLinear(Mat m, Buffer in, int inStride, Buffer out, int outStride, int n) {
+        for (int t0 = 0; t0 < n; t0 += Kernels.MAX_BATCH) {
+            int b = Math.min(Kernels.MAX_BATCH, n - t0);
+            run(k.linearBatch(m.type(), m.buffer(), in, t0 * inStride, inStride, out, t0 * outStride, outStride,
+                    m.rows(), m.cols(), b));
+        }
+    }
+
     @Override
     public Session newSession() {
         return new DeviceSession();
@@ -655,6 +761,10 @@ public final class DeviceEngine implements Engine {
                 g.transferToHost(logits, stepLogits);
             }
             return g.plan(ctx);
+        }
+
+        DeviceEngine engine() {
+            return DeviceEngine.this;
         }
 
         private void checkStep(int token) {

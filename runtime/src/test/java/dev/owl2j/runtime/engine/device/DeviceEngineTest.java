@@ -321,4 +321,48 @@ class DeviceEngineTest {
         }
         assertTrue(differentFromGreedy >= 2, "sampled runs should differ from greedy decoding");
     }
+
+    @Test
+    void batchedStepsEqualSingleStepsOfEachSession() {
+        // 3 prompts (with images) plus 7 forks of text prompts at different lengths: 10 sessions, so the batched
+        // linears run as one launch of 8 tokens and one of 2; positions and caches all differ
+        String[] prompts = {"prompt0", "prompt1", "prompt2"};
+        List<int[]> idsOf = new ArrayList<>();
+        List<List<float[]>> imagesOf = new ArrayList<>();
+        for (String p : prompts) {
+            idsOf.add(promptIds(p));
+            imagesOf.add(imagesOf(engine, p));
+        }
+        for (int j = 0; j < 7; j++) {
+            int[] text = new int[3 + j];
+            for (int t = 0; t < text.length; t++) text[t] = 1 + (t * 37 + j * 101) % 500;
+            idsOf.add(text);
+            imagesOf.add(List.of());
+        }
+        int n = idsOf.size();
+        List<Engine.Session> batched = new ArrayList<>(), single = new ArrayList<>();
+        int[] tokens = new int[n];
+        try {
+            for (int i = 0; i < n; i++) {
+                Engine.Session b = engine.newSession(), s = engine.newSession();
+                batched.add(b);
+                single.add(s);
+                float[] lb = b.prefill(idsOf.get(i), imagesOf.get(i));
+                s.prefill(idsOf.get(i), imagesOf.get(i));
+                tokens[i] = argmax(lb);
+            }
+            for (int step = 0; step < 3; step++) {
+                List<float[]> got = engine.stepBatch(batched, tokens);
+                for (int i = 0; i < n; i++) {
+                    float[] expected = single.get(i).step(tokens[i]);
+                    assertAllClose("step " + step + " session " + i, expected, got.get(i), STATE_TOLERANCE);
+                    assertEquals(single.get(i).position(), batched.get(i).position());
+                    tokens[i] = argmax(expected);
+                }
+            }
+        } finally {
+            for (Engine.Session s : batched) s.close();
+            for (Engine.Session s : single) s.close();
+        }
+    }
 }
