@@ -11,6 +11,7 @@ import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.engine.device.DeviceEngine;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
@@ -177,7 +178,8 @@ public final class DeviceReport {
             rows.add(new Row(backend, d.name(), label + " image encode", String.format("%.1f ms%s", imageMs, finite ? "" : " NON-FINITE"),
                     "<= " + maxImageMs + " ms", finite && imageMs <= maxImageMs));
 
-            int n = Math.min(prefillTokens, cfg.maxPositionEmbeddings() - steps - 4);
+            // room after the prompt: the timed decode steps, then the host-overhead steps (twice as many)
+            int n = Math.min(prefillTokens, cfg.maxPositionEmbeddings() - 3 * steps - 8);
             int[] ids = new int[n];
             for (int i = 0; i < n; i++) ids[i] = 3 + r.nextInt(cfg.vocabSize() - 3);
             try (Engine.Session warm = e.newSession()) {
@@ -200,10 +202,42 @@ public final class DeviceReport {
                         String.format("%.2f ms/token (%.1f tok/s, ~%.0f GB/s of weights)", perToken, 1000 / perToken,
                                 weightBytes / (perToken / 1000) / 1e9),
                         "<= " + maxDecodeMs + " ms", allFinite(l) && perToken <= maxDecodeMs));
+                hostOverhead(rows, backend, d.name(), label, s, l);
             }
         } catch (RuntimeException ex) {
             rows.add(new Row(backend, d.name(), label, "error: " + ex.getMessage(), "-", false));
         }
+    }
+
+    /**
+     * Host share of a decode step: the step's wall time minus the time the plan waited on the device
+     * (clFinish / cuStreamSynchronize), i.e. Java and driver work that the device does not hide. Measured for
+     * host sampling (logits downloaded, argmax on the host) and for device sampling (only the id comes back).
+     */
+    private void hostOverhead(List<Row> rows, String backend, String device, String label, Engine.Session s, float[] l) {
+        if (!(s instanceof dev.owl2j.runtime.engine.DeviceSampling ds)) return;
+        int reps = Math.min(steps, (s.capacity() - s.position() - 2) / 2);
+        if (reps < 1) return;
+        long w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) l = s.step(argmax(l));
+        long hostSampledWall = System.nanoTime() - t0;
+        long hostSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
+        int tok = argmax(l);
+        SamplingParams greedy = SamplingParams.greedy(1);
+        tok = ds.stepSampled(tok, greedy, 0); // builds the sampled plan
+        w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
+        t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) tok = ds.stepSampled(tok, greedy, 0);
+        long devSampledWall = System.nanoTime() - t0;
+        long devSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
+        rows.add(new Row(backend, device, label + " decode host time (" + reps + " steps each)",
+                String.format("host sampling %.3f of %.2f ms/token (%.1f%%); device sampling %.3f of %.2f ms/token (%.1f%%)",
+                        (hostSampledWall - hostSampledWait) / 1e6 / reps, hostSampledWall / 1e6 / reps,
+                        100.0 * (hostSampledWall - hostSampledWait) / hostSampledWall,
+                        (devSampledWall - devSampledWait) / 1e6 / reps, devSampledWall / 1e6 / reps,
+                        100.0 * (devSampledWall - devSampledWait) / devSampledWall),
+                "-", true));
     }
 
     /** Bytes a decode step reads: the decoder's text-way matrices, lm_head (F16, or the quantized size). */

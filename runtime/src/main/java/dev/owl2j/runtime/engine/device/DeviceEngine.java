@@ -120,6 +120,19 @@ public final class DeviceEngine implements Engine {
         }
     }
 
+    /**
+     * Nanoseconds the decode plans of a session of a DeviceEngine have spent blocked on the device so far (for
+     * the host-overhead figure of DeviceReport: a step's wall time minus this is Java/driver host work), or -1
+     * for any other session.
+     */
+    public static long decodeWaitNanos(Engine.Session session) {
+        if (!(session instanceof DeviceSession s)) return -1;
+        synchronized (s.engine()) {
+            return (s.decodePlan == null ? 0 : s.decodePlan.deviceWaitNanos())
+                    + (s.sampledPlan == null ? 0 : s.sampledPlan.deviceWaitNanos());
+        }
+    }
+
     /** "cuda" when a CUDA device exists, else "opencl" when an OpenCL GPU exists, else "cpu". */
     public static String autoBackend() {
         if (!Devices.of(Api.CUDA).isEmpty()) return "cuda";
