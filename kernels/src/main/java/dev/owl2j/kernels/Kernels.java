@@ -23,12 +23,49 @@ public final class Kernels {
     /** Ints of a sampling parameter block: temperature, top-p, uniform (two words each), top-k, result. */
     public static final int SAMPLE_PARAMS = 8;
 
+    /** Warps per block and tokens per warp of matmul_tc_f16 (TC_WARPS, TC_TOKENS in ops.cl). */
+    private static final int TC_WARPS = 4, TC_TOKENS = 32;
+
     private final ComputeContext ctx;
     private final Program program;
+    private final boolean tensorCoreMatmul;
 
     private Kernels(ComputeContext ctx, Program program) {
         this.ctx = ctx;
         this.program = program;
+        this.tensorCoreMatmul = ctx.device().api() == Api.CUDA && ctx.device().tensorCores() && has(program, "matmul_tc_f16");
+    }
+
+    /** The tensor-core kernel exists only in CUDA builds for sm_80 and newer (see ops.cl). */
+    private static boolean has(Program p, String kernel) {
+        try {
+            p.kernel(kernel);
+            return true;
+        } catch (DeviceException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether {@link #matmulTensorCores} is available: CUDA devices of compute capability 8.0 and newer.
+     * Never on OpenCL. UNEXECUTED path: written without access to an NVIDIA GPU.
+     */
+    public boolean tensorCoreMatmul() {
+        return tensorCoreMatmul;
+    }
+
+    /**
+     * y[t, r] = W[r,:]·x[t,:] on tensor cores: F16 weights, activations rounded to F16, F32 accumulation
+     * (mma.sync m16n8k16). cols must be a multiple of 16. Only when {@link #tensorCoreMatmul()}.
+     */
+    public Launch matmulTensorCores(Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                                    int rows, int cols, int n) {
+        if (!tensorCoreMatmul) throw new DeviceException("this device has no tensor-core matmul");
+        if (cols % 16 != 0) throw new DeviceException("tensor-core matmul needs cols a multiple of 16, got " + cols);
+        long blocks = (rows + 16L * TC_WARPS - 1) / (16L * TC_WARPS);
+        long tokenTiles = (n + TC_TOKENS - 1) / TC_TOKENS;
+        return new Launch(k("matmul_tc_f16"), g(blocks * 32 * TC_WARPS, tokenTiles), g(32L * TC_WARPS, 1),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
     /** Compiles (or loads from the kernel cache) ops.cl for this context. */

@@ -41,6 +41,8 @@ public final class DeviceEngine implements Engine {
     private static final int WAYS = 2;
     /** Prefill positions per pass; longer prompts run in several chunks over the same KV cache. */
     private static final int MAX_CHUNK = 256;
+    /** Fewer rows than this go through the float matmul even where tensor cores exist (mma tiles are 8 tokens). */
+    private static final int TENSOR_CORE_MIN_TOKENS = 8;
 
     private final Owl2Config cfg;
     private final TensorSource source;
@@ -337,10 +339,17 @@ public final class DeviceEngine implements Engine {
         ctx.launch(l);
     }
 
-    /** y[t] = W·x[t] for n rows: tiled matmul for many rows of float weights, the matvec kernel otherwise. */
+    /**
+     * y[t] = W·x[t] for n rows: tiled matmul for many rows of float weights (on CUDA sm_80+ with F16 weights:
+     * tensor cores, activations rounded to F16, F32 accumulation; unexecuted, see docs/gpu.md), the matvec
+     * kernel otherwise.
+     */
     private Launch mm(Mat m, Buffer in, int inOff, int inStride, Buffer out, int outOff, int outStride, int n) {
         if (m.type().quantized() || n <= 2) {
             return k.linear(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
+        }
+        if (m.type() == WeightType.F16 && n >= TENSOR_CORE_MIN_TOKENS && k.tensorCoreMatmul() && m.cols() % 16 == 0) {
+            return k.matmulTensorCores(m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
         }
         return k.matmul(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
     }
