@@ -43,6 +43,8 @@ public final class DeviceEngine implements Engine {
     private static final int MAX_CHUNK = 256;
     /** Fewer rows than this go through the float matmul even where tensor cores exist (mma tiles are 8 tokens). */
     private static final int TENSOR_CORE_MIN_TOKENS = 8;
+    /** -Dowl2j.tensorCores=false keeps prefill in F32 arithmetic on CUDA too (F16-rounded activations cost precision). */
+    private static final boolean TENSOR_CORES = !"false".equalsIgnoreCase(System.getProperty("owl2j.tensorCores"));
 
     private final Owl2Config cfg;
     private final TensorSource source;
@@ -348,7 +350,7 @@ public final class DeviceEngine implements Engine {
         if (m.type().quantized() || n <= 2) {
             return k.linear(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
         }
-        if (m.type() == WeightType.F16 && n >= TENSOR_CORE_MIN_TOKENS && k.tensorCoreMatmul() && m.cols() % 16 == 0) {
+        if (m.type() == WeightType.F16 && n >= TENSOR_CORE_MIN_TOKENS && TENSOR_CORES && k.tensorCoreMatmul() && m.cols() % 16 == 0) {
             return k.matmulTensorCores(m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
         }
         return k.matmul(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
