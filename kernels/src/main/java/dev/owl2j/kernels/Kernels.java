@@ -70,7 +70,12 @@ public final class Kernels {
 
     /** Compiles (or loads from the kernel cache) ops.cl for this context. */
     public static Kernels load(ComputeContext ctx) {
-        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), ""));
+        return load(ctx, "");
+    }
+
+    /** With extra compiler options, e.g. "-DOWL_NO_FP64" to test the sampling kernel's float fallback. */
+    public static Kernels load(ComputeContext ctx, String options) {
+        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), options));
     }
 
     public Program program() {

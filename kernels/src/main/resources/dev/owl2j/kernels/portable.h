@@ -76,7 +76,7 @@ DEVFN uint float_bits(float f) { return __float_as_uint(f); }
 #else
 typedef ulong u64;
 DEVFN uint float_bits(float f) { return as_uint(f); }
-#if defined(cl_khr_fp64)
+#if defined(cl_khr_fp64) && !defined(OWL_NO_FP64) /* OWL_NO_FP64: tests of the float fallback */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #define OWL_FP64 1
 #endif
