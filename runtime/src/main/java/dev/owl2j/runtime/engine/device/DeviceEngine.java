@@ -71,6 +71,7 @@ public final class DeviceEngine implements Engine {
     private final Buffer batchParams;
     private Buffer batchLogits;
     private int batchLogitsRows;
+    private long batchedSteps;
 
     private record DecoderLayer(Buffer[] inputNorm, Mat qProj, Mat[] kProj, Mat[] vProj, Mat oProj,
                                 Buffer[] postNorm, Mat gateProj, Mat upProj, Mat downProj) {}
@@ -556,8 +557,14 @@ public final class DeviceEngine implements Engine {
         return out;
     }
 
+    /** How many batched steps (of two or more sessions) {@link #stepBatch} has run, for tests and metrics. */
+    public synchronized long batchedSteps() {
+        return batchedSteps;
+    }
+
     private synchronized List<float[]> stepGroup(DeviceSession[] group, int[] tokens) {
         int n = group.length;
+        batchedSteps++;
         try {
             int[] host = new int[2 * n];
             for (int i = 0; i < n; i++) {
