@@ -11,6 +11,7 @@ import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.engine.device.DeviceEngine;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
@@ -127,6 +128,8 @@ public final class DeviceReport {
              DeviceEngine e = DeviceEngine.open(SafetensorsFile.open(fx.resolve("model.safetensors")),
                      Owl2Config.read(fx.resolve("config.json")), d.api().id(), d.index(), null)) {
             JsonNode manifest = new ObjectMapper().readTree(fx.resolve("golden/manifest.json").toFile());
+            List<int[]> allIds = new ArrayList<>();
+            List<List<float[]>> allImages = new ArrayList<>();
             double visErr = 0;
             for (String img : List.of("image0", "image1")) {
                 visErr = Math.max(visErr, maxErr(golden.get(img + ".visual_tokens").toFloatArray(),
@@ -139,6 +142,8 @@ public final class DeviceReport {
                 for (int i = 0; i < ids.length; i++) ids[i] = p.get("ids").get(i).asInt();
                 List<float[]> images = new ArrayList<>();
                 for (JsonNode img : p.get("images")) images.add(e.encodeImage(golden.get(img.asText() + ".pixel_values").toFloatArray()));
+                allIds.add(ids);
+                allImages.add(images);
                 long[] expected = golden.get(pn + ".greedy_tokens").toLongArray();
                 try (Engine.Session s = e.newSession()) {
                     float[] l = s.prefill(ids, images);
@@ -153,8 +158,70 @@ public final class DeviceReport {
                     rows.add(new Row(backend, name, "fixture " + pn + " greedy tokens", same ? "identical" : java.util.Arrays.toString(got), "identical", same));
                 }
             }
+            deviceSamplingCheck(backend, name, e, allIds.get(0), allImages.get(0));
+            batchCheck(backend, name, e, allIds, allImages);
         } catch (RuntimeException ex) {
             rows.add(new Row(backend, name, "fixture", "error: " + ex.getMessage(), "-", false));
+        }
+    }
+
+    /** Hides DeviceSampling so the Generator samples on the host from downloaded logits. */
+    private record HostSampled(Engine.Session inner) implements Engine.Session {
+        public float[] prefill(int[] ids, List<float[]> images) { return inner.prefill(ids, images); }
+        public float[] step(int token) { return inner.step(token); }
+        public int position() { return inner.position(); }
+        public int capacity() { return inner.capacity(); }
+        public void close() { inner.close(); }
+    }
+
+    private static final dev.owl2j.runtime.generation.TextStream NO_TEXT = new dev.owl2j.runtime.generation.TextStream() {
+        public String push(int id) { return ""; }
+        public String flush() { return ""; }
+    };
+
+    /** Seeded sampling on the device picks the tokens host sampling picks from the same engine's logits. */
+    private void deviceSamplingCheck(String backend, String name, DeviceEngine e, int[] ids, List<float[]> images) {
+        for (SamplingParams p : List.of(SamplingParams.greedy(12), new SamplingParams(1.0, 40, 0.9, 5L, 12, List.of()))) {
+            int[] onDevice, onHost;
+            try (Engine.Session s = e.newSession()) {
+                onDevice = dev.owl2j.runtime.generation.Generator.generate(s, s.prefill(ids, images), p, -1, NO_TEXT, null, null).tokens();
+            }
+            try (Engine.Session s = new HostSampled(e.newSession())) {
+                onHost = dev.owl2j.runtime.generation.Generator.generate(s, s.prefill(ids, images), p, -1, NO_TEXT, null, null).tokens();
+            }
+            boolean same = java.util.Arrays.equals(onHost, onDevice);
+            rows.add(new Row(backend, name, "fixture device sampling (T=" + p.temperature() + ")",
+                    same ? "identical to host sampling" : java.util.Arrays.toString(onDevice) + " vs " + java.util.Arrays.toString(onHost),
+                    "identical", same));
+        }
+    }
+
+    /** Three sessions advanced by stepBatch give the logits of single steps. */
+    private void batchCheck(String backend, String name, DeviceEngine e, List<int[]> ids, List<List<float[]>> images) {
+        List<Engine.Session> batched = new ArrayList<>(), single = new ArrayList<>();
+        try {
+            int n = ids.size();
+            int[] tokens = new int[n];
+            for (int i = 0; i < n; i++) {
+                batched.add(e.newSession());
+                single.add(e.newSession());
+                tokens[i] = argmax(batched.get(i).prefill(ids.get(i), images.get(i)));
+                single.get(i).prefill(ids.get(i), images.get(i));
+            }
+            double err = 0;
+            for (int step = 0; step < 3; step++) {
+                List<float[]> got = e.stepBatch(batched, tokens);
+                for (int i = 0; i < n; i++) {
+                    float[] want = single.get(i).step(tokens[i]);
+                    err = Math.max(err, maxErr(want, got.get(i)));
+                    tokens[i] = argmax(want);
+                }
+            }
+            rows.add(new Row(backend, name, "fixture batched decode (" + n + " sessions, 3 steps)",
+                    String.format("max err %.2e vs single steps", err), "1e-5", err <= 1e-5));
+        } finally {
+            for (Engine.Session s : batched) s.close();
+            for (Engine.Session s : single) s.close();
         }
     }
 
@@ -177,7 +244,8 @@ public final class DeviceReport {
             rows.add(new Row(backend, d.name(), label + " image encode", String.format("%.1f ms%s", imageMs, finite ? "" : " NON-FINITE"),
                     "<= " + maxImageMs + " ms", finite && imageMs <= maxImageMs));
 
-            int n = Math.min(prefillTokens, cfg.maxPositionEmbeddings() - steps - 4);
+            // room after the prompt: the timed decode steps, then the host-overhead steps (twice as many)
+            int n = Math.min(prefillTokens, cfg.maxPositionEmbeddings() - 3 * steps - 8);
             int[] ids = new int[n];
             for (int i = 0; i < n; i++) ids[i] = 3 + r.nextInt(cfg.vocabSize() - 3);
             try (Engine.Session warm = e.newSession()) {
@@ -200,10 +268,42 @@ public final class DeviceReport {
                         String.format("%.2f ms/token (%.1f tok/s, ~%.0f GB/s of weights)", perToken, 1000 / perToken,
                                 weightBytes / (perToken / 1000) / 1e9),
                         "<= " + maxDecodeMs + " ms", allFinite(l) && perToken <= maxDecodeMs));
+                hostOverhead(rows, backend, d.name(), label, s, l);
             }
         } catch (RuntimeException ex) {
             rows.add(new Row(backend, d.name(), label, "error: " + ex.getMessage(), "-", false));
         }
+    }
+
+    /**
+     * Host share of a decode step: the step's wall time minus the time the plan waited on the device
+     * (clFinish / cuStreamSynchronize), i.e. Java and driver work that the device does not hide. Measured for
+     * host sampling (logits downloaded, argmax on the host) and for device sampling (only the id comes back).
+     */
+    private void hostOverhead(List<Row> rows, String backend, String device, String label, Engine.Session s, float[] l) {
+        if (!(s instanceof dev.owl2j.runtime.engine.DeviceSampling ds)) return;
+        int reps = Math.min(steps, (s.capacity() - s.position() - 2) / 2);
+        if (reps < 1) return;
+        long w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) l = s.step(argmax(l));
+        long hostSampledWall = System.nanoTime() - t0;
+        long hostSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
+        int tok = argmax(l);
+        SamplingParams greedy = SamplingParams.greedy(1);
+        tok = ds.stepSampled(tok, greedy, 0); // builds the sampled plan
+        w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
+        t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) tok = ds.stepSampled(tok, greedy, 0);
+        long devSampledWall = System.nanoTime() - t0;
+        long devSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
+        rows.add(new Row(backend, device, label + " decode host time (" + reps + " steps each)",
+                String.format("host sampling %.3f of %.2f ms/token (%.1f%%); device sampling %.3f of %.2f ms/token (%.1f%%)",
+                        (hostSampledWall - hostSampledWait) / 1e6 / reps, hostSampledWall / 1e6 / reps,
+                        100.0 * (hostSampledWall - hostSampledWait) / hostSampledWall,
+                        (devSampledWall - devSampledWait) / 1e6 / reps, devSampledWall / 1e6 / reps,
+                        100.0 * (devSampledWall - devSampledWait) / devSampledWall),
+                "-", true));
     }
 
     /** Bytes a decode step reads: the decoder's text-way matrices, lm_head (F16, or the quantized size). */

@@ -8,6 +8,12 @@ public interface ExecutionPlan extends AutoCloseable {
     /** How many times {@link #run()} completed. */
     long runs();
 
+    /**
+     * Nanoseconds {@link #run()} has spent blocked waiting for the device (clFinish / cuStreamSynchronize), over
+     * all runs. A run's wall time minus this is host work: uploads, enqueues, copies of the outputs.
+     */
+    long deviceWaitNanos();
+
     /** "opencl enqueue list, 12 tasks" or "cuda graph, 12 kernels". */
     String description();
 

@@ -18,18 +18,64 @@ public final class Kernels {
     /** Largest head dimension the attention kernel supports (MAX_HEAD_DIM in ops.cl). */
     public static final int MAX_HEAD_DIM = 256;
     private static final int ELEMENTWISE = 64;
+    /** Work-group size of the sampling kernel (SWG in ops.cl). */
+    public static final int SAMPLE_GROUP = 256;
+    /** Ints of a sampling parameter block: temperature, top-p, uniform (two words each), top-k, result. */
+    public static final int SAMPLE_PARAMS = 8;
+
+    /** Warps per block and tokens per warp of matmul_tc_f16 (TC_WARPS, TC_TOKENS in ops.cl). */
+    private static final int TC_WARPS = 4, TC_TOKENS = 32;
 
     private final ComputeContext ctx;
     private final Program program;
+    private final boolean tensorCoreMatmul;
 
     private Kernels(ComputeContext ctx, Program program) {
         this.ctx = ctx;
         this.program = program;
+        this.tensorCoreMatmul = ctx.device().api() == Api.CUDA && ctx.device().tensorCores() && has(program, "matmul_tc_f16");
+    }
+
+    /** The tensor-core kernel exists only in CUDA builds for sm_80 and newer (see ops.cl). */
+    private static boolean has(Program p, String kernel) {
+        try {
+            p.kernel(kernel);
+            return true;
+        } catch (DeviceException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether {@link #matmulTensorCores} is available: CUDA devices of compute capability 8.0 and newer.
+     * Never on OpenCL. UNEXECUTED path: written without access to an NVIDIA GPU.
+     */
+    public boolean tensorCoreMatmul() {
+        return tensorCoreMatmul;
+    }
+
+    /**
+     * y[t, r] = W[r,:]·x[t,:] on tensor cores: F16 weights, activations rounded to F16, F32 accumulation
+     * (mma.sync m16n8k16). cols must be a multiple of 16. Only when {@link #tensorCoreMatmul()}.
+     */
+    public Launch matmulTensorCores(Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                                    int rows, int cols, int n) {
+        if (!tensorCoreMatmul) throw new DeviceException("this device has no tensor-core matmul");
+        if (cols % 16 != 0) throw new DeviceException("tensor-core matmul needs cols a multiple of 16, got " + cols);
+        long blocks = (rows + 16L * TC_WARPS - 1) / (16L * TC_WARPS);
+        long tokenTiles = (n + TC_TOKENS - 1) / TC_TOKENS;
+        return new Launch(k("matmul_tc_f16"), g(blocks * 32 * TC_WARPS, tokenTiles), g(32L * TC_WARPS, 1),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
     /** Compiles (or loads from the kernel cache) ops.cl for this context. */
     public static Kernels load(ComputeContext ctx) {
-        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), ""));
+        return load(ctx, "");
+    }
+
+    /** With extra compiler options, e.g. "-DOWL_NO_FP64" to test the sampling kernel's float fallback. */
+    public static Kernels load(ComputeContext ctx, String options) {
+        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), options));
     }
 
     public Program program() {
@@ -58,6 +104,21 @@ public final class Kernels {
         checkCols(type, cols);
         return new Launch(k("linear_" + type.suffix), g((long) rows * RED, n), g(RED, 1),
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
+    }
+
+    /** Most tokens one {@link #linearBatch} launch takes (MAXB in ops.cl). */
+    public static final int MAX_BATCH = 8;
+
+    /**
+     * y[t, r] = W[r,:]·x[t,:] for n ≤ {@link #MAX_BATCH} tokens with one work group per row that reads the row
+     * once for all tokens (batched decode of several sessions); same results as {@link #linear}.
+     */
+    public Launch linearBatch(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
+                              int rows, int cols, int n) {
+        checkCols(type, cols);
+        if (n < 1 || n > MAX_BATCH) throw new DeviceException("linearBatch takes 1.." + MAX_BATCH + " tokens, got " + n);
+        return new Launch(k("linear_batch_" + type.suffix), g((long) rows * RED), g(RED),
+                new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
     /** {@link #linear} with the matrix chosen per token: modality[mOff + t] == 0 → w0, else w1. */
@@ -172,5 +233,32 @@ public final class Kernels {
     /** out[outIdx] = argmax of x[xOff .. xOff+n) (lowest index on ties). */
     public Launch argmax(Buffer x, int xOff, int n, Buffer out, int outIdx) {
         return new Launch(k("argmax"), g(RED), g(RED), new Object[]{in(x), xOff, n, out(out), outIdx});
+    }
+
+    /**
+     * Draws the next token from x[xOff .. xOff+n) on the device in the host Sampler's order (temperature,
+     * top-k, top-p keeping at least one, softmax, multinomial with the host's uniform); see ops.cl. The
+     * parameters are the {@link #SAMPLE_PARAMS} ints at params[pIdx] written by {@link #packSampling}; the
+     * token lands in params[pIdx + 7]. work: scratch of at least n doubles (8n bytes).
+     */
+    public Launch sample(Buffer x, int xOff, int n, Buffer work, Buffer params, int pIdx) {
+        if (work.bytes() < 8L * n) throw new DeviceException("sampling scratch needs " + 8L * n + " bytes, has " + work.bytes());
+        return new Launch(k("sample"), g(SAMPLE_GROUP), g(SAMPLE_GROUP),
+                new Object[]{in(x), xOff, n, out(work), inOut(params), pIdx});
+    }
+
+    /** Writes a sampling parameter block into host[at .. at+SAMPLE_PARAMS). temperature 0 = argmax. */
+    public static void packSampling(int[] host, int at, double temperature, int topK, double topP, double uniform) {
+        putDouble(host, at, temperature);
+        putDouble(host, at + 2, topP);
+        putDouble(host, at + 4, uniform);
+        host[at + 6] = topK;
+        host[at + 7] = -1;
+    }
+
+    private static void putDouble(int[] host, int at, double v) {
+        long bits = Double.doubleToRawLongBits(v);
+        host[at] = (int) bits;
+        host[at + 1] = (int) (bits >>> 32);
     }
 }

@@ -400,3 +400,330 @@ KERNEL void argmax(const GLOBAL float* x, int xOff, int n, GLOBAL int* out, int 
     }
     if (lid == 0) out[outIdx] = bestI[0];
 }
+
+/* ---- next-token sampling on the device (one work group of SWG threads) ---- */
+
+#define SWG 256
+
+/* Order-preserving key: ascending keys = ascending floats. -0 counts as +0, as the host's double comparisons do. */
+DEVFN uint order_key(float f) {
+    if (f == 0.0f) f = 0.0f;
+    uint b = float_bits(f);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+DEVFN acc_t swg_sum(LOCAL_PTR acc_t* s, acc_t v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) s[lid] += s[lid + st];
+        BARRIER();
+    }
+    acc_t r = s[0];
+    BARRIER();
+    return r;
+}
+
+DEVFN int swg_count(LOCAL_PTR int* s, int v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) s[lid] += s[lid + st];
+        BARRIER();
+    }
+    int r = s[0];
+    BARRIER();
+    return r;
+}
+
+DEVFN int swg_max_int(LOCAL_PTR int* s, int v, int lid) {
+    s[lid] = v;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st && s[lid + st] > s[lid]) s[lid] = s[lid + st];
+        BARRIER();
+    }
+    int r = s[0];
+    BARRIER();
+    return r;
+}
+
+/*
+ * Picks the next token from logits x[xOff .. xOff+n) exactly as the host Sampler (transformers 4.31's order):
+ * temperature, top-k (ties at the k-th value kept), top-p (ascending by probability, ties by index, remove
+ * while the cumulative sum is <= 1 - top_p, the most likely token always kept), softmax, and the multinomial
+ * draw "first index i whose running sum of probabilities exceeds u" with u supplied by the host.
+ * Temperature 0: argmax, lowest index on ties. params[pIdx ..]: temperature (2 words), top_p (2 words),
+ * u (2 words), top_k, and the result written to params[pIdx + 7]. work: n acc_t of scratch.
+ *
+ * Why bitwise searches instead of sorting: every threshold the host finds by sorting (the k-th largest logit,
+ * the top-p cut in (probability, index) order, the draw's index) is the largest value satisfying a predicate
+ * that is monotone in it, so it is found bit by bit, each bit one pass of sums/counts over the vocabulary.
+ * That needs no sort, no global scratch beyond one value per token, and one work group.
+ */
+KERNEL void sample(const GLOBAL float* x, int xOff, int n, GLOBAL acc_t* work, GLOBAL int* params, int pIdx) {
+    LOCAL_MEM acc_t ss[SWG];
+    LOCAL_MEM int sc[SWG];
+    LOCAL_MEM float sf[SWG];
+    int lid = LID0;
+    const GLOBAL float* lg = x + xOff;
+    GLOBAL int* pr = params + pIdx;
+    acc_t temp = acc_from_bits((uint) pr[0], (uint) pr[1]);
+    acc_t topP = acc_from_bits((uint) pr[2], (uint) pr[3]);
+    acc_t u = acc_from_bits((uint) pr[4], (uint) pr[5]);
+    int topK = pr[6];
+
+    /* the largest logit and (for greedy) its lowest index */
+    float bv = BITS_TO_FLOAT(0xff800000u); /* -inf */
+    int bi = 0x7fffffff;
+    for (int i = lid; i < n; i += SWG) {
+        float v = lg[i];
+        if (v > bv || bi == 0x7fffffff) { bv = v; bi = i; }
+    }
+    sf[lid] = bv;
+    sc[lid] = bi;
+    BARRIER();
+    for (int st = SWG / 2; st > 0; st >>= 1) {
+        if (lid < st) {
+            float ov = sf[lid + st];
+            int oi = sc[lid + st];
+            if (ov > sf[lid] || (ov == sf[lid] && oi < sc[lid])) { sf[lid] = ov; sc[lid] = oi; }
+        }
+        BARRIER();
+    }
+    float maxLogit = sf[0];
+    int best = sc[0];
+    BARRIER();
+    if (temp == (acc_t) 0) {
+        if (lid == 0) pr[7] = best;
+        return;
+    }
+
+    /* top-k: kth = the largest key with at least k keys >= it, i.e. the k-th largest logit's key */
+    int useK = topK > 0 && topK < n;
+    uint kth = 0;
+    if (useK) {
+        for (int b = 31; b >= 0; b--) {
+            uint t = kth | (1u << b);
+            int c = 0;
+            for (int i = lid; i < n; i += SWG) c += order_key(lg[i]) >= t ? 1 : 0;
+            if (swg_count(sc, c, lid) >= topK) kth = t;
+        }
+    }
+
+    /* softmax numerators of the scaled logits; -1 marks a filtered token (the max logit always survives) */
+    acc_t smax = (acc_t) maxLogit / temp;
+    acc_t part = 0;
+    int keptPart = 0;
+    for (int i = lid; i < n; i += SWG) {
+        float v = lg[i];
+        acc_t e = -1;
+        if (!useK || order_key(v) >= kth) {
+            e = EXP_ACC((acc_t) v / temp - smax);
+            part += e;
+            keptPart++;
+        }
+        work[i] = e;
+    }
+    acc_t sum = swg_sum(ss, part, lid);
+
+    if (topP < (acc_t) 1) {
+        int kept = swg_count(sc, keptPart, lid);
+        acc_t thr = (acc_t) 1 - topP;
+        int idxBits = 0;
+        while ((1 << idxBits) < n) idxBits++;
+        /* cut = the largest (key, index) such that the kept tokens before it hold <= 1 - top_p and are not all */
+        u64 cut = 0;
+        for (int b = 31 + idxBits; b >= 0; b--) {
+            u64 t = cut | ((u64) 1 << b);
+            acc_t s = 0;
+            int c = 0;
+            for (int i = lid; i < n; i += SWG) {
+                acc_t e = work[i];
+                if (e >= 0 && ((((u64) order_key(lg[i])) << idxBits) | (u64) i) < t) {
+                    s += e / sum;
+                    c++;
+                }
+            }
+            s = swg_sum(ss, s, lid);
+            c = swg_count(sc, c, lid);
+            if (s <= thr && c <= kept - 1) cut = t;
+        }
+        part = 0;
+        for (int i = lid; i < n; i += SWG) {
+            acc_t e = work[i];
+            if (e >= 0) {
+                if (((((u64) order_key(lg[i])) << idxBits) | (u64) i) < cut) work[i] = -1;
+                else part += e;
+            }
+        }
+        sum = swg_sum(ss, part, lid);
+    }
+
+    /* the draw: w = the largest index whose preceding probabilities sum to <= u; token w (if w < n) */
+    int wBits = 0;
+    while ((1 << wBits) <= n) wBits++;
+    int w = 0;
+    for (int b = wBits - 1; b >= 0; b--) {
+        int t = w | (1 << b);
+        if (t <= n) {
+            acc_t s = 0;
+            for (int i = lid; i < t; i += SWG) {
+                acc_t e = work[i];
+                if (e > 0) s += e / sum;
+            }
+            if (swg_sum(ss, s, lid) <= u) w = t;
+        }
+    }
+    if (w >= n) {
+        /* rounding left u above the total: the last token with a nonzero probability, as the host */
+        int last = -1;
+        for (int i = lid; i < n; i += SWG) if (work[i] / sum > 0) last = i;
+        w = swg_max_int(sc, last, lid);
+    }
+    if (lid == 0) pr[7] = w;
+}
+
+/*
+ * linear_batch_T: y[t, r] = W[r, :] . x[t, :] for n <= MAXB tokens of different sessions (batched decode), one
+ * work group per row that reads the row once for all n tokens. The per-thread partial sums follow the same
+ * order as linear_T, so a batched step gives the same logits as single steps. Launch: global (rows*RED), local (RED).
+ */
+#define MAXB 8
+#define LINEAR_BATCH_STORE \
+    for (int t = 0; t < n; t++) { \
+        float v = group_sum(scratch, s[t], lid); \
+        if (lid == 0) y[yOff + (size_t) t * yStride + r] = v; \
+    }
+
+#define DEFINE_LINEAR_BATCH_FLOAT(T) \
+KERNEL void linear_batch_##T(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride, \
+                             GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) { \
+    LOCAL_MEM float scratch[RED]; \
+    int r = GROUP0, lid = LID0; \
+    float s[MAXB]; \
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f; \
+    const GLOBAL float* xb = x + xOff; \
+    for (int c = lid; c < cols; c += RED) { \
+        float wv = wload_##T(w, (size_t) r * cols + c); \
+        for (int t = 0; t < n; t++) s[t] += wv * xb[(size_t) t * xStride + c]; \
+    } \
+    LINEAR_BATCH_STORE \
+}
+
+DEFINE_LINEAR_BATCH_FLOAT(f32)
+DEFINE_LINEAR_BATCH_FLOAT(f16)
+DEFINE_LINEAR_BATCH_FLOAT(bf16)
+
+KERNEL void linear_batch_q8_0(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride,
+                              GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) {
+    LOCAL_MEM float scratch[RED];
+    int r = GROUP0, lid = LID0;
+    float s[MAXB];
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f;
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 34;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 34;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL schar* q = (const GLOBAL schar*) (blk + 2);
+        for (int t = 0; t < n; t++) {
+            const GLOBAL float* xb = x + xOff + (size_t) t * xStride + b * 32;
+            float a = 0.0f;
+            for (int j = 0; j < 32; j++) a += (float) q[j] * xb[j];
+            s[t] += d * a;
+        }
+    }
+    LINEAR_BATCH_STORE
+}
+
+KERNEL void linear_batch_q4_0(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride,
+                              GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) {
+    LOCAL_MEM float scratch[RED];
+    int r = GROUP0, lid = LID0;
+    float s[MAXB];
+    for (int t = 0; t < MAXB; t++) s[t] = 0.0f;
+    int nb = cols / 32;
+    const GLOBAL uchar* row = w + (size_t) r * nb * 18;
+    for (int b = lid; b < nb; b += RED) {
+        const GLOBAL uchar* blk = row + b * 18;
+        float d = half_at((const GLOBAL ushort*) blk, 0);
+        const GLOBAL uchar* q = blk + 2;
+        for (int t = 0; t < n; t++) {
+            const GLOBAL float* xb = x + xOff + (size_t) t * xStride + b * 32;
+            float a = 0.0f;
+            for (int j = 0; j < 16; j++) {
+                int v = q[j];
+                a += (float) ((v & 15) - 8) * xb[j] + (float) ((v >> 4) - 8) * xb[j + 16];
+            }
+            s[t] += d * a;
+        }
+    }
+    LINEAR_BATCH_STORE
+}
+
+/*
+ * ---- CUDA tensor cores (sm_80+): y[t, r] = W[r, :] . x[t, :] with F16 weights and activations rounded to F16,
+ * F32 accumulation, through mma.sync.m16n8k16 in inline PTX (no mma.h: NVRTC may not find the toolkit headers).
+ * UNEXECUTED: no NVIDIA GPU was available when this was written; it only passed a host syntax check.
+ * Each warp computes 16 rows x TC_TOKENS tokens (4 mma tiles of 8 tokens sharing the A fragment); a block has
+ * TC_WARPS warps. Launch: grid (ceil(rows / (16*TC_WARPS)), ceil(n / TC_TOKENS)), block (32*TC_WARPS).
+ * cols must be a multiple of 16 (the Java side falls back to matmul_f16 otherwise).
+ * Fragment layouts (PTX ISA, mma.m16n8k16 .f16): with g = lane/4, q = lane%4,
+ *   A regs {a0..a3} = W[g][2q..], W[g+8][2q..], W[g][2q+8..], W[g+8][2q+8..] (two halves each, low = lower k);
+ *   B regs {b0, b1} = x[token g][2q..], x[token g][2q+8..];  C {c0..c3} = (row g, tokens 2q, 2q+1), (row g+8, same).
+ */
+#if defined(OWL_CUDA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define TC_WARPS 4
+#define TC_TOKENS 32
+
+/* Two floats as one f16x2 word, lo in the low half (round to nearest even). */
+DEVFN uint pack_f16x2(float lo, float hi) {
+    uint d;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
+    return d;
+}
+
+DEVFN void mma_16816(float* c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+KERNEL void matmul_tc_f16(const GLOBAL uchar* w, const GLOBAL float* x, int xOff, int xStride,
+                          GLOBAL float* y, int yOff, int yStride, int rows, int cols, int n) {
+    int lane = LID0 & 31, warp = LID0 >> 5;
+    int g = lane >> 2, q = lane & 3;
+    int r0 = (GROUP0 * TC_WARPS + warp) * 16;
+    int t0 = GROUP1 * TC_TOKENS;
+    const GLOBAL uint* w2 = (const GLOBAL uint*) w; /* pairs of halves; cols even so pairs never straddle rows */
+    int ra = r0 + g, rb = r0 + g + 8;
+    bool va = ra < rows, vb = rb < rows;
+    float acc[4][4];
+    for (int j = 0; j < 4; j++) for (int e = 0; e < 4; e++) acc[j][e] = 0.0f;
+    for (int k0 = 0; k0 < cols; k0 += 16) {
+        int ka = k0 + 2 * q;
+        uint a0 = va ? w2[((size_t) ra * cols + ka) >> 1] : 0u;
+        uint a1 = vb ? w2[((size_t) rb * cols + ka) >> 1] : 0u;
+        uint a2 = va ? w2[((size_t) ra * cols + ka + 8) >> 1] : 0u;
+        uint a3 = vb ? w2[((size_t) rb * cols + ka + 8) >> 1] : 0u;
+        for (int j = 0; j < 4; j++) {
+            int t = t0 + j * 8 + g;
+            uint b0 = 0u, b1 = 0u;
+            if (t < n) {
+                const GLOBAL float* xt = x + xOff + (size_t) t * xStride + ka;
+                b0 = pack_f16x2(xt[0], xt[1]);
+                b1 = pack_f16x2(xt[8], xt[9]);
+            }
+            mma_16816(acc[j], a0, a1, a2, a3, b0, b1);
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        int t = t0 + j * 8 + 2 * q;
+        if (va && t < n) y[yOff + (size_t) t * yStride + ra] = acc[j][0];
+        if (va && t + 1 < n) y[yOff + (size_t) (t + 1) * yStride + ra] = acc[j][1];
+        if (vb && t < n) y[yOff + (size_t) t * yStride + rb] = acc[j][2];
+        if (vb && t + 1 < n) y[yOff + (size_t) (t + 1) * yStride + rb] = acc[j][3];
+    }
+}
+#endif

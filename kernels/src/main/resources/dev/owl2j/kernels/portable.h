@@ -64,5 +64,49 @@ DEVFN int imin(int a, int b) {
     return a < b ? a : b;
 }
 
+/*
+ * Sampling accumulates in double where the device has it (CUDA; OpenCL with cl_khr_fp64, e.g. PoCL and NVIDIA)
+ * so that the device picks the same token as the host Sampler, which works in double. Doubles reach the
+ * kernel as two ints (low, high word) because OpenCL 1.2 has no double kernel arguments without fp64.
+ */
+#if defined(OWL_CUDA)
+typedef unsigned long long u64;
+DEVFN uint float_bits(float f) { return __float_as_uint(f); }
+#define OWL_FP64 1
+#else
+typedef ulong u64;
+DEVFN uint float_bits(float f) { return as_uint(f); }
+#if defined(cl_khr_fp64) && !defined(OWL_NO_FP64) /* OWL_NO_FP64: tests of the float fallback */
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#define OWL_FP64 1
+#endif
+#endif
+
+#if defined(OWL_FP64)
+typedef double acc_t;
+#define EXP_ACC(x) exp(x)
+DEVFN acc_t acc_from_bits(uint lo, uint hi) {
+#if defined(OWL_CUDA)
+    return __hiloint2double((int) hi, (int) lo);
+#else
+    return as_double(((u64) hi << 32) | (u64) lo);
+#endif
+}
+#else
+typedef float acc_t;
+#define EXP_ACC(x) EXPF(x)
+/* The double with these words rounded toward zero to float (no fp64 on this device). */
+DEVFN acc_t acc_from_bits(uint lo, uint hi) {
+    uint sign = hi & 0x80000000u;
+    int e = (int) ((hi >> 20) & 0x7ff);
+    if (e == 0) return BITS_TO_FLOAT(sign);
+    if (e == 0x7ff) return BITS_TO_FLOAT(sign | 0x7f800000u | (hi & 0xfffffu));
+    e = e - 1023 + 127;
+    if (e <= 0) return BITS_TO_FLOAT(sign);
+    if (e >= 255) return BITS_TO_FLOAT(sign | 0x7f800000u);
+    return BITS_TO_FLOAT(sign | ((uint) e << 23) | ((hi & 0xfffffu) << 3) | (lo >> 29));
+}
+#endif
+
 /* Lowest float used as "no score yet"; exp(lowest - finite) underflows to 0 like -inf would. */
 #define NEG_HUGE (-3.0e38f)

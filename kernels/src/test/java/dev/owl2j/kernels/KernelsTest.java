@@ -55,6 +55,27 @@ class KernelsTest {
 
     @ParameterizedTest
     @EnumSource(WeightType.class)
+    void linearBatchMatchesReferenceAndTheSingleTokenKernel(WeightType type) {
+        int rows = 29, cols = 352;
+        float[] w = Ref.random(rnd, rows * cols, 1f);
+        Ref.Packed p = Ref.pack(type, w, rows, cols);
+        for (int n : new int[]{1, 3, Kernels.MAX_BATCH}) {
+            int stride = cols + 7; // rows of x not packed tightly
+            float[] x = Ref.random(rnd, n * stride + 5, 1f);
+            float[] xs = new float[n * cols];
+            for (int t = 0; t < n; t++) System.arraycopy(x, 5 + t * stride, xs, t * cols, cols);
+            try (Buffer wb = upload(p.bytes()); Buffer xb = ctx().upload(x); Buffer yb = ctx().allocate((n * rows + 2) * 4L);
+                 Buffer y1 = ctx().allocate((n * rows + 2) * 4L)) {
+                float[] got = run(k().linearBatch(type, wb, xb, 5, stride, yb, 2, rows, rows, cols, n), yb, 2, n * rows);
+                Ref.assertClose("linear_batch_" + type + " n=" + n, Ref.linear(p.values(), xs, rows, cols, n), got, DOT_TOL);
+                float[] single = run(k().linear(type, wb, xb, 5, stride, y1, 2, rows, rows, cols, n), y1, 2, n * rows);
+                Ref.assertClose("linear_batch_" + type + " vs linear n=" + n, single, got, 1e-6);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(WeightType.class)
     void linearSelectPicksTheWeightsOfEachTokensModality(WeightType type) {
         int rows = 19, cols = 64, n = 5;
         Ref.Packed p0 = Ref.pack(type, Ref.random(rnd, rows * cols, 1f), rows, cols);

@@ -93,6 +93,30 @@ class RunCommandTest {
         for (int i = 0; i < want.length; i++) assertEquals(want[i], ids.get(i).asLong(), name + " token " + i);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"1.0", "0.7"})
+    void openclSampledRunPicksTheSameTokensAsTheCpuRunWithTheSameSeed(String temperature) throws Exception {
+        // the OpenCL session samples on the device with the host Sampler's seeded draws; the CPU run samples on the
+        // host. Logits differ by ~1e-6, so only a draw within ~1e-6 of a boundary could differ (not expected here).
+        org.junit.jupiter.api.Assumptions.assumeFalse(
+                dev.owl2j.kernels.Devices.of(dev.owl2j.kernels.Api.OPENCL).isEmpty(), "no OpenCL device");
+        List<String> cpu = runArgs("prompt2", "--output", "json", "--seed", "11", "--top-k", "40", "--top-p", "0.9");
+        cpu.set(cpu.indexOf("--temperature") + 1, temperature);
+        List<String> cl = new ArrayList<>(cpu);
+        cl.set(cl.indexOf("cpu"), "opencl");
+        Cli.Result a = Cli.run(cpu.toArray(String[]::new));
+        Cli.Result b = Cli.run(cl.toArray(String[]::new));
+        assertEquals(0, a.exitCode(), a.err());
+        assertEquals(0, b.exitCode(), b.err());
+        JsonNode want = new ObjectMapper().readTree(a.out().strip()).get("ids");
+        JsonNode got = new ObjectMapper().readTree(b.out().strip()).get("ids");
+        assertEquals(want, got);
+        long[] greedy = golden.get("prompt2.greedy_tokens").toLongArray();
+        boolean differs = want.size() != greedy.length;
+        for (int i = 0; !differs && i < greedy.length; i++) differs = want.get(i).asLong() != greedy[i];
+        assertTrue(differs, "sampling at temperature " + temperature + " should leave the greedy path");
+    }
+
     @Test
     void textModePrintsIdsWhenTheCheckpointHasNoTokenizer() {
         Cli.Result r = Cli.run(runArgs("prompt1").toArray(String[]::new));

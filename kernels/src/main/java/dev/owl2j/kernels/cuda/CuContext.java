@@ -306,6 +306,7 @@ final class CuContext implements ComputeContext {
         private long graphExec;
         private boolean graphFailed;
         private long runs;
+        private long waitNanos;
 
         CuPlan(TaskGraph graph) {
             this.graph = graph;
@@ -374,7 +375,9 @@ final class CuContext implements ComputeContext {
                 b.limit(d.host() instanceof int[] a ? a.length * 4 : ((float[]) d.host()).length * 4);
                 check(cuMemcpyDtoHAsync(b, ((CuBuffer) d.source()).ptr, stream), "cuMemcpyDtoHAsync");
             }
+            long w0 = System.nanoTime();
             check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+            waitNanos += System.nanoTime() - w0;
             for (int i = 0; i < downs.size(); i++) {
                 TaskGraph.Download d = downs.get(i);
                 ByteBuffer b = downloadStaging[i];
@@ -385,6 +388,8 @@ final class CuContext implements ComputeContext {
         }
 
         @Override public long runs() { return runs; }
+
+        @Override public long deviceWaitNanos() { return waitNanos; }
 
         @Override
         public String description() {

@@ -317,6 +317,7 @@ final class ClContext implements ComputeContext {
         private final ByteBuffer[] uploadStaging;
         private final ByteBuffer[] downloadStaging;
         private long runs;
+        private long waitNanos;
 
         ClPlan(TaskGraph graph) {
             this.graph = graph;
@@ -360,7 +361,9 @@ final class ClContext implements ComputeContext {
                 b.limit(d.host() instanceof int[] a ? a.length * 4 : ((float[]) d.host()).length * 4);
                 check(clEnqueueReadBuffer(queue, ((ClBuffer) d.source()).mem, false, 0, b, null, null), "clEnqueueReadBuffer");
             }
+            long w0 = System.nanoTime();
             finish();
+            waitNanos += System.nanoTime() - w0;
             for (int i = 0; i < downs.size(); i++) {
                 TaskGraph.Download d = downs.get(i);
                 ByteBuffer b = downloadStaging[i];
@@ -373,6 +376,11 @@ final class ClContext implements ComputeContext {
         @Override
         public long runs() {
             return runs;
+        }
+
+        @Override
+        public long deviceWaitNanos() {
+            return waitNanos;
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.generation;
 
+import dev.owl2j.runtime.engine.DeviceSampling;
 import dev.owl2j.runtime.engine.Engine;
 
 import java.util.ArrayList;
@@ -25,6 +26,8 @@ public final class Generator {
     /**
      * Generates from {@code firstLogits} (the prefill's last position). The EOS token ends generation and is
      * neither fed back nor part of the text. Generation also stops when the session's context is full.
+     * A session implementing {@link DeviceSampling} picks the later tokens on its device with the uniform draws
+     * of the same seeded generator, so the tokens are those host sampling would pick from the same logits.
      */
     public static Result generate(Engine.Session session, float[] firstLogits, SamplingParams params, int eosId,
                                   TextStream text, Listener listener, BooleanSupplier cancelled) {
@@ -32,13 +35,15 @@ public final class Generator {
         List<Integer> tokens = new ArrayList<>();
         StringBuilder out = new StringBuilder();
         float[] logits = firstLogits;
+        DeviceSampling device = session instanceof DeviceSampling d ? d : null;
+        int pending = -1; // the token the device already picked
         FinishReason reason = FinishReason.LENGTH;
         while (tokens.size() < params.maxNewTokens()) {
             if (cancelled != null && cancelled.getAsBoolean()) {
                 reason = FinishReason.CANCELLED;
                 break;
             }
-            int id = sampler.next(logits);
+            int id = pending >= 0 ? pending : sampler.next(logits);
             if (id == eosId) {
                 reason = FinishReason.STOP;
                 break;
@@ -60,7 +65,11 @@ public final class Generator {
                 reason = FinishReason.LENGTH;
                 break;
             }
-            logits = session.step(id);
+            if (device != null) {
+                pending = device.stepSampled(id, params, sampler.nextUniform());
+            } else {
+                logits = session.step(id);
+            }
         }
         String tail = text.flush();
         if (!tail.isEmpty()) {

@@ -17,11 +17,24 @@ public final class Sampler {
     }
 
     public int next(float[] logits) {
+        return pick(logits, params, nextUniform());
+    }
+
+    /**
+     * The uniform number the next draw uses, taken from this sampler's generator; greedy decoding draws
+     * nothing (0 is returned and the generator does not advance). A device that samples on its own gets this
+     * number so that it picks what {@link #next} would have.
+     */
+    public double nextUniform() {
+        return params.isGreedy() ? 0 : random.nextDouble();
+    }
+
+    /** The token {@link #next} picks for these logits when the draw is {@code u} (ignored when greedy). */
+    public static int pick(float[] logits, SamplingParams params, double u) {
         if (params.isGreedy()) {
             return argmax(logits);
         }
         double[] probs = probabilities(logits, params.temperature(), params.topK(), params.topP());
-        double u = random.nextDouble();
         double acc = 0;
         int last = -1;
         for (int i = 0; i < probs.length; i++) {

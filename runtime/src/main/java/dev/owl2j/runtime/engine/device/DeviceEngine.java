@@ -20,7 +20,9 @@ import dev.owl2j.model.cpu.SinCosPositions;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
+import dev.owl2j.runtime.engine.DeviceSampling;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.engine.device.DeviceWeights.Mat;
 
 import java.util.ArrayList;
@@ -39,6 +41,10 @@ public final class DeviceEngine implements Engine {
     private static final int WAYS = 2;
     /** Prefill positions per pass; longer prompts run in several chunks over the same KV cache. */
     private static final int MAX_CHUNK = 256;
+    /** Fewer rows than this go through the float matmul even where tensor cores exist (mma tiles are 8 tokens). */
+    private static final int TENSOR_CORE_MIN_TOKENS = 8;
+    /** -Dowl2j.tensorCores=false keeps prefill in F32 arithmetic on CUDA too (F16-rounded activations cost precision). */
+    private static final boolean TENSOR_CORES = !"false".equalsIgnoreCase(System.getProperty("owl2j.tensorCores"));
 
     private final Owl2Config cfg;
     private final TensorSource source;
@@ -59,6 +65,13 @@ public final class DeviceEngine implements Engine {
     private final Buffer ropeCos, ropeSin;
     // decoder activations, [MAX_CHUNK, width]
     private final Buffer x, a, q, kk, vv, attn, tmp, gate, up, lastHidden, logits, ids, modality, params;
+    /** Scratch of the sampling kernel (one per engine: device work is serialized on the engine). */
+    private final Buffer sampleWork;
+    /** Batched decode: {positions of the n sessions, then their tokens}; logits [n, vocab] grown on demand. */
+    private final Buffer batchParams;
+    private Buffer batchLogits;
+    private int batchLogitsRows;
+    private long batchedSteps;
 
     private record DecoderLayer(Buffer[] inputNorm, Mat qProj, Mat[] kProj, Mat[] vProj, Mat oProj,
                                 Buffer[] postNorm, Mat gateProj, Mat upProj, Mat downProj) {}
@@ -109,6 +122,19 @@ public final class DeviceEngine implements Engine {
         } catch (RuntimeException e) {
             ctx.close();
             throw e;
+        }
+    }
+
+    /**
+     * Nanoseconds the decode plans of a session of a DeviceEngine have spent blocked on the device so far (for
+     * the host-overhead figure of DeviceReport: a step's wall time minus this is Java/driver host work), or -1
+     * for any other session.
+     */
+    public static long decodeWaitNanos(Engine.Session session) {
+        if (!(session instanceof DeviceSession s)) return -1;
+        synchronized (s.engine()) {
+            return (s.decodePlan == null ? 0 : s.decodePlan.deviceWaitNanos())
+                    + (s.sampledPlan == null ? 0 : s.sampledPlan.deviceWaitNanos());
         }
     }
 
@@ -198,6 +224,8 @@ public final class DeviceEngine implements Engine {
         this.ids = alloc(MAX_CHUNK);
         this.modality = alloc(MAX_CHUNK);
         this.params = alloc(4);
+        this.sampleWork = alloc(2L * vocab); // vocab doubles
+        this.batchParams = alloc(2L * MAX_CHUNK);
 
         // vision tower (spec 3.4)
         int vh = vc.hiddenSize(), seq = vc.seqLen(), patchDim = vc.numChannels() * vc.patchSize() * vc.patchSize();
@@ -314,10 +342,17 @@ public final class DeviceEngine implements Engine {
         ctx.launch(l);
     }
 
-    /** y[t] = W·x[t] for n rows: tiled matmul for many rows of float weights, the matvec kernel otherwise. */
+    /**
+     * y[t] = W·x[t] for n rows: tiled matmul for many rows of float weights (on CUDA sm_80+ with F16 weights:
+     * tensor cores, activations rounded to F16, F32 accumulation; unexecuted, see docs/gpu.md), the matvec
+     * kernel otherwise.
+     */
     private Launch mm(Mat m, Buffer in, int inOff, int inStride, Buffer out, int outOff, int outStride, int n) {
         if (m.type().quantized() || n <= 2) {
             return k.linear(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
+        }
+        if (m.type() == WeightType.F16 && n >= TENSOR_CORE_MIN_TOKENS && TENSOR_CORES && k.tensorCoreMatmul() && m.cols() % 16 == 0) {
+            return k.matmulTensorCores(m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
         }
         return k.matmul(m.type(), m.buffer(), in, inOff, inStride, out, outOff, outStride, m.rows(), m.cols(), n);
     }
@@ -490,19 +525,128 @@ public final class DeviceEngine implements Engine {
     // ------------------------------------------------------------------------------------------------------
     // decoder
 
+    /**
+     * One decode step of several sessions of this engine in one set of launches: the weight matrices are read
+     * once per row for all sessions' tokens ({@link Kernels#linearBatch}, up to 8 tokens a launch), while RoPE,
+     * the KV append and attention run per session at its own position over its own cache. Other sessions (or a
+     * single one) go through the default one-by-one path. Logits equal those of single steps.
+     */
+    @Override
+    public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+        if (sessions.size() != tokens.length) {
+            throw new Owl2jException(sessions.size() + " sessions but " + tokens.length + " tokens");
+        }
+        int n = sessions.size();
+        java.util.Set<Session> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Session s : sessions) {
+            if (!(s instanceof DeviceSession ds) || ds.engine() != this || !distinct.add(s)) {
+                return Engine.super.stepBatch(sessions, tokens);
+            }
+        }
+        if (n <= 1) return Engine.super.stepBatch(sessions, tokens);
+        List<float[]> out = new ArrayList<>(n);
+        for (int i0 = 0; i0 < n; i0 += MAX_CHUNK) {
+            int m = Math.min(MAX_CHUNK, n - i0);
+            DeviceSession[] group = new DeviceSession[m];
+            for (int i = 0; i < m; i++) {
+                group[i] = (DeviceSession) sessions.get(i0 + i);
+                group[i].checkStep(tokens[i0 + i]);
+            }
+            out.addAll(stepGroup(group, java.util.Arrays.copyOfRange(tokens, i0, i0 + m)));
+        }
+        return out;
+    }
+
+    /** How many batched steps (of two or more sessions) {@link #stepBatch} has run, for tests and metrics. */
+    public synchronized long batchedSteps() {
+        return batchedSteps;
+    }
+
+    private synchronized List<float[]> stepGroup(DeviceSession[] group, int[] tokens) {
+        int n = group.length;
+        batchedSteps++;
+        try {
+            int[] host = new int[2 * n];
+            for (int i = 0; i < n; i++) {
+                host[i] = group[i].position;
+                host[n + i] = tokens[i];
+            }
+            batchParams.write(host, 0);
+            if (batchLogitsRows < n) {
+                if (batchLogits != null) {
+                    scratch.remove(batchLogits);
+                    batchLogits.close();
+                }
+                batchLogits = alloc((long) n * vocab);
+                batchLogitsRows = n;
+            }
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            run(k.gatherRows(embedType, embedTokens, batchParams, n, x, hidden, n));
+            for (int l = 0; l < layersN; l++) {
+                DecoderLayer L = layers[l];
+                // generated tokens are text: multiway.0 throughout (pitfall 16)
+                run(k.rmsnorm(x, 0, a, 0, L.inputNorm()[0], n, hidden, eps));
+                batchLinear(L.qProj(), a, hidden, q, qDim, n);
+                batchLinear(L.kProj()[0], a, hidden, kk, kvDim, n);
+                batchLinear(L.vProj()[0], a, hidden, vv, kvDim, n);
+                for (int i = 0; i < n; i++) {
+                    DeviceSession s = group[i];
+                    run(k.rope(q, i * qDim, qDim, heads, headDim, ropeCos, ropeSin, batchParams, i, 1));
+                    run(k.rope(kk, i * kvDim, kvDim, kvHeads, headDim, ropeCos, ropeSin, batchParams, i, 1));
+                    run(k.copyRowsAt(s.keyCache[l], kk, i * kvDim, kvDim, 1, batchParams, i));
+                    run(k.copyRowsAt(s.valueCache[l], vv, i * kvDim, kvDim, 1, batchParams, i));
+                    run(k.attention(new Layout(q, i * qDim, qDim, headDim), new Layout(s.keyCache[l], 0, kvDim, headDim),
+                            new Layout(s.valueCache[l], 0, kvDim, headDim), new Layout(attn, i * qDim, qDim, headDim),
+                            1, heads, kvHeads, headDim, scale, true, 0, batchParams, i));
+                }
+                batchLinear(L.oProj(), attn, qDim, tmp, hidden, n);
+                run(k.add(x, 0, tmp, 0, n * hidden));
+                run(k.rmsnorm(x, 0, a, 0, L.postNorm()[0], n, hidden, eps));
+                batchLinear(L.gateProj(), a, hidden, gate, inter, n);
+                batchLinear(L.upProj(), a, hidden, up, inter, n);
+                run(k.siluMul(gate, up, n * inter));
+                batchLinear(L.downProj(), gate, inter, tmp, hidden, n);
+                run(k.add(x, 0, tmp, 0, n * hidden));
+            }
+            run(k.rmsnorm(x, 0, a, 0, finalNorm, n, hidden, eps));
+            batchLinear(lmHead, a, hidden, batchLogits, vocab, n);
+            ctx.finish();
+            float[] all = batchLogits.readFloats(0, n * vocab);
+            List<float[]> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                out.add(java.util.Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
+                group[i].position++;
+            }
+            return out;
+        } catch (DeviceException e) {
+            throw new Owl2jException(ctx.device().describe() + ": " + e.getMessage());
+        }
+    }
+
+    /** y[t] = W·x[t] for n contiguous rows, each weight row read once per launch of up to 8 rows. */
+    private void batchLinear(Mat m, Buffer in, int inStride, Buffer out, int outStride, int n) {
+        for (int t0 = 0; t0 < n; t0 += Kernels.MAX_BATCH) {
+            int b = Math.min(Kernels.MAX_BATCH, n - t0);
+            run(k.linearBatch(m.type(), m.buffer(), in, t0 * inStride, inStride, out, t0 * outStride, outStride,
+                    m.rows(), m.cols(), b));
+        }
+    }
+
     @Override
     public Session newSession() {
         return new DeviceSession();
     }
 
     /** One conversation: its KV cache on the device and its decode plan (built on the first step). */
-    private final class DeviceSession implements Session {
+    private final class DeviceSession implements Session, DeviceSampling {
         private final Buffer[] keyCache = new Buffer[layersN];
         private final Buffer[] valueCache = new Buffer[layersN];
         private final Buffer stepParams;
-        private final int[] stepHost = new int[2]; // {position, token}
+        /** {position, token, then a sampling block (Kernels.packSampling) whose last int is the picked token}. */
+        private final int[] stepHost = new int[2 + Kernels.SAMPLE_PARAMS];
+        private final int[] sampledHost = new int[2 + Kernels.SAMPLE_PARAMS];
         private final float[] stepLogits = new float[vocab];
-        private ExecutionPlan decodePlan;
+        private ExecutionPlan decodePlan, sampledPlan;
         private int position;
         private boolean closed;
 
@@ -513,7 +657,7 @@ public final class DeviceEngine implements Engine {
                         keyCache[l] = ctx.allocate((long) capacity * kvDim * 4);
                         valueCache[l] = ctx.allocate((long) capacity * kvDim * 4);
                     }
-                    stepParams = ctx.allocate(8);
+                    stepParams = ctx.allocate(4L * stepHost.length);
                 } catch (DeviceException e) {
                     freeCaches();
                     throw new Owl2jException(ctx.device().describe() + ": no room for another session's KV cache (" + e.getMessage() + ")");
@@ -604,8 +748,11 @@ public final class DeviceEngine implements Engine {
             run(k.add(x, 0, tmp, 0, n * hidden));
         }
 
-        /** The decode step as a task graph: token and position uploaded every run, logits downloaded. */
-        private ExecutionPlan buildDecodePlan() {
+        /**
+         * The decode step as a task graph: token and position (and sampling parameters) uploaded every run; the
+         * logits downloaded, or with {@code sampled} the token the sampling kernel picked from them.
+         */
+        private ExecutionPlan buildDecodePlan(boolean sampled) {
             TaskGraph g = new TaskGraph("decode-step")
                     .transferToDevice(TaskGraph.Mode.EVERY_EXECUTION, stepParams, stepHost)
                     .resident(w.buffers().toArray(Buffer[]::new))
@@ -638,21 +785,56 @@ public final class DeviceEngine implements Engine {
             }
             g.task("final_norm", k.rmsnorm(x, 0, lastHidden, 0, finalNorm, 1, hidden, eps));
             g.task("lm_head", mm(lmHead, lastHidden, 0, hidden, logits, 0, vocab, 1));
-            g.transferToHost(logits, stepLogits);
+            if (sampled) {
+                g.task("sample", k.sample(logits, 0, vocab, sampleWork, stepParams, 2));
+                g.transferToHost(stepParams, sampledHost);
+            } else {
+                g.transferToHost(logits, stepLogits);
+            }
             return g.plan(ctx);
         }
 
-        @Override
-        public float[] step(int token) {
+        DeviceEngine engine() {
+            return DeviceEngine.this;
+        }
+
+        private void checkStep(int token) {
             if (token < 0 || token >= vocab) {
                 throw new Owl2jException("token id " + token + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
             if (position + 1 > capacity) {
                 throw new Owl2jException("the conversation needs " + (position + 1) + " positions but the context holds " + capacity);
             }
+        }
+
+        @Override
+        public int stepSampled(int token, SamplingParams p, double uniform) {
+            checkStep(token);
             synchronized (DeviceEngine.this) {
                 try {
-                    if (decodePlan == null) decodePlan = buildDecodePlan();
+                    if (sampledPlan == null) sampledPlan = buildDecodePlan(true);
+                    stepHost[0] = position;
+                    stepHost[1] = token;
+                    Kernels.packSampling(stepHost, 2, p.temperature(), p.topK(), p.topP(), uniform);
+                    sampledPlan.run();
+                    position++;
+                    int picked = sampledHost[2 + Kernels.SAMPLE_PARAMS - 1];
+                    if (picked < 0 || picked >= vocab) {
+                        throw new Owl2jException("device sampling found no token with a nonzero probability");
+                    }
+                    return picked;
+                } catch (DeviceException e) {
+                    throw new Owl2jException(ctx.device().describe() + ": " + e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public float[] step(int token) {
+            checkStep(token);
+            synchronized (DeviceEngine.this) {
+                try {
+                    if (decodePlan == null) decodePlan = buildDecodePlan(false);
                     stepHost[0] = position;
                     stepHost[1] = token;
                     decodePlan.run();
@@ -690,6 +872,7 @@ public final class DeviceEngine implements Engine {
                 if (closed) return;
                 closed = true;
                 if (decodePlan != null) decodePlan.close();
+                if (sampledPlan != null) sampledPlan.close();
                 freeCaches();
                 if (stepParams != null) stepParams.close();
             }

@@ -278,4 +278,91 @@ class DeviceEngineTest {
             big.close();
         }
     }
+
+    /** Hides DeviceSampling so the Generator samples on the host from downloaded logits. */
+    record HostSampled(Engine.Session inner) implements Engine.Session {
+        public float[] prefill(int[] ids, List<float[]> images) { return inner.prefill(ids, images); }
+        public float[] step(int token) { return inner.step(token); }
+        public int position() { return inner.position(); }
+        public int capacity() { return inner.capacity(); }
+    }
+
+    static final dev.owl2j.runtime.generation.TextStream NO_TEXT = new dev.owl2j.runtime.generation.TextStream() {
+        public String push(int id) { return ""; }
+        public String flush() { return ""; }
+    };
+
+    @Test
+    void generationSampledOnTheDeviceEqualsHostSamplingOfTheSameLogits() {
+        int[] ids = promptIds("prompt0");
+        List<float[]> images = imagesOf(engine, "prompt0");
+        List<dev.owl2j.runtime.generation.SamplingParams> cases = List.of(
+                dev.owl2j.runtime.generation.SamplingParams.greedy(12),
+                new dev.owl2j.runtime.generation.SamplingParams(1.0, 0, 1.0, 5L, 12, List.of()),
+                new dev.owl2j.runtime.generation.SamplingParams(0.7, 20, 0.9, 42L, 12, List.of()),
+                new dev.owl2j.runtime.generation.SamplingParams(1.5, 0, 0.8, 7L, 12, List.of()));
+        int differentFromGreedy = 0;
+        int[] greedy = null;
+        for (var p : cases) {
+            int[] onDevice, onHost;
+            try (Engine.Session s = engine.newSession()) {
+                assertTrue(s instanceof dev.owl2j.runtime.engine.DeviceSampling);
+                float[] first = s.prefill(ids, images);
+                onDevice = dev.owl2j.runtime.generation.Generator.generate(s, first, p, -1, NO_TEXT, null, null).tokens();
+            }
+            try (Engine.Session s = new HostSampled(engine.newSession())) {
+                float[] first = s.prefill(ids, images);
+                onHost = dev.owl2j.runtime.generation.Generator.generate(s, first, p, -1, NO_TEXT, null, null).tokens();
+            }
+            assertArrayEquals(onHost, onDevice, "tokens with " + p);
+            assertEquals(12, onDevice.length);
+            if (greedy == null) greedy = onDevice;
+            else if (!java.util.Arrays.equals(greedy, onDevice)) differentFromGreedy++;
+        }
+        assertTrue(differentFromGreedy >= 2, "sampled runs should differ from greedy decoding");
+    }
+
+    @Test
+    void batchedStepsEqualSingleStepsOfEachSession() {
+        // 3 prompts (with images) plus 7 forks of text prompts at different lengths: 10 sessions, so the batched
+        // linears run as one launch of 8 tokens and one of 2; positions and caches all differ
+        String[] prompts = {"prompt0", "prompt1", "prompt2"};
+        List<int[]> idsOf = new ArrayList<>();
+        List<List<float[]>> imagesOf = new ArrayList<>();
+        for (String p : prompts) {
+            idsOf.add(promptIds(p));
+            imagesOf.add(imagesOf(engine, p));
+        }
+        for (int j = 0; j < 7; j++) {
+            int[] text = new int[3 + j];
+            for (int t = 0; t < text.length; t++) text[t] = 1 + (t * 37 + j * 101) % 500;
+            idsOf.add(text);
+            imagesOf.add(List.of());
+        }
+        int n = idsOf.size();
+        List<Engine.Session> batched = new ArrayList<>(), single = new ArrayList<>();
+        int[] tokens = new int[n];
+        try {
+            for (int i = 0; i < n; i++) {
+                Engine.Session b = engine.newSession(), s = engine.newSession();
+                batched.add(b);
+                single.add(s);
+                float[] lb = b.prefill(idsOf.get(i), imagesOf.get(i));
+                s.prefill(idsOf.get(i), imagesOf.get(i));
+                tokens[i] = argmax(lb);
+            }
+            for (int step = 0; step < 3; step++) {
+                List<float[]> got = engine.stepBatch(batched, tokens);
+                for (int i = 0; i < n; i++) {
+                    float[] expected = single.get(i).step(tokens[i]);
+                    assertAllClose("step " + step + " session " + i, expected, got.get(i), STATE_TOLERANCE);
+                    assertEquals(single.get(i).position(), batched.get(i).position());
+                    tokens[i] = argmax(expected);
+                }
+            }
+        } finally {
+            for (Engine.Session s : batched) s.close();
+            for (Engine.Session s : single) s.close();
+        }
+    }
 }
