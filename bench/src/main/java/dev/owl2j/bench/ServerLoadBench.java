@@ -76,15 +76,27 @@ public final class ServerLoadBench {
             System.out.printf(Locale.ROOT, "model %s (%s), max batch %d, %d tokens per request, %d requests per client, %d cores%n",
                     front.id(), front.engine().description(), maxBatch, maxTokens, requests, Runtime.getRuntime().availableProcessors());
             request(http, url, maxTokens); // warm-up: JIT, thread pools
-            System.out.println("clients  requests  tokens/s  ttft p50  ttft p90  latency p50  latency p90  latency p99");
+            System.out.println("clients  requests  tokens/s  decode tok/s  mean batch  ttft p50  ttft p90  latency p50  latency p90  latency p99");
             for (int c : clients) {
-                run(http, url, c, requests, maxTokens);
+                long[] before = server.scheduler().metrics().decodeStepTotals();
+                run(http, url, c, requests, maxTokens, () -> {
+                    long[] after = server.scheduler().metrics().decodeStepTotals();
+                    double secs = (after[0] - before[0]) / 1e9;
+                    long seqSteps = after[1] - before[1];
+                    long steps = after[2] - before[2];
+                    return String.format(Locale.ROOT, "%12.1f  %10.1f", secs > 0 ? seqSteps / secs : 0, steps > 0 ? (double) seqSteps / steps : 0);
+                });
             }
         }
         front.engine().close();
     }
 
-    static void run(HttpClient http, String url, int clients, int requests, int maxTokens) throws Exception {
+    /**
+     * One round. tokens/s: all generated tokens over the round's wall time (prefills included); decode tok/s:
+     * tokens advanced by the batched decode steps over the time spent in them (the summed decode throughput).
+     */
+    static void run(HttpClient http, String url, int clients, int requests, int maxTokens,
+                    java.util.function.Supplier<String> decodeColumns) throws Exception {
         List<Sample> samples = new ArrayList<>();
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
@@ -102,8 +114,8 @@ public final class ServerLoadBench {
         long tokens = samples.stream().mapToLong(Sample::tokens).sum();
         long[] ttft = samples.stream().mapToLong(Sample::firstTokenNanos).sorted().toArray();
         long[] total = samples.stream().mapToLong(Sample::totalNanos).sorted().toArray();
-        System.out.printf(Locale.ROOT, "%7d  %8d  %8.1f  %6.0f ms  %6.0f ms  %8.0f ms  %8.0f ms  %8.0f ms%n",
-                clients, samples.size(), tokens / seconds, ms(pct(ttft, 50)), ms(pct(ttft, 90)),
+        System.out.printf(Locale.ROOT, "%7d  %8d  %8.1f  %s  %6.0f ms  %6.0f ms  %8.0f ms  %8.0f ms  %8.0f ms%n",
+                clients, samples.size(), tokens / seconds, decodeColumns.get(), ms(pct(ttft, 50)), ms(pct(ttft, 90)),
                 ms(pct(total, 50)), ms(pct(total, 90)), ms(pct(total, 99)));
     }
 

@@ -291,7 +291,9 @@ public final class Scheduler implements AutoCloseable {
         }
         List<float[]> logits;
         try {
+            long t0 = System.nanoTime();
             logits = engine.stepBatch(sessions, tokens);
+            metrics.decodeStep(System.nanoTime() - t0, sessions.size());
         } catch (RuntimeException e) {
             Owl2jException err = e instanceof Owl2jException o ? o : new Owl2jException("decode step failed: " + e, e);
             for (Sequence s : running) s.fail(err);

@@ -21,6 +21,9 @@ public final class ServerMetrics {
     private final AtomicLong queueDepth = new AtomicLong();
     private final AtomicLong active = new AtomicLong();
     private final AtomicLong scores = new AtomicLong();
+    private final AtomicLong decodeStepNanos = new AtomicLong();
+    private final AtomicLong decodeStepTokens = new AtomicLong();
+    private final AtomicLong decodeSteps = new AtomicLong();
     private final Histogram firstToken = new Histogram();
     private final Histogram total = new Histogram();
     private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> httpStatus = new java.util.concurrent.ConcurrentHashMap<>();
@@ -59,6 +62,18 @@ public final class ServerMetrics {
         active.set(n);
     }
 
+    /** One batched decode step: how long it took and how many sequences it advanced. */
+    void decodeStep(long nanos, int sequences) {
+        decodeStepNanos.addAndGet(nanos);
+        decodeStepTokens.addAndGet(sequences);
+        decodeSteps.incrementAndGet();
+    }
+
+    /** Totals of the batched decode steps so far: {nanoseconds, sequence-steps, steps} (for benchmarks). */
+    public long[] decodeStepTotals() {
+        return new long[]{decodeStepNanos.get(), decodeStepTokens.get(), decodeSteps.get()};
+    }
+
     void scored() {
         scores.incrementAndGet();
     }
@@ -87,6 +102,10 @@ public final class ServerMetrics {
                 b.append("owl2j_http_responses_total{code=\"").append(e.getKey()).append("\"} ").append(e.getValue().get()).append('\n'));
         counter(b, "owl2j_prompt_tokens_total", "Prompt positions prefilled (image tokens included).", promptTokens.get());
         counter(b, "owl2j_generated_tokens_total", "Tokens generated.", generatedTokens.get());
+        b.append("# HELP owl2j_decode_step_seconds_total Time spent in batched decode steps (prefills excluded).\n")
+                .append("# TYPE owl2j_decode_step_seconds_total counter\n")
+                .append("owl2j_decode_step_seconds_total ").append(String.format(Locale.ROOT, "%.6f", decodeStepNanos.get() / 1e9)).append('\n');
+        counter(b, "owl2j_decode_step_tokens_total", "Sequence-steps advanced by batched decode steps.", decodeStepTokens.get());
         gauge(b, "owl2j_queue_depth", "Requests waiting for a batch slot.", queueDepth.get());
         gauge(b, "owl2j_active_sequences", "Sequences in the decode batch.", active.get());
         firstToken.render(b, "owl2j_time_to_first_token_seconds", "Time from submission to the first generated token.");
