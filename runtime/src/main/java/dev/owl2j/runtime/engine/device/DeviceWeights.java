@@ -6,6 +6,7 @@ import dev.owl2j.kernels.WeightType;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Quantizer;
 import dev.owl2j.model.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -87,7 +88,7 @@ final class DeviceWeights {
         owned.add(b);
         uploadedBytes += b.bytes();
         if (type.quantized() && !t.dtype().isQuantized()) {
-            b.write(0, BlockQuantizer.quantize(new Tensor(t.name(), t.dtype(), new long[]{rows, cols}, t.data()), dtypeOf(type)));
+            writeSegment(b, Quantizer.quantize(new Tensor(t.name(), t.dtype(), new long[]{rows, cols}, t.data()), dtypeOf(type)).data());
         } else if (type == WeightType.F32 && t.dtype() != DType.F32) {
             b.write(t.toFloatArray(), 0);
         } else {

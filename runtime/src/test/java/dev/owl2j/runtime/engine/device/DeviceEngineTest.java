@@ -10,6 +10,7 @@ import dev.owl2j.model.format.SafetensorsFile;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.cpu.SimpleLinear;
 import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.tensor.Quantizer;
 import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.runtime.engine.CpuEngine;
 import dev.owl2j.runtime.engine.Engine;
@@ -206,7 +207,7 @@ class DeviceEngineTest {
             Tensor t = base.get(name);
             // like the engine: matrices whose rows are not whole blocks of 32 (tiny down_proj: 172) stay as stored
             if (!name.startsWith("model.layers.") || t.rank() != 2 || t.dim(1) % 32 != 0) continue;
-            ByteBuffer q = BlockQuantizer.quantize(t, quant).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer q = Quantizer.quantize(t, quant).data().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             float[] v = new float[(int) t.numel()];
             int blockBytes = quant == DType.Q8_0 ? 34 : 18;
             for (int b = 0; b < v.length / 32; b++) {
