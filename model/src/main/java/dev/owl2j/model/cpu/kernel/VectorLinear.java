@@ -86,6 +86,10 @@ abstract class VectorLinear implements Linear {
             matvec(x, 0, y, 0);
             return;
         }
+        if (n <= BLOCKED_MAX && hasBlock2x4()) {
+            matmulBlocked(x, n, y);
+            return;
+        }
         if (n <= FEW) {
             matmulFew(x, n, y);
             return;
@@ -165,6 +169,65 @@ abstract class VectorLinear implements Linear {
         out[1] = dotRow(row, x, x1);
         out[2] = dotRow(row, x, x2);
         out[3] = dotRow(row, x, x3);
+    }
+
+    /**
+     * Up to this many X rows (batched decode, one token per session) {@link #matmulBlocked} runs: weights are
+     * widened in registers once per four X rows, two weight rows share every X load, and K is tiled so the four X
+     * rows stay in L1 while a chunk of weight rows passes over them. Above it the outer-product tiles win.
+     */
+    static final int BLOCKED_MAX = Integer.getInteger("owl2j.matmulBlocked", 32);
+    /** Weight rows per chunk of matmulBlocked (its vector accumulators: BR × 4 × L floats). */
+    private static final int BR = 16;
+    /** K tile of matmulBlocked: four X rows × BK floats = 8 KiB, well within L1. */
+    private static final int BK = 512;
+
+    /** True where the subclass implements {@link #block2x4}. */
+    boolean hasBlock2x4() {
+        return false;
+    }
+
+    /**
+     * acc[aOff + (j·4 + i)·L ..] += lanes of W[rj, k0 .. k0+kc) · x[xi + k0 ..] for j in {0, 1} (rows r0, r1) and
+     * i in 0..3 (X rows starting at x0..x3). Lane-wise partial sums: the caller reduces them once at the end.
+     * k0 is a multiple of BK; columns past the last whole vector may be added into lane 0.
+     */
+    void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+        throw new UnsupportedOperationException();
+    }
+
+    private void matmulBlocked(float[] x, int n, float[] y) {
+        int chunks = (rows + BR - 1) / BR;
+        int minChunks = Math.max(1, (1 << 15) / Math.max(1, BR * cols * n));
+        Parallel.forRange(chunks, minChunks, (start, end) -> {
+            float[] acc = new float[BR * 4 * L];
+            for (int ch = start; ch < end; ch++) {
+                int r0 = ch * BR;
+                int nr = Math.min(BR, rows - r0);
+                for (int g = 0; g < n; g += 4) {
+                    // a last group of fewer than four X rows repeats row n-1; those sums are dropped
+                    int x0 = g * cols;
+                    int x1 = Math.min(g + 1, n - 1) * cols;
+                    int x2 = Math.min(g + 2, n - 1) * cols;
+                    int x3 = Math.min(g + 3, n - 1) * cols;
+                    java.util.Arrays.fill(acc, 0f);
+                    for (int k0 = 0; k0 < cols; k0 += BK) {
+                        int kc = Math.min(BK, cols - k0);
+                        for (int p = 0; p < nr; p += 2) {
+                            int ra = r0 + p;
+                            block2x4(ra, p + 1 < nr ? ra + 1 : ra, k0, kc, x, x0, x1, x2, x3, acc, p * 4 * L);
+                        }
+                    }
+                    int ni = Math.min(4, n - g);
+                    for (int p = 0; p < nr; p++) {
+                        for (int i = 0; i < ni; i++) {
+                            y[(g + i) * rows + r0 + p] =
+                                    FloatVector.fromArray(F, acc, (p * 4 + i) * L).reduceLanes(VectorOperators.ADD);
+                        }
+                    }
+                }
+            }
+        });
     }
 
     static final boolean OUTER = !"dot".equals(System.getProperty("owl2j.matmul"));
