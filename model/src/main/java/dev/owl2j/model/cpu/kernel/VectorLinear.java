@@ -176,11 +176,31 @@ abstract class VectorLinear implements Linear {
      * widened in registers once per four X rows, two weight rows share every X load, and K is tiled so the four X
      * rows stay in L1 while a chunk of weight rows passes over them. Above it the outer-product tiles win.
      */
-    static final int BLOCKED_MAX = Integer.getInteger("owl2j.matmulBlocked", 32);
+    static final int BLOCKED_MAX = Integer.getInteger("owl2j.matmulBlocked", 24);
     /** Weight rows per chunk of matmulBlocked (its vector accumulators: BR × 4 × L floats). */
     private static final int BR = 16;
     /** K tile of matmulBlocked: four X rows × BK floats = 8 KiB, well within L1. */
-    private static final int BK = 512;
+    private static final int BK = Integer.getInteger("owl2j.blockK", 512);
+    static final boolean TOUCH = !Boolean.getBoolean("owl2j.noTouch");
+    /** Sink for {@link #touch}'s loads, so the JIT keeps them. */
+    static volatile long touched;
+
+    /**
+     * Reads one byte per cache line of rows [r0, r0 + nr) front to back. The blocked kernel then walks those rows
+     * in short K-tile pieces, a pattern the hardware prefetchers do not follow from DRAM; a plain sequential pass
+     * brings the chunk (tens of KiB) into L2 at streaming speed first.
+     */
+    private void touch(int r0, int nr) {
+        long from = data.byteSize() / rows * r0;
+        long to = data.byteSize() / rows * (r0 + nr);
+        long sum = 0;
+        for (long o = from; o < to; o += 64) {
+            sum += data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o);
+        }
+        if (sum == Long.MIN_VALUE) {
+            touched = sum;
+        }
+    }
 
     /** True where the subclass implements {@link #block2x4}. */
     boolean hasBlock2x4() {
@@ -204,6 +224,9 @@ abstract class VectorLinear implements Linear {
             for (int ch = start; ch < end; ch++) {
                 int r0 = ch * BR;
                 int nr = Math.min(BR, rows - r0);
+                if (TOUCH) {
+                    touch(r0, nr);
+                }
                 for (int g = 0; g < n; g += 4) {
                     // a last group of fewer than four X rows repeats row n-1; those sums are dropped
                     int x0 = g * cols;
