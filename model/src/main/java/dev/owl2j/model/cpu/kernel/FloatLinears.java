@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -44,6 +45,15 @@ final class FloatLinears {
         }
 
         @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
+        }
+
+        @Override
         float dotRow(int row, float[] x, int xOff) {
             long base = (long) row * cols * 4;
             int bound = F.loopBound(cols);
@@ -76,6 +86,15 @@ final class FloatLinears {
         Half(Tensor w, boolean brain) {
             super(w);
             this.brain = brain;
+        }
+
+        @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
         }
 
         private FloatVector load(long byteOff) {

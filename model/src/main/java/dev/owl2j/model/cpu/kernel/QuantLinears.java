@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import jdk.incubator.vector.ByteVector;
@@ -48,6 +49,15 @@ final class QuantLinears {
                 throw new IllegalArgumentException(w.name() + " is " + w.dtype() + ", not Q8_0");
             }
             rowBytes = (long) cols / 32 * 34;
+        }
+
+        @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
         }
 
         @Override
@@ -195,6 +205,15 @@ final class QuantLinears {
                 throw new IllegalArgumentException(w.name() + " is " + w.dtype() + ", not Q4_0");
             }
             rowBytes = (long) cols / 32 * 18;
+        }
+
+        @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
         }
 
         @Override
