@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Every kernel against the scalar ReferenceLinear (double accumulation) on fresh random matrices: odd row counts
  * (not multiples of the 16-row block, the 4×3 micro-tile or the thread count), column counts spanning several
- * 512-wide K tiles with a partial last one, and n from 1 (matvec) to 7 (full and partial 3-row X tiles). Quantized
+ * 512-wide K tiles with a partial last one, and n from 1 (matvec) through the blocked batched-decode path (2..24:
+ * full and partial 4-row X groups, odd weight-row pairs) to the tiled path (25). Quantized
  * kernels are compared with the reference over the dequantized weights, so only float rounding differs.
  * Tolerance: |y − ref| ≤ 1e-5·Σ|w·x| + 1e-6 per element (float accumulation over ≤ 1.1k terms is ~1e-6 relative
  * to that magnitude).
