@@ -64,6 +64,33 @@ public class LinearBench {
         return s.y;
     }
 
+    /** Batched decode: n one-token rows (one per session) against a 4096 x 4096 matrix. */
+    @State(Scope.Benchmark)
+    public static class BatchState {
+        @Param({"Q4_0", "Q8_0", "F16"})
+        public String dtype;
+
+        @Param({"1", "2", "4", "8", "16", "32"})
+        public int n;
+
+        Linear linear;
+        float[] x;
+        float[] y;
+
+        @Setup
+        public void setup() {
+            linear = linear(DType.valueOf(dtype), 4096, 4096);
+            x = random(n * 4096, 4);
+            y = new float[n * 4096];
+        }
+    }
+
+    @Benchmark
+    public float[] matmulBatch(BatchState s) {
+        s.linear.matmul(s.x, s.n, s.y);
+        return s.y;
+    }
+
     /** Prefill and vision matmuls, F16 weights. */
     @State(Scope.Benchmark)
     public static class MatmulState {

@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -44,6 +45,15 @@ final class FloatLinears {
         }
 
         @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
+        }
+
+        @Override
         float dotRow(int row, float[] x, int xOff) {
             long base = (long) row * cols * 4;
             int bound = F.loopBound(cols);
@@ -76,6 +86,15 @@ final class FloatLinears {
         Half(Tensor w, boolean brain) {
             super(w);
             this.brain = brain;
+        }
+
+        @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
         }
 
         private FloatVector load(long byteOff) {
@@ -133,6 +152,60 @@ final class FloatLinears {
             out[1] = s1;
             out[2] = s2;
             out[3] = s3;
+        }
+
+        @Override
+        boolean hasBlock2x4() {
+            return true;
+        }
+
+        @Override
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+            long b0 = (long) r0 * cols * 2;
+            long b1 = (long) r1 * cols * 2;
+            int end = k0 + F.loopBound(kc);
+            int c = k0;
+            for (; c < end; c += L) {
+                FloatVector w0 = load(b0 + c * 2L);
+                FloatVector w1 = load(b1 + c * 2L);
+                FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                a00 = w0.fma(xv, a00);
+                a10 = w1.fma(xv, a10);
+                xv = FloatVector.fromArray(F, x, x1 + c);
+                a01 = w0.fma(xv, a01);
+                a11 = w1.fma(xv, a11);
+                xv = FloatVector.fromArray(F, x, x2 + c);
+                a02 = w0.fma(xv, a02);
+                a12 = w1.fma(xv, a12);
+                xv = FloatVector.fromArray(F, x, x3 + c);
+                a03 = w0.fma(xv, a03);
+                a13 = w1.fma(xv, a13);
+            }
+            a00.intoArray(acc, aOff);
+            a01.intoArray(acc, aOff + L);
+            a02.intoArray(acc, aOff + 2 * L);
+            a03.intoArray(acc, aOff + 3 * L);
+            a10.intoArray(acc, aOff + 4 * L);
+            a11.intoArray(acc, aOff + 5 * L);
+            a12.intoArray(acc, aOff + 6 * L);
+            a13.intoArray(acc, aOff + 7 * L);
+            // columns past the last whole vector (only in the last K tile) go into lane 0
+            for (; c < k0 + kc; c++) {
+                float w0 = scalar(b0 + c * 2L);
+                float w1 = scalar(b1 + c * 2L);
+                acc[aOff] += w0 * x[x0 + c];
+                acc[aOff + L] += w0 * x[x1 + c];
+                acc[aOff + 2 * L] += w0 * x[x2 + c];
+                acc[aOff + 3 * L] += w0 * x[x3 + c];
+                acc[aOff + 4 * L] += w1 * x[x0 + c];
+                acc[aOff + 5 * L] += w1 * x[x1 + c];
+                acc[aOff + 6 * L] += w1 * x[x2 + c];
+                acc[aOff + 7 * L] += w1 * x[x3 + c];
+            }
         }
 
         @Override

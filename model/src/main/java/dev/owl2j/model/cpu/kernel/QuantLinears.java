@@ -1,9 +1,11 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -47,6 +49,15 @@ final class QuantLinears {
                 throw new IllegalArgumentException(w.name() + " is " + w.dtype() + ", not Q8_0");
             }
             rowBytes = (long) cols / 32 * 34;
+        }
+
+        @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
         }
 
         @Override
@@ -101,6 +112,74 @@ final class QuantLinears {
         }
 
         @Override
+        boolean hasBlock2x4() {
+            return true;
+        }
+
+        @Override
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+            long b0 = r0 * rowBytes + (long) k0 / 32 * 34;
+            long b1 = r1 * rowBytes + (long) k0 / 32 * 34;
+            int end = k0 + kc;
+            for (int e = k0; e < end; e += 32, b0 += 34, b1 += 34) {
+                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
+                // per-block partial sums to keep live)
+                float d0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
+                float d1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
+                ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
+                ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    int c = e + p * L;
+                    FloatVector w0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
+                    FloatVector w1 = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                }
+                ByteVector hi0 = ByteVector.fromMemorySegment(B16, data, b0 + 18, FloatLinears.LE);
+                ByteVector hi1 = ByteVector.fromMemorySegment(B16, data, b1 + 18, FloatLinears.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    int c = e + 16 + p * L;
+                    FloatVector w0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
+                    FloatVector w1 = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                }
+            }
+            a00.intoArray(acc, aOff);
+            a01.intoArray(acc, aOff + L);
+            a02.intoArray(acc, aOff + 2 * L);
+            a03.intoArray(acc, aOff + 3 * L);
+            a10.intoArray(acc, aOff + 4 * L);
+            a11.intoArray(acc, aOff + 5 * L);
+            a12.intoArray(acc, aOff + 6 * L);
+            a13.intoArray(acc, aOff + 7 * L);
+        }
+
+        @Override
         void widen(int row, int k0, int kc, float[] out, int outOff) {
             long base = row * rowBytes + (long) k0 / 32 * 34;
             for (int e = 0; e < kc; e += 32, base += 34) {
@@ -115,6 +194,8 @@ final class QuantLinears {
         }
     }
 
+    static final boolean INT_UNPACK = !Boolean.getBoolean("owl2j.q4ByteUnpack");
+
     static final class Q4 extends VectorLinear {
         private final long rowBytes;
 
@@ -127,7 +208,39 @@ final class QuantLinears {
         }
 
         @Override
+        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+            Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    y[yOff + r] = dotRow(r, x, xOff);
+                }
+            });
+        }
+
+        @Override
         float dotRow(int row, float[] x, int xOff) {
+            if (!INT_UNPACK) {
+                return dotRowBytes(row, x, xOff);
+            }
+            long base = row * rowBytes;
+            FloatVector acc = FloatVector.zero(F);
+            for (int e = 0; e < cols; e += 32, base += 18) {
+                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
+                FloatVector s = FloatVector.zero(F);
+                for (int p = 0; p < PARTS; p++) {
+                    // nibbles split after widening to 32-bit lanes (no byte-lane shift emulation, no byte sub)
+                    IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
+                    FloatVector lo = ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).sub(8f);
+                    FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).sub(8f);
+                    s = lo.fma(FloatVector.fromArray(F, x, xOff + e + p * L), s);
+                    s = hi.fma(FloatVector.fromArray(F, x, xOff + e + 16 + p * L), s);
+                }
+                acc = s.fma(FloatVector.broadcast(F, d), acc);
+            }
+            return acc.reduceLanes(VectorOperators.ADD);
+        }
+
+        private float dotRowBytes(int row, float[] x, int xOff) {
             long base = row * rowBytes;
             FloatVector acc = FloatVector.zero(F);
             for (int e = 0; e < cols; e += 32, base += 18) {
@@ -177,6 +290,141 @@ final class QuantLinears {
             out[1] = a1.reduceLanes(VectorOperators.ADD);
             out[2] = a2.reduceLanes(VectorOperators.ADD);
             out[3] = a3.reduceLanes(VectorOperators.ADD);
+        }
+
+        @Override
+        boolean hasBlock2x4() {
+            return true;
+        }
+
+        @Override
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            if (!INT_UNPACK) {
+                block2x4Bytes(r0, r1, k0, kc, x, x0, x1, x2, x3, acc, aOff);
+                return;
+            }
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+            long b0 = r0 * rowBytes + (long) k0 / 32 * 18;
+            long b1 = r1 * rowBytes + (long) k0 / 32 * 18;
+            int end = k0 + kc;
+            for (int e = k0; e < end; e += 32, b0 += 18, b1 += 18) {
+                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
+                // per-block partial sums to keep live)
+                float s0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
+                float s1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
+                FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
+                FloatVector m0 = FloatVector.broadcast(F, -8 * s0), m1 = FloatVector.broadcast(F, -8 * s1);
+                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
+                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
+                for (int p = 0; p < PARTS; p++) {
+                    int c = e + p * L;
+                    IntVector q0 = (IntVector) v0.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
+                    IntVector q1 = (IntVector) v1.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
+                    // (q − 8)·d = q·d − 8d: one FMA per widened vector
+                    FloatVector w0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0);
+                    FloatVector w1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                    c += 16;
+                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
+                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                }
+            }
+            a00.intoArray(acc, aOff);
+            a01.intoArray(acc, aOff + L);
+            a02.intoArray(acc, aOff + 2 * L);
+            a03.intoArray(acc, aOff + 3 * L);
+            a10.intoArray(acc, aOff + 4 * L);
+            a11.intoArray(acc, aOff + 5 * L);
+            a12.intoArray(acc, aOff + 6 * L);
+            a13.intoArray(acc, aOff + 7 * L);
+        }
+
+        private void block2x4Bytes(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+            long b0 = r0 * rowBytes + (long) k0 / 32 * 18;
+            long b1 = r1 * rowBytes + (long) k0 / 32 * 18;
+            int end = k0 + kc;
+            for (int e = k0; e < end; e += 32, b0 += 18, b1 += 18) {
+                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
+                // per-block partial sums to keep live)
+                float d0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
+                float d1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
+                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
+                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
+                ByteVector lo0 = v0.and((byte) 0x0f).sub((byte) 8), lo1 = v1.and((byte) 0x0f).sub((byte) 8);
+                for (int p = 0; p < PARTS; p++) {
+                    int c = e + p * L;
+                    FloatVector w0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
+                    FloatVector w1 = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                }
+                ByteVector hi0 = highNibbles(v0), hi1 = highNibbles(v1);
+                for (int p = 0; p < PARTS; p++) {
+                    int c = e + 16 + p * L;
+                    FloatVector w0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
+                    FloatVector w1 = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                    a00 = w0.fma(xv, a00);
+                    a10 = w1.fma(xv, a10);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
+                    a01 = w0.fma(xv, a01);
+                    a11 = w1.fma(xv, a11);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
+                    a02 = w0.fma(xv, a02);
+                    a12 = w1.fma(xv, a12);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
+                    a03 = w0.fma(xv, a03);
+                    a13 = w1.fma(xv, a13);
+                }
+            }
+            a00.intoArray(acc, aOff);
+            a01.intoArray(acc, aOff + L);
+            a02.intoArray(acc, aOff + 2 * L);
+            a03.intoArray(acc, aOff + 3 * L);
+            a10.intoArray(acc, aOff + 4 * L);
+            a11.intoArray(acc, aOff + 5 * L);
+            a12.intoArray(acc, aOff + 6 * L);
+            a13.intoArray(acc, aOff + 7 * L);
         }
 
         @Override

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Every kernel against the scalar ReferenceLinear (double accumulation) on fresh random matrices: odd row counts
  * (not multiples of the 16-row block, the 4×3 micro-tile or the thread count), column counts spanning several
- * 512-wide K tiles with a partial last one, and n from 1 (matvec) to 7 (full and partial 3-row X tiles). Quantized
+ * 512-wide K tiles with a partial last one, and n from 1 (matvec) through the blocked batched-decode path (2..24:
+ * full and partial 4-row X groups, odd weight-row pairs) to the tiled path (25). Quantized
  * kernels are compared with the reference over the dequantized weights, so only float rounding differs.
  * Tolerance: |y − ref| ≤ 1e-5·Σ|w·x| + 1e-6 per element (float accumulation over ≤ 1.1k terms is ~1e-6 relative
  * to that magnitude).
@@ -40,7 +41,7 @@ class LinearsTest {
         assertEquals(rows, fast.rows());
         assertEquals(cols, fast.cols());
         float[] wf = Quantizer.dequantize(w);
-        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17}) { // matvec, the few-rows path (<= 12), the tiled path
+        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17, 24, 25}) { // matvec, the blocked path (<= 24), the tiled path
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
             float[] expected = new float[n * rows];
