@@ -209,13 +209,21 @@ public final class Scheduler implements AutoCloseable {
                         admitted.addAll(queue);
                         queue.clear();
                     } else {
-                        // A prefill stalls every running sequence, so while some are decoding only one new
-                        // request is admitted per step; an idle batch takes as many as it has slots.
-                        int slots = running.isEmpty() ? maxBatch : Math.min(1, maxBatch - running.size());
-                        while (!queue.isEmpty() && (queue.peekFirst() instanceof Task<?> || slots > 0)) {
-                            Object item = queue.pollFirst();
-                            if (item instanceof Sequence) slots--;
-                            admitted.add(item);
+                        // A prefill stalls every running sequence. Waiting requests join in groups bounded by
+                        // the free slots and a budget of prompt positions per step (as vLLM's batched-token
+                        // limit): short prompts all join at once, so the batch fills quickly and every later step
+                        // runs full; a long prompt (images) still stalls the others for at most one budget.
+                        int slots = maxBatch - running.size();
+                        int positions = 0;
+                        while (!queue.isEmpty()) {
+                            Object item = queue.peekFirst();
+                            if (item instanceof Sequence seq) {
+                                int need = seq.estimatedPositions();
+                                if (slots <= 0 || (positions > 0 && positions + need > PREFILL_BUDGET)) break;
+                                slots--;
+                                positions += need;
+                            }
+                            admitted.add(queue.pollFirst());
                         }
                     }
                     metrics.queueDepth(queue.size());
@@ -328,6 +336,9 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /** The decode state of one request (decode thread only, apart from the handle). */
+    /** Prompt positions admitted per step at most (one longer prompt is always admitted on its own). */
+    static final int PREFILL_BUDGET = Integer.getInteger("owl2j.prefillBudget", 512);
+
     private final class Sequence {
         final Request request;
         final Listener listener;
@@ -349,6 +360,12 @@ public final class Scheduler implements AutoCloseable {
             int m = 0;
             for (String s : request.params().stop()) m = Math.max(m, s.length());
             this.maxStop = m;
+        }
+
+        /** Decoder positions the prompt will take: text ids plus the visual tokens of each image. */
+        int estimatedPositions() {
+            int images = request.pixelValues() == null ? 0 : request.pixelValues().size();
+            return request.ids().length - images + images * engine.config().tokensPerImage();
         }
 
         /** Encodes the images and prefills; true when the sequence joins the batch. */

@@ -159,6 +159,57 @@ class SchedulerTest {
     }
 
     @Test
+    void waitingShortPromptsJoinARunningBatchTogether() throws Exception {
+        try (Scheduler scheduler = new Scheduler(TinyFixture.engine(), 4, 16, NO_EOS, null)) {
+            CountDownLatch inTask = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            // A decodes; at its first token the decode thread is held in a task while B, C and D queue up.
+            Scheduler.Handle a = scheduler.submit(request("prompt1", SamplingParams.greedy(24)), new Scheduler.Listener() {
+                boolean first = true;
+
+                @Override
+                public void onToken(int id, String textDelta) {
+                    if (first) {
+                        first = false;
+                        scheduler.submitTask(e -> {
+                            inTask.countDown();
+                            try {
+                                release.await();
+                            } catch (InterruptedException ex) {
+                                throw new RuntimeException(ex);
+                            }
+                            return null;
+                        });
+                    }
+                }
+            });
+            assertTrue(inTask.await(60, TimeUnit.SECONDS));
+            long[] stepAtFirstToken = new long[3];
+            List<Scheduler.Handle> handles = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                int k = i;
+                handles.add(scheduler.submit(request("prompt1", SamplingParams.greedy(8)), new Scheduler.Listener() {
+                    boolean first = true;
+
+                    @Override
+                    public void onToken(int id, String textDelta) {
+                        if (first) {
+                            first = false;
+                            stepAtFirstToken[k] = scheduler.metrics().decodeStepTotals()[2];
+                        }
+                    }
+                }));
+            }
+            release.countDown();
+            for (Scheduler.Handle h : handles) assertArrayEquals(TinyFixture.goldenGreedy("prompt1"), await(h).tokens());
+            assertEquals(24, await(a).tokens().length);
+            // 16-position prompts, far below the prefill budget: all three were prefilled before the next step
+            assertEquals(stepAtFirstToken[0], stepAtFirstToken[1]);
+            assertEquals(stepAtFirstToken[0], stepAtFirstToken[2]);
+        }
+    }
+
+    @Test
     void shutdownDrainsThenRefuses() throws Exception {
         Scheduler scheduler = new Scheduler(TinyFixture.engine(), 2, 4, NO_EOS, null);
         Scheduler.Handle h = scheduler.submit(request("prompt1", SamplingParams.greedy(8)), null);
