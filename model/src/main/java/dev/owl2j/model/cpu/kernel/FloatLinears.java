@@ -127,34 +127,6 @@ final class FloatLinears {
         }
 
         @Override
-        void dotRow4(int row, float[] x, int x0, int x1, int x2, int x3, float[] out) {
-            long base = (long) row * cols * 2;
-            int bound = F.loopBound(cols);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int c = 0;
-            for (; c < bound; c += L) {
-                FloatVector w = load(base + c * 2L);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + c), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + c), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + c), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + c), a3);
-            }
-            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-            for (; c < cols; c++) {
-                float w = scalar(base + c * 2L);
-                s0 += w * x[x0 + c];
-                s1 += w * x[x1 + c];
-                s2 += w * x[x2 + c];
-                s3 += w * x[x3 + c];
-            }
-            out[0] = s0;
-            out[1] = s1;
-            out[2] = s2;
-            out[3] = s3;
-        }
-
-        @Override
         boolean hasBlock2x4() {
             return true;
         }

@@ -79,39 +79,6 @@ final class QuantLinears {
         }
 
         @Override
-        void dotRow4(int row, float[] x, int x0, int x1, int x2, int x3, float[] out) {
-            long base = row * rowBytes;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int e = 0; e < cols; e += 32, base += 34) {
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(Tensor.I16_LE, base)));
-                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
-                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, base + 18, FloatLinears.LE);
-                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-                for (int p = 0; p < PARTS; p++) {
-                    int c = e + p * L;
-                    FloatVector w = (FloatVector) v0.convertShape(VectorOperators.B2F, F, p);
-                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + c), s0);
-                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + c), s1);
-                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + c), s2);
-                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + c), s3);
-                    w = (FloatVector) v1.convertShape(VectorOperators.B2F, F, p);
-                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + c + 16), s0);
-                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + c + 16), s1);
-                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + c + 16), s2);
-                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + c + 16), s3);
-                }
-                a0 = s0.fma(d, a0);
-                a1 = s1.fma(d, a1);
-                a2 = s2.fma(d, a2);
-                a3 = s3.fma(d, a3);
-            }
-            out[0] = a0.reduceLanes(VectorOperators.ADD);
-            out[1] = a1.reduceLanes(VectorOperators.ADD);
-            out[2] = a2.reduceLanes(VectorOperators.ADD);
-            out[3] = a3.reduceLanes(VectorOperators.ADD);
-        }
-
-        @Override
         boolean hasBlock2x4() {
             return true;
         }
@@ -256,40 +223,6 @@ final class QuantLinears {
                 acc = s.fma(FloatVector.broadcast(F, d), acc);
             }
             return acc.reduceLanes(VectorOperators.ADD);
-        }
-
-        @Override
-        void dotRow4(int row, float[] x, int x0, int x1, int x2, int x3, float[] out) {
-            long base = row * rowBytes;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int e = 0; e < cols; e += 32, base += 18) {
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(data.get(Tensor.I16_LE, base)));
-                ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
-                ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = highNibbles(v);
-                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-                for (int p = 0; p < PARTS; p++) {
-                    int c = e + p * L;
-                    FloatVector w = (FloatVector) lo.convertShape(VectorOperators.B2F, F, p);
-                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + c), s0);
-                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + c), s1);
-                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + c), s2);
-                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + c), s3);
-                    w = (FloatVector) hi.convertShape(VectorOperators.B2F, F, p);
-                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + c + 16), s0);
-                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + c + 16), s1);
-                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + c + 16), s2);
-                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + c + 16), s3);
-                }
-                a0 = s0.fma(d, a0);
-                a1 = s1.fma(d, a1);
-                a2 = s2.fma(d, a2);
-                a3 = s3.fma(d, a3);
-            }
-            out[0] = a0.reduceLanes(VectorOperators.ADD);
-            out[1] = a1.reduceLanes(VectorOperators.ADD);
-            out[2] = a2.reduceLanes(VectorOperators.ADD);
-            out[3] = a3.reduceLanes(VectorOperators.ADD);
         }
 
         @Override

@@ -100,10 +100,6 @@ abstract class VectorLinear implements Linear {
             matmulBlocked(x, n, y);
             return;
         }
-        if (n <= FEW) {
-            matmulFew(x, n, y);
-            return;
-        }
         if (OUTER) {
             matmulOuter(x, n, y);
             return;
@@ -141,44 +137,6 @@ abstract class VectorLinear implements Linear {
                 }
             }
         });
-    }
-
-    /**
-     * Up to this many X rows (batched decode: one token per session) each weight row is widened once into a
-     * small buffer and dotted with every X row: the step stays bound by reading the weights, as a matvec is.
-     * The tiled kernels below pay for re-laying the weights out, which only many X rows repay.
-     */
-    static final int FEW = Integer.getInteger("owl2j.matmulFew", 12);
-
-    private void matmulFew(float[] x, int n, float[] y) {
-        int minRows = Math.max(1, (1 << 15) / Math.max(1, cols * n));
-        Parallel.forRange(rows, minRows, (start, end) -> {
-            float[] four = new float[4];
-            for (int r = start; r < end; r++) {
-                int i = 0;
-                for (; i + 4 <= n; i += 4) {
-                    dotRow4(r, x, i * cols, (i + 1) * cols, (i + 2) * cols, (i + 3) * cols, four);
-                    y[i * rows + r] = four[0];
-                    y[(i + 1) * rows + r] = four[1];
-                    y[(i + 2) * rows + r] = four[2];
-                    y[(i + 3) * rows + r] = four[3];
-                }
-                for (; i < n; i++) {
-                    y[i * rows + r] = dotRow(r, x, i * cols);
-                }
-            }
-        });
-    }
-
-    /**
-     * out[j] = W[row] · x[xj ..] for four X rows at once: the row's weights are widened in registers once and
-     * used four times. Subclasses fuse it; this fallback widens through a buffer.
-     */
-    void dotRow4(int row, float[] x, int x0, int x1, int x2, int x3, float[] out) {
-        out[0] = dotRow(row, x, x0);
-        out[1] = dotRow(row, x, x1);
-        out[2] = dotRow(row, x, x2);
-        out[3] = dotRow(row, x, x3);
     }
 
     /**
