@@ -112,13 +112,15 @@ public final class Attention {
                         vis = Math.max(vis, visible(causal, nKeys, firstQueryPosition, i0 + r));
                     }
                     scores4(qb, kt, ldk, headDim, (vis + lanes - 1) / lanes * lanes, scores);
-                    java.util.Arrays.fill(ob, 0f);
-                    for (int r = 0; r < m; r++) {
-                        int visR = visible(causal, nKeys, firstQueryPosition, i0 + r);
+                    // softmax per row; probabilities past a row's visible keys (and rows past m) are zeroed so
+                    // that one weighted sum over vis keys serves all four rows
+                    for (int r = 0; r < 4; r++) {
+                        int visR = r < m ? visible(causal, nKeys, firstQueryPosition, i0 + r) : 0;
                         Ops.softmax(scores, r * ldk, visR);
-                        for (int j = 0; j < visR; j++) {
-                            Ops.axpy(scores[r * ldk + j], vc, j * headDim, ob, r * headDim, headDim);
-                        }
+                        java.util.Arrays.fill(scores, r * ldk + visR, r * ldk + vis, 0f);
+                    }
+                    weightedSum4(scores, ldk, vis, vc, headDim, ob);
+                    for (int r = 0; r < m; r++) {
                         System.arraycopy(ob, r * headDim, out.data(), out.offset(i0 + r, h), headDim);
                     }
                 }
@@ -140,10 +142,43 @@ public final class Attention {
         }
     }
 
-    /** scores[r·ldk + j] = qb[r]·K[j] for the 4 query rows and j < keys (a multiple of the vector length). */
+    /**
+     * scores[r·ldk + j] = qb[r]·K[j] for the 4 query rows and j < keys (a multiple of the vector length; ldk is
+     * a multiple of it too). Two key vectors per pass: eight accumulators, each loaded K vector serves four FMAs.
+     */
     private static void scores4(float[] qb, float[] kt, int ldk, int headDim, int keys, float[] scores) {
         var species = Ops.F;
-        for (int j = 0; j < keys; j += species.length()) {
+        int lanes = species.length();
+        int j = 0;
+        for (; j + 2 * lanes <= keys; j += 2 * lanes) {
+            FloatVector a0 = FloatVector.zero(species), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int d = 0; d < headDim; d++) {
+                FloatVector k0 = FloatVector.fromArray(species, kt, d * ldk + j);
+                FloatVector k1 = FloatVector.fromArray(species, kt, d * ldk + j + lanes);
+                FloatVector q = FloatVector.broadcast(species, qb[d]);
+                a0 = k0.fma(q, a0);
+                b0 = k1.fma(q, b0);
+                q = FloatVector.broadcast(species, qb[headDim + d]);
+                a1 = k0.fma(q, a1);
+                b1 = k1.fma(q, b1);
+                q = FloatVector.broadcast(species, qb[2 * headDim + d]);
+                a2 = k0.fma(q, a2);
+                b2 = k1.fma(q, b2);
+                q = FloatVector.broadcast(species, qb[3 * headDim + d]);
+                a3 = k0.fma(q, a3);
+                b3 = k1.fma(q, b3);
+            }
+            a0.intoArray(scores, j);
+            b0.intoArray(scores, j + lanes);
+            a1.intoArray(scores, ldk + j);
+            b1.intoArray(scores, ldk + j + lanes);
+            a2.intoArray(scores, 2 * ldk + j);
+            b2.intoArray(scores, 2 * ldk + j + lanes);
+            a3.intoArray(scores, 3 * ldk + j);
+            b3.intoArray(scores, 3 * ldk + j + lanes);
+        }
+        for (; j < keys; j += lanes) {
             FloatVector a0 = FloatVector.zero(species), a1 = a0, a2 = a0, a3 = a0;
             for (int d = 0; d < headDim; d++) {
                 FloatVector kv = FloatVector.fromArray(species, kt, d * ldk + j);
@@ -156,6 +191,68 @@ public final class Attention {
             a1.intoArray(scores, ldk + j);
             a2.intoArray(scores, 2 * ldk + j);
             a3.intoArray(scores, 3 * ldk + j);
+        }
+    }
+
+    /**
+     * ob[r·headDim + d] = Σ_{j < keys} p[r·ldk + j]·V[j, d] for the 4 rows. The outputs stay in registers
+     * across all keys (two vectors of head dimensions × four rows per pass), and each V vector serves four FMAs;
+     * a per-key axpy into memory instead made attention half the vision tower's time.
+     */
+    private static void weightedSum4(float[] p, int ldk, int keys, float[] vc, int headDim, float[] ob) {
+        var species = Ops.F;
+        int lanes = species.length();
+        int d0 = 0;
+        for (; d0 + 2 * lanes <= headDim; d0 += 2 * lanes) {
+            FloatVector a0 = FloatVector.zero(species), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int j = 0; j < keys; j++) {
+                FloatVector v0 = FloatVector.fromArray(species, vc, j * headDim + d0);
+                FloatVector v1 = FloatVector.fromArray(species, vc, j * headDim + d0 + lanes);
+                FloatVector w = FloatVector.broadcast(species, p[j]);
+                a0 = v0.fma(w, a0);
+                b0 = v1.fma(w, b0);
+                w = FloatVector.broadcast(species, p[ldk + j]);
+                a1 = v0.fma(w, a1);
+                b1 = v1.fma(w, b1);
+                w = FloatVector.broadcast(species, p[2 * ldk + j]);
+                a2 = v0.fma(w, a2);
+                b2 = v1.fma(w, b2);
+                w = FloatVector.broadcast(species, p[3 * ldk + j]);
+                a3 = v0.fma(w, a3);
+                b3 = v1.fma(w, b3);
+            }
+            a0.intoArray(ob, d0);
+            b0.intoArray(ob, d0 + lanes);
+            a1.intoArray(ob, headDim + d0);
+            b1.intoArray(ob, headDim + d0 + lanes);
+            a2.intoArray(ob, 2 * headDim + d0);
+            b2.intoArray(ob, 2 * headDim + d0 + lanes);
+            a3.intoArray(ob, 3 * headDim + d0);
+            b3.intoArray(ob, 3 * headDim + d0 + lanes);
+        }
+        for (; d0 + lanes <= headDim; d0 += lanes) {
+            FloatVector a0 = FloatVector.zero(species), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < keys; j++) {
+                FloatVector v = FloatVector.fromArray(species, vc, j * headDim + d0);
+                a0 = v.fma(FloatVector.broadcast(species, p[j]), a0);
+                a1 = v.fma(FloatVector.broadcast(species, p[ldk + j]), a1);
+                a2 = v.fma(FloatVector.broadcast(species, p[2 * ldk + j]), a2);
+                a3 = v.fma(FloatVector.broadcast(species, p[3 * ldk + j]), a3);
+            }
+            a0.intoArray(ob, d0);
+            a1.intoArray(ob, headDim + d0);
+            a2.intoArray(ob, 2 * headDim + d0);
+            a3.intoArray(ob, 3 * headDim + d0);
+        }
+        for (; d0 < headDim; d0++) {
+            for (int r = 0; r < 4; r++) {
+                float sum = 0f;
+                for (int j = 0; j < keys; j++) {
+                    sum += p[r * ldk + j] * vc[j * headDim + d0];
+                }
+                ob[r * headDim + d0] = sum;
+            }
         }
     }
 }

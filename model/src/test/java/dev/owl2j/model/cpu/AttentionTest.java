@@ -8,7 +8,8 @@ import java.util.Random;
 /**
  * Attention.attend (both the decode path, < 4 queries, and the blocked path) against a double-precision
  * reference written from the definition, on fused head-interleaved layouts like the vision tower's and on a
- * causal, grouped-query, chunked case (firstQueryPosition > 0, query counts not multiples of 4).
+ * causal, grouped-query, chunked case (firstQueryPosition > 0, query counts not multiples of 4), with head sizes
+ * that leave vector tails.
  * Tolerance: 2e-6 abs (outputs are convex combinations of values in [-1, 1]).
  */
 class AttentionTest {
@@ -16,7 +17,10 @@ class AttentionTest {
     @CsvSource({
             // nQueries, nKeys, heads, kvHeads, headDim, causal, firstQueryPosition
             "1, 9, 4, 2, 16, true, 8", "2, 33, 4, 4, 32, true, 31", "3, 3, 2, 1, 16, false, 0",
-            "37, 37, 4, 4, 16, false, 0", "13, 29, 8, 2, 32, true, 16", "70, 70, 4, 1, 64, true, 0"})
+            "37, 37, 4, 4, 16, false, 0", "13, 29, 8, 2, 32, true, 16", "70, 70, 4, 1, 64, true, 0",
+            // head sizes with vector tails (8, 24, 40, 72) and key counts past several key vectors
+            "9, 50, 2, 2, 8, false, 0", "22, 61, 3, 1, 24, true, 39", "17, 97, 2, 2, 40, false, 0",
+            "41, 41, 2, 1, 72, true, 0", "6, 130, 2, 2, 64, false, 0"})
     void matchesDoubleReference(int nQueries, int nKeys, int heads, int kvHeads, int headDim, boolean causal, int first) {
         Random rnd = new Random(nQueries * 131L + nKeys);
         // q in its own [nQueries, heads·headDim]; k and v interleaved in one [nKeys, 2·kvHeads·headDim] buffer

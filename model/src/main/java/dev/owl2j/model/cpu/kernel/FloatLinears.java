@@ -54,6 +54,22 @@ final class FloatLinears {
         }
 
         @Override
+        Parallel.RangeBody outerBody(float[] x, int n, float[] y) {
+            return (start, end) -> {
+                OuterTile t = new OuterTile();
+                for (int b = start; b < end; b++) {
+                    for (int k0 = 0; k0 < cols; k0 += OK) {
+                        for (int r = 0, nr = t.start(b, k0); r < nr; r++) {
+                            widen(t.r0 + r, k0, t.kc, t.row, 0);
+                            t.put(r);
+                        }
+                        t.multiply(x, n, y, k0);
+                    }
+                }
+            };
+        }
+
+        @Override
         float dotRow(int row, float[] x, int xOff) {
             long base = (long) row * cols * 4;
             int bound = F.loopBound(cols);
@@ -95,6 +111,22 @@ final class FloatLinears {
                     y[yOff + r] = dotRow(r, x, xOff);
                 }
             });
+        }
+
+        @Override
+        Parallel.RangeBody outerBody(float[] x, int n, float[] y) {
+            return (start, end) -> {
+                OuterTile t = new OuterTile();
+                for (int b = start; b < end; b++) {
+                    for (int k0 = 0; k0 < cols; k0 += OK) {
+                        for (int r = 0, nr = t.start(b, k0); r < nr; r++) {
+                            widen(t.r0 + r, k0, t.kc, t.row, 0);
+                            t.put(r);
+                        }
+                        t.multiply(x, n, y, k0);
+                    }
+                }
+            };
         }
 
         private FloatVector load(long byteOff) {

@@ -18,20 +18,13 @@ import java.lang.foreign.MemorySegment;
  * <li>{@link #widen}: a [row, k0..k0+kc) slice widened to floats into a small scratch tile (prefill / vision
  *     matmul: compute bound, so each tile is widened once and then reused against every row of X).</li>
  * </ul>
- * The matmul is register-blocked: a 4 (weight rows) × 3 (X rows) micro-kernel keeps 12 FMA accumulators in
- * vector registers, loading 7 vectors per 12 FMAs. Threads split the output rows (blocks of {@value #RB} weight
- * rows, so each thread owns disjoint y entries); K is tiled by {@value #KC} so the widened tile (RB × KC floats,
- * 32 KiB) and three X rows stay in L1/L2.
+ * Batched decode (a few X rows) uses the subclasses' register-blocked {@link #block2x4} on the stored weights;
+ * larger matmuls widen K tiles of {@value #OK} columns once and multiply them in outer-product form
+ * ({@link #matmulOuter}). Threads always split the output rows, so each owns disjoint y entries.
  */
 abstract class VectorLinear implements Linear {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    /** Weight rows per parallel block / widened tile. */
-    static final int RB = 16;
-    /** Columns per K tile (a multiple of 32, the quantization block). */
-    static final int KC = 512;
-    private static final int MR = 4;
-    private static final int NR = 3;
 
     final Tensor w;
     final MemorySegment data;
@@ -51,7 +44,7 @@ abstract class VectorLinear implements Linear {
     /** Σ_c W[row, c]·x[xOff + c]. */
     abstract float dotRow(int row, float[] x, int xOff);
 
-    /** out[outOff + j] = W[row, k0 + j] for j in [0, kc); k0 is a multiple of KC. */
+    /** out[outOff + j] = W[row, k0 + j] for j in [0, kc); k0 is a multiple of 32 (the quantization block). */
     abstract void widen(int row, int k0, int kc, float[] out, int outOff);
 
     @Override
@@ -100,43 +93,7 @@ abstract class VectorLinear implements Linear {
             matmulBlocked(x, n, y);
             return;
         }
-        if (OUTER) {
-            matmulOuter(x, n, y);
-            return;
-        }
-        int blocks = (rows + RB - 1) / RB;
-        int minBlocks = Math.max(1, (1 << 16) / Math.max(1, RB * cols * n));
-        Parallel.forRange(blocks, minBlocks, (start, end) -> {
-            float[] tile = new float[RB * KC];
-            for (int b = start; b < end; b++) {
-                int r0 = b * RB;
-                int nr = Math.min(RB, rows - r0);
-                for (int k0 = 0; k0 < cols; k0 += KC) {
-                    int kc = Math.min(KC, cols - k0);
-                    for (int r = 0; r < nr; r++) {
-                        widen(r0 + r, k0, kc, tile, r * kc);
-                    }
-                    boolean first = k0 == 0;
-                    for (int i0 = 0; i0 < n; i0 += NR) {
-                        int ni = Math.min(NR, n - i0);
-                        for (int rr = 0; rr < nr; rr += MR) {
-                            int mr = Math.min(MR, nr - rr);
-                            if (mr == MR && ni == NR) {
-                                micro4x3(tile, rr * kc, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0 + rr, rows, first);
-                            } else {
-                                for (int i = 0; i < ni; i++) {
-                                    for (int r = 0; r < mr; r++) {
-                                        float s = dot(tile, (rr + r) * kc, x, (i0 + i) * cols + k0, kc);
-                                        int yi = (i0 + i) * rows + r0 + rr + r;
-                                        y[yi] = first ? s : y[yi] + s;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        matmulOuter(x, n, y);
     }
 
     /**
@@ -221,11 +178,10 @@ abstract class VectorLinear implements Linear {
         });
     }
 
-    static final boolean OUTER = !"dot".equals(System.getProperty("owl2j.matmul"));
     /** Output rows per outer-product block: two vectors. */
     private static final int OB = 2 * L;
     /** K tile of the outer-product kernel: OB × OK floats = 32 KiB with AVX-512, within L1. */
-    private static final int OK = 256;
+    static final int OK = 256;
     /** X rows per outer-product micro-kernel call. */
     private static final int ONR = 6;
 
@@ -237,37 +193,64 @@ abstract class VectorLinear implements Linear {
     private void matmulOuter(float[] x, int n, float[] y) {
         int blocks = (rows + OB - 1) / OB;
         int minBlocks = Math.max(1, (1 << 16) / Math.max(1, OB * cols * n));
-        Parallel.forRange(blocks, minBlocks, (start, end) -> {
-            float[] row = new float[OK];
-            float[] tile = new float[OK * OB];
-            float[] acc = new float[ONR * OB];
-            for (int b = start; b < end; b++) {
-                int r0 = b * OB;
-                int nr = Math.min(OB, rows - r0);
-                for (int k0 = 0; k0 < cols; k0 += OK) {
-                    int kc = Math.min(OK, cols - k0);
-                    if (nr < OB) {
-                        java.util.Arrays.fill(tile, 0f);
-                    }
-                    for (int r = 0; r < nr; r++) {
-                        widen(r0 + r, k0, kc, row, 0);
-                        for (int k = 0; k < kc; k++) {
-                            tile[k * OB + r] = row[k];
-                        }
-                    }
-                    boolean first = k0 == 0;
-                    int i0 = 0;
-                    for (; i0 + ONR <= n; i0 += ONR) {
-                        outer6(tile, kc, x, i0 * cols + k0, cols, acc);
-                        store(acc, ONR, y, i0, r0, nr, first);
-                    }
-                    for (; i0 < n; i0++) {
-                        outer1(tile, kc, x, i0 * cols + k0, acc);
-                        store(acc, 1, y, i0, r0, nr, first);
-                    }
+        Parallel.forRange(blocks, minBlocks, outerBody(x, n, y));
+    }
+
+    /**
+     * The per-thread loop of {@link #matmulOuter}: blocks [start, end) of OB weight rows, each K tile widened
+     * row by row into an {@link OuterTile} and multiplied. Every final subclass returns its own copy of the same
+     * lambda (for the reason given at {@link #matvec}: through one shared loop C2 inlined the F16 and Q4_0 widen
+     * side by side and ran their vector operations out of line, which made a 7B Q4_0 prefill 2.5× slower and
+     * grew the heap with boxed vectors).
+     */
+    abstract Parallel.RangeBody outerBody(float[] x, int n, float[] y);
+
+    /** One thread's scratch for the outer-product matmul: the widened row, the transposed tile, the sums. */
+    final class OuterTile {
+        final float[] row = new float[OK];
+        private final float[] tile = new float[OK * OB];
+        private final float[] acc = new float[ONR * OB];
+        int r0;
+        int kc;
+        private int nr;
+        private boolean first;
+
+        /** Starts the K tile at k0 of block b; returns how many weight rows to {@link #widen} into row and {@link #put}. */
+        int start(int b, int k0) {
+            r0 = b * OB;
+            nr = Math.min(OB, rows - r0);
+            kc = Math.min(OK, cols - k0);
+            first = k0 == 0;
+            if (nr < OB) {
+                java.util.Arrays.fill(tile, 0f);
+            }
+            return nr;
+        }
+
+        /** Copies the widened row into column r of the transposed tile. */
+        void put(int r) {
+            for (int k = 0; k < kc; k++) {
+                tile[k * OB + r] = row[k];
+            }
+        }
+
+        /** y (+)= X[:, k0 .. k0 + kc) · tileᵀ for every row of X. */
+        void multiply(float[] x, int n, float[] y, int k0) {
+            int i0 = 0;
+            for (; i0 + ONR <= n; i0 += ONR) {
+                if (nr == OB) {
+                    // a whole block: the accumulators start from and end in y itself
+                    outer6(tile, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0, rows, !first);
+                } else {
+                    outer6(tile, kc, x, i0 * cols + k0, cols, acc, 0, OB, false);
+                    store(acc, ONR, y, i0, r0, nr, first);
                 }
             }
-        });
+            for (; i0 < n; i0++) {
+                outer1(tile, kc, x, i0 * cols + k0, acc);
+                store(acc, 1, y, i0, r0, nr, first);
+            }
+        }
     }
 
     private void store(float[] acc, int m, float[] y, int i0, int r0, int nr, boolean first) {
@@ -284,9 +267,41 @@ abstract class VectorLinear implements Linear {
         }
     }
 
-    private static void outer6(float[] t, int kc, float[] x, int xOff, int xStride, float[] acc) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    /**
+     * c[cOff + i·cStride + (0 .. OB)] (+)= Σ_k x[i][k]·tile[k][0 .. OB) for six X rows i: twelve accumulators,
+     * started from c when accumulate is set.
+     */
+    private static void outer6(float[] t, int kc, float[] x, int xOff, int xStride, float[] c, int cOff, int cStride,
+                               boolean accumulate) {
+        int o0 = cOff, o1 = o0 + cStride, o2 = o1 + cStride, o3 = o2 + cStride, o4 = o3 + cStride, o5 = o4 + cStride;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(F, c, o0);
+            c01 = FloatVector.fromArray(F, c, o0 + L);
+            c10 = FloatVector.fromArray(F, c, o1);
+            c11 = FloatVector.fromArray(F, c, o1 + L);
+            c20 = FloatVector.fromArray(F, c, o2);
+            c21 = FloatVector.fromArray(F, c, o2 + L);
+            c30 = FloatVector.fromArray(F, c, o3);
+            c31 = FloatVector.fromArray(F, c, o3 + L);
+            c40 = FloatVector.fromArray(F, c, o4);
+            c41 = FloatVector.fromArray(F, c, o4 + L);
+            c50 = FloatVector.fromArray(F, c, o5);
+            c51 = FloatVector.fromArray(F, c, o5 + L);
+        } else {
+            c00 = FloatVector.zero(F);
+            c01 = c00;
+            c10 = c00;
+            c11 = c00;
+            c20 = c00;
+            c21 = c00;
+            c30 = c00;
+            c31 = c00;
+            c40 = c00;
+            c41 = c00;
+            c50 = c00;
+            c51 = c00;
+        }
         int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride, x4 = x3 + xStride, x5 = x4 + xStride;
         for (int k = 0; k < kc; k++) {
             FloatVector w0 = FloatVector.fromArray(F, t, k * OB);
@@ -310,18 +325,18 @@ abstract class VectorLinear implements Linear {
             c50 = w0.fma(b, c50);
             c51 = w1.fma(b, c51);
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, L);
-        c10.intoArray(acc, OB);
-        c11.intoArray(acc, OB + L);
-        c20.intoArray(acc, 2 * OB);
-        c21.intoArray(acc, 2 * OB + L);
-        c30.intoArray(acc, 3 * OB);
-        c31.intoArray(acc, 3 * OB + L);
-        c40.intoArray(acc, 4 * OB);
-        c41.intoArray(acc, 4 * OB + L);
-        c50.intoArray(acc, 5 * OB);
-        c51.intoArray(acc, 5 * OB + L);
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + L);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + L);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + L);
+        c40.intoArray(c, o4);
+        c41.intoArray(c, o4 + L);
+        c50.intoArray(c, o5);
+        c51.intoArray(c, o5 + L);
     }
 
     private static void outer1(float[] t, int kc, float[] x, int xOff, float[] acc) {
@@ -333,75 +348,5 @@ abstract class VectorLinear implements Linear {
         }
         c0.intoArray(acc, 0);
         c1.intoArray(acc, L);
-    }
-
-    /** y[yOff + i·yStride + r] (+)= tile row r · x row i, for r < 4, i < 3. */
-    private static void micro4x3(float[] t, int tOff, int kc, float[] x, int xOff, int xStride,
-                                 float[] y, int yOff, int yStride, boolean first) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00;
-        int t0 = tOff, t1 = tOff + kc, t2 = tOff + 2 * kc, t3 = tOff + 3 * kc;
-        int x0 = xOff, x1 = xOff + xStride, x2 = xOff + 2 * xStride;
-        int bound = F.loopBound(kc);
-        int k = 0;
-        for (; k < bound; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + k);
-            FloatVector w = FloatVector.fromArray(F, t, t0 + k);
-            a00 = w.fma(v0, a00);
-            a01 = w.fma(v1, a01);
-            a02 = w.fma(v2, a02);
-            w = FloatVector.fromArray(F, t, t1 + k);
-            a10 = w.fma(v0, a10);
-            a11 = w.fma(v1, a11);
-            a12 = w.fma(v2, a12);
-            w = FloatVector.fromArray(F, t, t2 + k);
-            a20 = w.fma(v0, a20);
-            a21 = w.fma(v1, a21);
-            a22 = w.fma(v2, a22);
-            w = FloatVector.fromArray(F, t, t3 + k);
-            a30 = w.fma(v0, a30);
-            a31 = w.fma(v1, a31);
-            a32 = w.fma(v2, a32);
-        }
-        float[] s = {
-                a00.reduceLanes(VectorOperators.ADD), a01.reduceLanes(VectorOperators.ADD), a02.reduceLanes(VectorOperators.ADD),
-                a10.reduceLanes(VectorOperators.ADD), a11.reduceLanes(VectorOperators.ADD), a12.reduceLanes(VectorOperators.ADD),
-                a20.reduceLanes(VectorOperators.ADD), a21.reduceLanes(VectorOperators.ADD), a22.reduceLanes(VectorOperators.ADD),
-                a30.reduceLanes(VectorOperators.ADD), a31.reduceLanes(VectorOperators.ADD), a32.reduceLanes(VectorOperators.ADD)};
-        for (; k < kc; k++) {
-            for (int r = 0; r < 4; r++) {
-                float wv = t[tOff + r * kc + k];
-                s[r * 3] += wv * x[x0 + k];
-                s[r * 3 + 1] += wv * x[x1 + k];
-                s[r * 3 + 2] += wv * x[x2 + k];
-            }
-        }
-        for (int r = 0; r < 4; r++) {
-            for (int i = 0; i < 3; i++) {
-                int yi = yOff + i * yStride + r;
-                y[yi] = first ? s[r * 3 + i] : y[yi] + s[r * 3 + i];
-            }
-        }
-    }
-
-    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        int k = 0;
-        float sum = 0f;
-        int bound = F.loopBound(n);
-        if (bound > 0) {
-            FloatVector acc = FloatVector.zero(F);
-            for (; k < bound; k += L) {
-                acc = FloatVector.fromArray(F, a, aOff + k).fma(FloatVector.fromArray(F, b, bOff + k), acc);
-            }
-            sum = acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (; k < n; k++) {
-            sum += a[aOff + k] * b[bOff + k];
-        }
-        return sum;
     }
 }
