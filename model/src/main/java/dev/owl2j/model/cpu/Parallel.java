@@ -4,17 +4,23 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Splits index ranges over one shared ForkJoinPool sized to the machine. The forward pass parallelises at a
- * single level (matrix rows, attention heads); a call made from inside a pool worker runs its chunks in the
- * same pool with work stealing, so accidental nesting does not deadlock.
+ * Splits index ranges over the calling thread plus one shared ForkJoinPool, {@link #parallelism()} threads in
+ * all. The forward pass parallelises at a single level (matrix rows, attention heads) and calls this hundreds of
+ * times per decoded token, so the caller does not hand everything to the pool and sleep: it starts on the chunks
+ * at once while the pool's workers wake up, and every thread claims the next chunk from a shared counter, so a
+ * worker that wakes late simply finds less left to do. A call made from inside a pool worker runs its chunks in
+ * the same pool with work stealing, so accidental nesting does not deadlock.
  */
 public final class Parallel {
-    /** Threads: system property {@code owl2j.threads} (read once, when the pool starts), else all processors. */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1,
-            Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors())));
+    /** Threads in all, the caller included: system property {@code owl2j.threads} (read once), else all processors. */
+    private static final int THREADS = Math.max(1,
+            Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors()));
+    /** The other THREADS − 1 threads (null when there are none). */
+    private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS - 1) : null;
 
     /** Body over the half-open index range [start, end). */
     @FunctionalInterface
@@ -24,39 +30,99 @@ public final class Parallel {
 
     private Parallel() {}
 
+    /** Threads that run a {@link #forRange} at once, the caller included. */
     public static int parallelism() {
-        return POOL.getParallelism();
+        return THREADS;
     }
 
     /**
      * Runs body over [0, n) in contiguous chunks of at least {@code minChunk} indices, concurrently where that
-     * is worth it. Chunks never overlap, so bodies may write disjoint slices of shared arrays.
+     * is worth it. Chunks never overlap, so bodies may write disjoint slices of shared arrays. An exception
+     * thrown by the body is rethrown here once every chunk has finished.
      */
     public static void forRange(int n, int minChunk, RangeBody body) {
         if (n <= 0) {
             return;
         }
         int maxChunks = Math.max(1, n / Math.max(1, minChunk));
-        int chunks = Math.min(maxChunks, POOL.getParallelism() * 4);
-        if (chunks <= 1 || POOL.getParallelism() == 1) {
+        int chunks = Math.min(maxChunks, THREADS * 4);
+        if (chunks <= 1 || POOL == null) {
             body.run(0, n);
             return;
         }
-        List<ForkJoinTask<?>> tasks = new ArrayList<>(chunks);
-        for (int c = 0; c < chunks; c++) {
-            int start = (int) ((long) n * c / chunks);
-            int end = (int) ((long) n * (c + 1) / chunks);
-            tasks.add(ForkJoinTask.adapt(() -> body.run(start, end)));
-        }
         if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == POOL) {
+            List<ForkJoinTask<?>> tasks = new ArrayList<>(chunks);
+            for (int c = 0; c < chunks; c++) {
+                int start = chunkStart(n, chunks, c);
+                int end = chunkStart(n, chunks, c + 1);
+                tasks.add(ForkJoinTask.adapt(() -> body.run(start, end)));
+            }
             ForkJoinTask.invokeAll(tasks);
-        } else {
-            POOL.invoke(new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    invokeAll(tasks);
+            return;
+        }
+        Range range = new Range(n, chunks, body);
+        for (int h = Math.min(chunks, THREADS) - 1; h > 0; h--) {
+            POOL.execute(range::drain);
+        }
+        range.drain();
+        range.await();
+    }
+
+    private static int chunkStart(int n, int chunks, int c) {
+        return (int) ((long) n * c / chunks);
+    }
+
+    /** One forRange call's chunks: claimed through a counter, counted when finished. */
+    private static final class Range {
+        private final int n;
+        private final int chunks;
+        private final RangeBody body;
+        private final Thread caller = Thread.currentThread();
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger finished = new AtomicInteger();
+        private volatile Throwable failure;
+
+        Range(int n, int chunks, RangeBody body) {
+            this.n = n;
+            this.chunks = chunks;
+            this.body = body;
+        }
+
+        void drain() {
+            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+                try {
+                    body.run(chunkStart(n, chunks, c), chunkStart(n, chunks, c + 1));
+                } catch (Throwable t) {
+                    if (failure == null) {
+                        failure = t;
+                    }
+                } finally {
+                    if (finished.incrementAndGet() == chunks) {
+                        LockSupport.unpark(caller);
+                    }
                 }
-            });
+            }
+        }
+
+        /** Waits for the chunks other threads still run: a short spin (they are usually about to finish), then park. */
+        void await() {
+            for (int spins = 0; finished.get() < chunks; spins++) {
+                if (spins < 2000) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.parkNanos(this, 100_000);
+                }
+            }
+            Throwable t = failure;
+            if (t instanceof RuntimeException e) {
+                throw e;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            if (t != null) {
+                throw new IllegalStateException(t);
+            }
         }
     }
 }
