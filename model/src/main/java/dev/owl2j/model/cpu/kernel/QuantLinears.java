@@ -396,13 +396,15 @@ final class QuantLinears {
         void widen(int row, int k0, int kc, float[] out, int outOff) {
             long base = row * rowBytes + (long) k0 / 32 * 18;
             for (int e = 0; e < kc; e += 32, base += 18) {
-                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                float s = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
+                FloatVector d = FloatVector.broadcast(F, s), m = FloatVector.broadcast(F, -8 * s);
                 ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
-                ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = highNibbles(v);
                 for (int p = 0; p < PARTS; p++) {
-                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + p * L);
-                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, outOff + e + 16 + p * L);
+                    // the int-lane unpack of block2x4: (q − 8)·d as q·d + (−8d)
+                    IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
+                    ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, outOff + e + p * L);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m)
+                            .intoArray(out, outOff + e + 16 + p * L);
                 }
             }
         }
