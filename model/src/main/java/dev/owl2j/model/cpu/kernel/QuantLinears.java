@@ -32,14 +32,6 @@ final class QuantLinears {
         }
     }
 
-    /**
-     * (byte >>> 4) − 8 per lane. x86 has no byte-lane shift, so the shift runs on 32-bit lanes of the same bits;
-     * the bits that cross in from the neighbouring byte are cleared by the 0x0f mask.
-     */
-    static ByteVector highNibbles(ByteVector v) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0f).sub((byte) 8);
-    }
-
     static final class Q8 extends VectorLinear {
         private final long rowBytes;
 
@@ -177,8 +169,6 @@ final class QuantLinears {
         }
     }
 
-    static final boolean INT_UNPACK = !Boolean.getBoolean("owl2j.q4ByteUnpack");
-
     static final class Q4 extends VectorLinear {
         private final long rowBytes;
 
@@ -217,9 +207,6 @@ final class QuantLinears {
 
         @Override
         float dotRow(int row, float[] x, int xOff) {
-            if (!INT_UNPACK) {
-                return dotRowBytes(row, x, xOff);
-            }
             long base = row * rowBytes;
             FloatVector acc = FloatVector.zero(F);
             for (int e = 0; e < cols; e += 32, base += 18) {
@@ -239,24 +226,6 @@ final class QuantLinears {
             return acc.reduceLanes(VectorOperators.ADD);
         }
 
-        private float dotRowBytes(int row, float[] x, int xOff) {
-            long base = row * rowBytes;
-            FloatVector acc = FloatVector.zero(F);
-            for (int e = 0; e < cols; e += 32, base += 18) {
-                float d = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
-                ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
-                ByteVector lo = v.and((byte) 0x0f).sub((byte) 8);
-                ByteVector hi = highNibbles(v);
-                FloatVector s = FloatVector.zero(F);
-                for (int p = 0; p < PARTS; p++) {
-                    s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + p * L), s);
-                    s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, p)).fma(FloatVector.fromArray(F, x, xOff + e + 16 + p * L), s);
-                }
-                acc = s.fma(FloatVector.broadcast(F, d), acc);
-            }
-            return acc.reduceLanes(VectorOperators.ADD);
-        }
-
         @Override
         boolean hasBlock2x4() {
             return true;
@@ -264,10 +233,6 @@ final class QuantLinears {
 
         @Override
         void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
-            if (!INT_UNPACK) {
-                block2x4Bytes(r0, r1, k0, kc, x, x0, x1, x2, x3, acc, aOff);
-                return;
-            }
             FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
             FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
             FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
@@ -307,68 +272,6 @@ final class QuantLinears {
                     w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
                     w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
                     xv = FloatVector.fromArray(F, x, x0 + c);
-                    a00 = w0.fma(xv, a00);
-                    a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, x1 + c);
-                    a01 = w0.fma(xv, a01);
-                    a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, x2 + c);
-                    a02 = w0.fma(xv, a02);
-                    a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, x3 + c);
-                    a03 = w0.fma(xv, a03);
-                    a13 = w1.fma(xv, a13);
-                }
-            }
-            a00.intoArray(acc, aOff);
-            a01.intoArray(acc, aOff + L);
-            a02.intoArray(acc, aOff + 2 * L);
-            a03.intoArray(acc, aOff + 3 * L);
-            a10.intoArray(acc, aOff + 4 * L);
-            a11.intoArray(acc, aOff + 5 * L);
-            a12.intoArray(acc, aOff + 6 * L);
-            a13.intoArray(acc, aOff + 7 * L);
-        }
-
-        private void block2x4Bytes(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
-            long b0 = r0 * rowBytes + (long) k0 / 32 * 18;
-            long b1 = r1 * rowBytes + (long) k0 / 32 * 18;
-            int end = k0 + kc;
-            for (int e = k0; e < end; e += 32, b0 += 18, b1 += 18) {
-                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
-                // per-block partial sums to keep live)
-                float d0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
-                float d1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
-                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
-                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
-                ByteVector lo0 = v0.and((byte) 0x0f).sub((byte) 8), lo1 = v1.and((byte) 0x0f).sub((byte) 8);
-                for (int p = 0; p < PARTS; p++) {
-                    int c = e + p * L;
-                    FloatVector w0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
-                    FloatVector w1 = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
-                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
-                    a00 = w0.fma(xv, a00);
-                    a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, x1 + c);
-                    a01 = w0.fma(xv, a01);
-                    a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, x2 + c);
-                    a02 = w0.fma(xv, a02);
-                    a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, x3 + c);
-                    a03 = w0.fma(xv, a03);
-                    a13 = w1.fma(xv, a13);
-                }
-                ByteVector hi0 = highNibbles(v0), hi1 = highNibbles(v1);
-                for (int p = 0; p < PARTS; p++) {
-                    int c = e + 16 + p * L;
-                    FloatVector w0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
-                    FloatVector w1 = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
-                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
                     xv = FloatVector.fromArray(F, x, x1 + c);
