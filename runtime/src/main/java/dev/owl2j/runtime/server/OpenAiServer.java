@@ -261,6 +261,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private static ApiException toApi(Throwable t) {
         if (t instanceof ApiException a) return a;
+        if (t instanceof ServerOutOfMemoryException o) return new ApiException(503, "server_error", "out_of_memory", o.getMessage());
         if (t instanceof Owl2jException o) return ApiException.badRequest("invalid_request", o.getMessage());
         return new ApiException(500, "server_error", null, "internal error: " + t.getClass().getSimpleName());
     }

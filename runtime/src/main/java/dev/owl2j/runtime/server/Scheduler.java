@@ -307,6 +307,13 @@ public final class Scheduler implements AutoCloseable {
             for (Sequence s : running) s.fail(err);
             running.clear();
             return;
+        } catch (OutOfMemoryError e) {
+            // The failed allocation is a KV cache growing (or the step's activations); dropping these requests
+            // frees their caches, and the server goes on with the next ones instead of dying.
+            Owl2jException err = new ServerOutOfMemoryException("a decode step of " + running.size() + " requests");
+            for (Sequence s : running) s.fail(err);
+            running.clear();
+            return;
         }
         Iterator<Sequence> it = running.iterator();
         int i = 0;
@@ -390,6 +397,9 @@ public final class Scheduler implements AutoCloseable {
                 return false;
             } catch (RuntimeException e) {
                 fail(new Owl2jException("prefill failed: " + e, e));
+                return false;
+            } catch (OutOfMemoryError e) {
+                fail(new ServerOutOfMemoryException("the prompt of " + request.ids().length + " tokens"));
                 return false;
             }
             return accept(logits);

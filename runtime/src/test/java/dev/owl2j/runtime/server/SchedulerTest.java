@@ -232,4 +232,48 @@ class SchedulerTest {
             assertArrayEquals(TinyFixture.goldenGreedy("prompt1"), await(good).tokens());
         }
     }
+
+    @Test
+    void runningOutOfHeapFailsTheStepsRequestsAndTheServerGoesOn() throws Exception {
+        Engine real = TinyFixture.engine();
+        java.util.concurrent.atomic.AtomicInteger failNext = new java.util.concurrent.atomic.AtomicInteger(1);
+        // the real engine, except that its first batched step runs out of heap
+        Engine engine = new Engine() {
+            public String description() {
+                return real.description();
+            }
+
+            public dev.owl2j.model.config.Owl2Config config() {
+                return real.config();
+            }
+
+            public float[] encodeImage(float[] pixelValues) {
+                return real.encodeImage(pixelValues);
+            }
+
+            public Session newSession() {
+                return real.newSession();
+            }
+
+            public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {
+                if (failNext.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("Java heap space");
+                }
+                return real.stepBatch(sessions, tokens);
+            }
+
+            public void close() {}
+        };
+        try (Scheduler scheduler = new Scheduler(engine, 2, 4, NO_EOS, null)) {
+            Scheduler.Handle first = scheduler.submit(request("prompt0", SamplingParams.greedy(8)), null);
+            var err = assertThrows(java.util.concurrent.ExecutionException.class, () -> first.result().get(60, TimeUnit.SECONDS));
+            assertTrue(err.getCause() instanceof ServerOutOfMemoryException, String.valueOf(err.getCause()));
+            assertTrue(err.getCause().getMessage().startsWith("out of memory during a decode step of 1 requests"),
+                    err.getCause().getMessage());
+            assertTrue(err.getCause().getMessage().contains("OWL2J_HEAP"), err.getCause().getMessage());
+            // the decode loop is still alive: the next request gets the golden tokens
+            Scheduler.Handle second = scheduler.submit(request("prompt1", SamplingParams.greedy(8)), null);
+            assertArrayEquals(TinyFixture.goldenGreedy("prompt1"), await(second).tokens());
+        }
+    }
 }
