@@ -31,7 +31,7 @@ class LinearsTest {
     @ParameterizedTest
     @CsvSource({
             "F32, 37, 1056", "F32, 21, 603", "F16, 43, 1056", "F16, 19, 588", "BF16, 45, 1088", "BF16, 9, 200",
-            "Q8_0, 39, 1056", "Q8_0, 6, 96", "Q4_0, 41, 1120", "Q4_0, 5, 64"})
+            "Q8_0, 39, 1056", "Q8_0, 6, 96", "Q4_0, 41, 1120", "Q4_0, 5, 64", "F16, 70, 608", "Q4_0, 67, 544"})
     void matchesReference(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols);
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
@@ -41,7 +41,7 @@ class LinearsTest {
         assertEquals(rows, fast.rows());
         assertEquals(cols, fast.cols());
         float[] wf = Quantizer.dequantize(w);
-        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17, 24, 25}) { // matvec, the blocked path (<= 24), the tiled path
+        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17, 24, 25, 40}) { // matvec, the blocked path (<= 24), the tiled path
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
             float[] expected = new float[n * rows];
