@@ -32,6 +32,8 @@ case "${1:-}" in
     export OCL_ICD_VENDORS="$tmp/icd"
     nrtc=$(ls /usr/local/cuda/targets/x86_64-linux/lib/libnvrtc.so 2>/dev/null || true)
     shift
+    # keep the JVM's SIGSEGV handler first if a driver installs its own (see ./owl2j)
+    if [ -f "$tmp/jre/lib/libjsig.so" ]; then export LD_PRELOAD="$tmp/jre/lib/libjsig.so"; fi
     "$tmp/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx64g \
       ${nrtc:+-Dorg.lwjgl.cuda.nvrtc.libname=$nrtc} -Dowl2j.testdata="$PWD/testdata" \
       -cp "$pack/benchmarks.jar" dev.owl2j.bench.DeviceReport "$@"
