@@ -31,11 +31,64 @@ public final class Attention {
     public static void attend(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
                               int heads, int kvHeads, int headDim, float scale,
                               boolean causal, int firstQueryPosition, HeadLayout out) {
-        if (nQueries < 4) {
+        if (nQueries == 1 && nKeys >= LONG_CACHE) {
+            attendStreaming(q, k, v, causal ? Math.min(nKeys, firstQueryPosition + 1) : nKeys,
+                    heads, kvHeads, headDim, scale, out);
+        } else if (nQueries < 4) {
             attendByDots(q, nQueries, k, v, nKeys, heads, kvHeads, headDim, scale, causal, firstQueryPosition, out);
         } else {
             attendBlocked(q, nQueries, k, v, nKeys, heads, kvHeads, headDim, scale, causal, firstQueryPosition, out);
         }
+    }
+
+    /** Cached positions from which one query's attention streams the cache row by row ({@link #attendStreaming}). */
+    static final int LONG_CACHE = Integer.getInteger("owl2j.streamingAttention", 256);
+
+    /**
+     * One query over a long cache, reading K and V front to back as stored ([position][kv heads · headDim]): the
+     * threads split the positions, score every head of their rows, then (after a softmax per head) add their rows'
+     * weighted values into partial outputs that are summed at the end. Going head by head instead reads a
+     * headDim-wide piece of every row with a stride of the whole row: 7B Q4_0 decode at 1500 positions 3.37 tok/s
+     * that way, 3.71 streaming (8 positions: 5.6).
+     */
+    private static void attendStreaming(HeadLayout q, HeadLayout k, HeadLayout v, int keys,
+                                        int heads, int kvHeads, int headDim, float scale, HeadLayout out) {
+        int group = heads / kvHeads;
+        float[] scores = new float[heads * keys]; // [head][position]
+        int minRows = 64;
+        Parallel.forRange(keys, minRows, (j0, j1) -> {
+            for (int j = j0; j < j1; j++) {
+                for (int h = 0; h < heads; h++) {
+                    scores[h * keys + j] = Ops.dot(q.data(), q.offset(0, h), k.data(), k.offset(j, h / group), headDim) * scale;
+                }
+            }
+        });
+        Parallel.forRange(heads, 1, (h0, h1) -> {
+            for (int h = h0; h < h1; h++) {
+                Ops.softmax(scores, h * keys, keys);
+            }
+        });
+        float[] o = out.data();
+        for (int h = 0; h < heads; h++) {
+            java.util.Arrays.fill(o, out.offset(0, h), out.offset(0, h) + headDim, 0f);
+        }
+        Object lock = new Object();
+        Parallel.forRange(keys, minRows, (j0, j1) -> {
+            float[] part = new float[heads * headDim];
+            for (int j = j0; j < j1; j++) {
+                for (int h = 0; h < heads; h++) {
+                    Ops.axpy(scores[h * keys + j], v.data(), v.offset(j, h / group), part, h * headDim, headDim);
+                }
+            }
+            synchronized (lock) {
+                for (int h = 0; h < heads; h++) {
+                    int oOff = out.offset(0, h);
+                    for (int d = 0; d < headDim; d++) {
+                        o[oOff + d] += part[h * headDim + d];
+                    }
+                }
+            }
+        });
     }
 
     /** Decode (one or two queries): a dot product per key straight from the cache, no copies. */

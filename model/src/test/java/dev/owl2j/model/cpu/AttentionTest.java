@@ -9,7 +9,7 @@ import java.util.Random;
  * Attention.attend (both the decode path, < 4 queries, and the blocked path) against a double-precision
  * reference written from the definition, on fused head-interleaved layouts like the vision tower's and on a
  * causal, grouped-query, chunked case (firstQueryPosition > 0, query counts not multiples of 4), with head sizes
- * that leave vector tails.
+ * that leave vector tails, and one query over caches long enough for the streaming path.
  * Tolerance: 2e-6 abs (outputs are convex combinations of values in [-1, 1]).
  */
 class AttentionTest {
@@ -20,7 +20,10 @@ class AttentionTest {
             "37, 37, 4, 4, 16, false, 0", "13, 29, 8, 2, 32, true, 16", "70, 70, 4, 1, 64, true, 0",
             // head sizes with vector tails (8, 24, 40, 72) and key counts past several key vectors
             "9, 50, 2, 2, 8, false, 0", "22, 61, 3, 1, 24, true, 39", "17, 97, 2, 2, 40, false, 0",
-            "41, 41, 2, 1, 72, true, 0", "6, 130, 2, 2, 64, false, 0"})
+            "41, 41, 2, 1, 72, true, 0", "6, 130, 2, 2, 64, false, 0",
+            // one query over long caches (the streaming path from 256 positions), and decode's two or three queries
+            "1, 303, 4, 2, 72, true, 302", "1, 260, 2, 2, 40, false, 0", "1, 400, 2, 1, 64, true, 299",
+            "2, 150, 2, 2, 40, true, 148", "3, 67, 2, 1, 128, false, 0", "1, 5, 2, 2, 8, true, 4"})
     void matchesDoubleReference(int nQueries, int nKeys, int heads, int kvHeads, int headDim, boolean causal, int first) {
         Random rnd = new Random(nQueries * 131L + nKeys);
         // q in its own [nQueries, heads·headDim]; k and v interleaved in one [nKeys, 2·kvHeads·headDim] buffer
