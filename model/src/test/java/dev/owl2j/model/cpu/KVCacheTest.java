@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Decoding with the KV cache equals recomputing the whole sequence from scratch (tolerance 1e-4 on every
- * logit), also when a further prompt chunk with images is appended to a cache (multi-turn chat).
+ * logit), also when a further prompt chunk with images is appended to a cache (multi-turn chat), and a prefill run
+ * in chunks equals one pass.
  */
 class KVCacheTest {
     static final double LOGIT_TOLERANCE = 1e-4;
@@ -104,5 +105,23 @@ class KVCacheTest {
         assertEquals(17, s.cache().length());
         assertThrows(Owl2jException.class, () -> s.step(5));
         assertEquals(17, s.position());
+    }
+
+    /** A long prompt runs through the decoder in chunks; here chunks of 7 positions (images split across them). */
+    @ParameterizedTest
+    @ValueSource(strings = {"prompt0", "prompt1", "prompt2"})
+    void aChunkedPrefillEqualsOnePass(String prompt) {
+        Owl2Model model = Fixture.model();
+        int[] ids = Fixture.promptIds(prompt);
+        List<float[]> images = Owl2ModelTest.imagesOf(prompt);
+        Session whole = model.newSession();
+        Session chunked = model.newSession();
+        float[] expected = whole.prefill(ids, images, Integer.MAX_VALUE);
+        float[] actual = chunked.prefill(ids, images, 7);
+        NumericAssert.assertAllClose(prompt + " chunked prefill", expected, actual, LOGIT_TOLERANCE);
+        assertEquals(whole.position(), chunked.position());
+        // and the caches agree: the next steps give the same logits
+        int next = Owl2ModelTest.argmax(expected);
+        NumericAssert.assertAllClose(prompt + " step after chunked prefill", whole.step(next), chunked.step(next), LOGIT_TOLERANCE);
     }
 }
