@@ -141,7 +141,10 @@ abstract class VectorLinear implements Linear {
         throw new UnsupportedOperationException();
     }
 
-    private void matmulBlocked(float[] x, int n, float[] y) {
+    private void matmulBlocked(float[] xIn, int n, float[] y) {
+        AlignedRows.Rows aligned = AlignedRows.of(xIn, n, cols);
+        float[] x = aligned.data();
+        int xBase = aligned.offset();
         int chunks = (rows + BR - 1) / BR;
         int minChunks = Math.max(1, (1 << 15) / Math.max(1, BR * cols * n));
         Parallel.forRange(chunks, minChunks, (start, end) -> {
@@ -154,10 +157,10 @@ abstract class VectorLinear implements Linear {
                 }
                 for (int g = 0; g < n; g += 4) {
                     // a last group of fewer than four X rows repeats row n-1; those sums are dropped
-                    int x0 = g * cols;
-                    int x1 = Math.min(g + 1, n - 1) * cols;
-                    int x2 = Math.min(g + 2, n - 1) * cols;
-                    int x3 = Math.min(g + 3, n - 1) * cols;
+                    int x0 = xBase + g * cols;
+                    int x1 = xBase + Math.min(g + 1, n - 1) * cols;
+                    int x2 = xBase + Math.min(g + 2, n - 1) * cols;
+                    int x3 = xBase + Math.min(g + 3, n - 1) * cols;
                     java.util.Arrays.fill(acc, 0f);
                     for (int k0 = 0; k0 < cols; k0 += BK) {
                         int kc = Math.min(BK, cols - k0);
