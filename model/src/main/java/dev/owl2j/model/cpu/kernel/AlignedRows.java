@@ -7,7 +7,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Copies of X whose rows start on 64-byte boundaries, for the batched decode kernel with 512-bit vectors.
+ * Copies of X whose rows start on 64-byte boundaries, for the batched decode kernel and the quantized decode
+ * matvec with 512-bit vectors.
  *
  * <p>Why: that kernel loads each 16-float X vector once per pair of weight rows, and a 64-byte load from an
  * address that is not a multiple of 64 touches two cache lines. Measured on the Q4_0 kernel (one thread, AVX-512):
@@ -40,6 +41,15 @@ final class AlignedRows {
      */
     static Rows of(float[] x, int n, int cols) {
         return ENABLED ? aligned(x, n, cols) : new Rows(x, 0);
+    }
+
+    /** One row x[xOff, xOff + cols) for the decode matvec, aligned as {@link #of} aligns rows. */
+    static Rows ofRow(float[] x, int xOff, int cols) {
+        if (!ENABLED || cols % 16 != 0) {
+            return new Rows(x, xOff);
+        }
+        float[] row = xOff == 0 && x.length == cols ? x : java.util.Arrays.copyOfRange(x, xOff, xOff + cols);
+        return aligned(row, 1, cols);
     }
 
     /** As {@link #of}, whatever the vector width (tests). */

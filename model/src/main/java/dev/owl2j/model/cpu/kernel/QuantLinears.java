@@ -56,7 +56,10 @@ final class QuantLinears {
         }
 
         @Override
-        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+        public void matvec(float[] xIn, int xInOff, float[] y, int yOff) {
+            AlignedRows.Rows aligned = AlignedRows.ofRow(xIn, xInOff, cols);
+            float[] x = aligned.data();
+            int xOff = aligned.offset();
             Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
                 for (int r = start; r < end; r++) {
                     y[yOff + r] = dotRow(r, x, xOff);
@@ -222,7 +225,10 @@ final class QuantLinears {
         }
 
         @Override
-        public void matvec(float[] x, int xOff, float[] y, int yOff) {
+        public void matvec(float[] xIn, int xInOff, float[] y, int yOff) {
+            AlignedRows.Rows aligned = AlignedRows.ofRow(xIn, xInOff, cols);
+            float[] x = aligned.data();
+            int xOff = aligned.offset();
             Parallel.forRange(rows, matvecMinRows(), (start, end) -> {
                 for (int r = start; r < end; r++) {
                     y[yOff + r] = dotRow(r, x, xOff);
