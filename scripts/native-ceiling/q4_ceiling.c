@@ -36,6 +36,13 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
+static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_hadd_ps(s, s);
+    s = _mm_hadd_ps(s, s);
+    return _mm_cvtss_f32(s);
+}
+
 static float dot_int8(const block_q4 *w) {
     __m256 acc = _mm256_setzero_ps();
     const __m256i low = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
@@ -50,9 +57,7 @@ static float dot_int8(const block_q4 *w) {
         __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * XQ[b].d), _mm256_cvtepi32_ps(s32), acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s); s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
+    return hsum(acc);
 }
 
 static float dot_float(const block_q4 *w) {
@@ -71,9 +76,7 @@ static float dot_float(const block_q4 *w) {
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d)), s, acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s); s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
+    return hsum(acc);
 }
 
 static float dot_int16(const block_q4 *w) {
@@ -89,9 +92,7 @@ static float dot_int16(const block_q4 *w) {
         __m256i s32 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(s16)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s16, 1)));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * XQ[b].d), _mm256_cvtepi32_ps(s32), acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s); s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
+    return hsum(acc);
 }
 
 // Q8_0 rows (34-byte blocks) for the same comparison: the float scheme sign-extends bytes to int32 lanes.
@@ -108,9 +109,7 @@ static float dot8_float(const block_q8w *w) {
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d)), s, acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s); s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
+    return hsum(acc);
 }
 
 static float dot8_int8(const block_q8w *w) {
@@ -122,9 +121,7 @@ static float dot8_int8(const block_q8w *w) {
         __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q)), ones);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * XQ[b].d), _mm256_cvtepi32_ps(s32), acc);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s); s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
+    return hsum(acc);
 }
 
 static float row_read(const void *w, size_t rowBytes) {
