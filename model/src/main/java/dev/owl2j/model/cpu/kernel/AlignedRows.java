@@ -40,30 +40,26 @@ final class AlignedRows {
      * boundary, or x itself at offset 0 where that is not possible or not useful.
      */
     static Rows of(float[] x, int n, int cols) {
-        return ENABLED ? aligned(x, n, cols) : new Rows(x, 0);
+        return ENABLED ? aligned(x, 0, n, cols) : new Rows(x, 0);
     }
 
     /** One row x[xOff, xOff + cols) for the decode matvec, aligned as {@link #of} aligns rows. */
     static Rows ofRow(float[] x, int xOff, int cols) {
-        if (!ENABLED || cols % 16 != 0) {
-            return new Rows(x, xOff);
-        }
-        float[] row = xOff == 0 && x.length == cols ? x : java.util.Arrays.copyOfRange(x, xOff, xOff + cols);
-        return aligned(row, 1, cols);
+        return ENABLED ? aligned(x, xOff, 1, cols) : new Rows(x, xOff);
     }
 
-    /** As {@link #of}, whatever the vector width (tests). */
-    static Rows aligned(float[] x, int n, int cols) {
+    /** Rows [0, n) starting at x[xOff], as {@link #of} copies them, whatever the vector width (tests). */
+    static Rows aligned(float[] x, int xOff, int n, int cols) {
         if (Native.MEMSET == null || cols % 16 != 0) {
-            return new Rows(x, 0);
+            return new Rows(x, xOff);
         }
         float[] copy = new float[n * cols + 16];
         long address = address(copy);
         if (address < 0 || (address & 3) != 0) {
-            return new Rows(x, 0);
+            return new Rows(x, xOff);
         }
         int offset = (int) (((64 - (address & 63)) & 63) / 4);
-        System.arraycopy(x, 0, copy, offset, n * cols);
+        System.arraycopy(x, xOff, copy, offset, n * cols);
         return new Rows(copy, offset);
     }
 

@@ -16,9 +16,14 @@ class AlignedRowsTest {
         int n = 5, cols = 96;
         float[] x = new float[n * cols];
         for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
-        AlignedRows.Rows rows = AlignedRows.aligned(x, n, cols);
+        AlignedRows.Rows rows = AlignedRows.aligned(x, 0, n, cols);
         for (int i = 0; i < x.length; i++) {
             assertEquals(Float.floatToRawIntBits(x[i]), Float.floatToRawIntBits(rows.data()[rows.offset() + i]), "element " + i);
+        }
+        // one row from the middle of x, as the decode matvec asks for it
+        AlignedRows.Rows row = AlignedRows.aligned(x, 2 * cols, 1, cols);
+        for (int i = 0; i < cols; i++) {
+            assertEquals(Float.floatToRawIntBits(x[2 * cols + i]), Float.floatToRawIntBits(row.data()[row.offset() + i]), "row 2, element " + i);
         }
     }
 
@@ -30,7 +35,7 @@ class AlignedRowsTest {
         // a collection between the copy and the address check may move the copy; then the next try is checked
         boolean aligned = false;
         for (int attempt = 0; attempt < 3 && !aligned; attempt++) {
-            AlignedRows.Rows rows = AlignedRows.aligned(x, n, cols);
+            AlignedRows.Rows rows = AlignedRows.aligned(x, 0, n, cols);
             long address = AlignedRows.address(rows.data());
             aligned = true;
             for (int r = 0; r < n; r++) {
@@ -42,9 +47,9 @@ class AlignedRowsTest {
 
     @Test
     void rowsThatCannotAllBeAlignedAreNotCopied() {
-        float[] x = new float[2 * 100]; // 100 floats = 400 bytes: the second row cannot share the first's alignment
-        AlignedRows.Rows rows = AlignedRows.aligned(x, 2, 100);
+        float[] x = new float[2 * 100]; // rows of 100 floats (400 bytes) cannot all share one alignment
+        AlignedRows.Rows rows = AlignedRows.aligned(x, 100, 1, 100);
         assertSame(x, rows.data());
-        assertEquals(0, rows.offset());
+        assertEquals(100, rows.offset());
     }
 }
