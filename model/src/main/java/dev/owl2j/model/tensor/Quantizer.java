@@ -26,6 +26,11 @@ public final class Quantizer {
 
     /** Quantizes a 2-D F32/F16/BF16 tensor row by row into Q8_0 or Q4_0 (same name and shape). */
     public static Tensor quantize(Tensor src, DType target) {
+        return quantize(src, target, Arena.ofAuto());
+    }
+
+    /** As {@link #quantize(Tensor, DType)}, into memory of the given arena (shared or automatic: rows are written by several threads). */
+    public static Tensor quantize(Tensor src, DType target, Arena arena) {
         if (target != DType.Q8_0 && target != DType.Q4_0) {
             throw new Owl2jException("cannot quantize " + src.name() + " to " + target + " (only Q8_0 and Q4_0)");
         }
@@ -42,7 +47,7 @@ public final class Quantizer {
                     + " columns is not a multiple of " + QK);
         }
         long rowBytes = target.bytesFor(cols);
-        MemorySegment out = Arena.ofAuto().allocate(rowBytes * rows, 64);
+        MemorySegment out = arena.allocate(rowBytes * rows, 64);
         Parallel.forRange(rows, 16, (start, end) -> {
             float[] row = new float[cols];
             short[] half = new short[cols];

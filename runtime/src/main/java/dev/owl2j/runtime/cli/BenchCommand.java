@@ -8,6 +8,7 @@ import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.cpu.Session;
 import dev.owl2j.model.cpu.Trace;
 import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.cpu.kernel.MallocTrim;
 import dev.owl2j.model.cpu.kernel.MachinePeaks;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.generation.GenerationStats;
@@ -102,8 +103,14 @@ public final class BenchCommand implements Callable<Integer> {
             // the GEMMs alone as well as over the whole tower (attention products, norms and GELU included)
             LongAdder visionLinearNanos = new LongAdder();
             var kernels = Linears.factory(null);
-            Owl2Model model = Owl2Model.load(weights, cfg, w -> w.name().startsWith("model.vision_model.")
-                    ? new TimedLinear(kernels.apply(w), visionLinearNanos) : kernels.apply(w));
+            Owl2Model model = Owl2Model.load(weights, cfg, w -> {
+                Linear linear = kernels.apply(w);
+                if (Linears.copies(w)) {
+                    weights.release(w.name()); // as a mapped checkpoint's pages are, so RSS counts these weights once
+                }
+                return w.name().startsWith("model.vision_model.") ? new TimedLinear(linear, visionLinearNanos) : linear;
+            });
+            MallocTrim.releaseFreePages(); // as CpuEngine does after loading
             out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s%n", weights.byteSize() / GIB, secondsSince(t0));
             out.flush();
 
@@ -227,7 +234,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (String n : w.names()) {
             boolean decoderMatrix = Linears.isDecoderProjection(n) && !n.contains("multiway.1");
             if (decoderMatrix || n.equals("lm_head.weight")) {
-                bytes += w.get(n).data().byteSize();
+                bytes += w.byteSize(n); // from the shape: get() would make a released tensor again
             }
         }
         return bytes;

@@ -4,6 +4,7 @@ import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Owl2Model;
 import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.cpu.kernel.MallocTrim;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -28,6 +29,7 @@ public final class CpuEngine implements Engine {
 
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType) {
         this.model = Owl2Model.load(weights, config, linearFactory);
+        MallocTrim.releaseFreePages(); // scratch freed while loading (quantized copies) leaves resident holes
         this.description = "cpu, " + dev.owl2j.model.cpu.Parallel.parallelism() + " threads, " + weightType + " weights";
     }
 

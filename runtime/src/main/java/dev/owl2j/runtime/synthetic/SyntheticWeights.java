@@ -26,10 +26,11 @@ import java.util.stream.IntStream;
  * format (random blocks with realistic scales) instead of being quantized from floats.
  */
 public final class SyntheticWeights implements TensorSource {
-    private final Arena arena = Arena.ofShared();
     private final Map<String, long[]> shapes;
     private final Map<String, DType> dtypes;
+    /** Each tensor made so far, in memory of its own, so that one can be released (see {@link #release}). */
     private final Map<String, Tensor> made = new LinkedHashMap<>();
+    private final Map<String, Arena> arenas = new LinkedHashMap<>();
     private final long seed;
 
     /**
@@ -63,10 +64,34 @@ public final class SyntheticWeights implements TensorSource {
             if (shape == null) {
                 throw new Owl2jException("synthetic weights: no tensor named " + name);
             }
-            t = make(name, shape, dtypes.get(name));
+            Arena arena = Arena.ofShared();
+            t = make(arena, name, shape, dtypes.get(name));
             made.put(name, t);
+            arenas.put(name, arena);
         }
         return t;
+    }
+
+    /**
+     * Frees a tensor's memory once its user keeps a copy of its own (as a real checkpoint's mapped pages are
+     * released in that case): the synthetic benchmark's memory figures then count the weights once. The tensor
+     * handed out before must not be read again; a later {@link #get} makes it afresh, with the same values.
+     */
+    public synchronized void release(String name) {
+        Arena arena = arenas.remove(name);
+        if (arena != null) {
+            made.remove(name);
+            arena.close();
+        }
+    }
+
+    /** Bytes of one tensor (made or not). */
+    public long byteSize(String name) {
+        long[] shape = shapes.get(name);
+        if (shape == null) {
+            throw new Owl2jException("synthetic weights: no tensor named " + name);
+        }
+        return dtypes.get(name).bytesFor(Tensor.numel(shape));
     }
 
     /** Total bytes of all tensors (made or not). */
@@ -84,11 +109,13 @@ public final class SyntheticWeights implements TensorSource {
     }
 
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        arenas.values().forEach(Arena::close);
+        arenas.clear();
+        made.clear();
     }
 
-    private Tensor make(String name, long[] shape, DType dtype) {
+    private Tensor make(Arena arena, String name, long[] shape, DType dtype) {
         long numel = Tensor.numel(shape);
         MemorySegment data = arena.allocate(dtype.bytesFor(numel), 64);
         long nameSeed = seed ^ name.hashCode() * 0x9E3779B97F4A7C15L;

@@ -7,6 +7,7 @@ import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Quantizer;
 import dev.owl2j.model.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -30,6 +31,14 @@ public final class Linears {
             throw new Owl2jException("weight " + w.name() + " is " + w.dtype() + " but its " + w.dim(1)
                     + " columns are not a whole number of " + w.dtype().blockSize + "-element blocks");
         }
+        if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
+            return ColumnPanels.split(w, ColumnPanels.MAX_COLS, Linears::kernel);
+        }
+        return kernel(w);
+    }
+
+    /** The kernel for w as stored, whatever its row length. */
+    static Linear kernel(Tensor w) {
         return switch (w.dtype()) {
             case F32 -> new FloatLinears.F32(w);
             case F16 -> new FloatLinears.Half(w, false);
@@ -42,10 +51,24 @@ public final class Linears {
         };
     }
 
+    /**
+     * Whether {@link #of} keeps a copy of w's weights of its own (long rows split into column panels) rather than
+     * w's memory itself; the copy's source pages are released when w is mapped from a file.
+     */
+    public static boolean copies(Tensor w) {
+        return ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
+    }
+
     /** w quantized at load to q (Q8_0 or Q4_0) into off-heap memory; columns must be a multiple of 32. */
     public static Linear quantized(Tensor w, DType q) {
         if (w.dtype() == q) {
             return of(w);
+        }
+        if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
+            // the whole quantized matrix only lives until its panels are copied: freed at once, not by a later GC
+            try (Arena scratch = Arena.ofShared()) {
+                return ColumnPanels.split(Quantizer.quantize(w, q, scratch), ColumnPanels.MAX_COLS, Linears::kernel);
+            }
         }
         return of(Quantizer.quantize(w, q));
     }

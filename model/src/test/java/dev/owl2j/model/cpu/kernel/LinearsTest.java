@@ -83,7 +83,7 @@ class LinearsTest {
         assertTrue(e.getMessage().contains("model.layers.0.mlp.down_proj.weight"), e.getMessage());
     }
 
-    private static void check(String what, float[] expected, float[] actual, float[] w, float[] x, int rows, int cols) {
+    static void check(String what, float[] expected, float[] actual, float[] w, float[] x, int rows, int cols) {
         int n = expected.length / rows;
         for (int i = 0; i < n; i++) {
             for (int r = 0; r < rows; r++) {
@@ -102,7 +102,7 @@ class LinearsTest {
         return new Tensor(name, t.dtype(), t.shape(), t.data());
     }
 
-    private static Tensor f32(String name, int rows, int cols, float[] v) {
+    static Tensor f32(String name, int rows, int cols, float[] v) {
         MemorySegment data = Arena.ofAuto().allocate(v.length * 4L);
         MemorySegment.copy(v, 0, data, Tensor.F32_LE, 0, v.length);
         return new Tensor(name, DType.F32, new long[]{rows, cols}, data);
