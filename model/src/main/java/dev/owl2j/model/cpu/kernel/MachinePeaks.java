@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Locale;
 
@@ -41,8 +42,12 @@ public final class MachinePeaks {
     public static double memoryBandwidthGBs(long bufferBytes, long millis) {
         long bytes = Math.max(1 << 20, bufferBytes) & ~((long) F.vectorByteSize() * 64 - 1);
         try (Arena arena = Arena.ofConfined()) {
-            // Arena.allocate zero-fills, which also faults every page in before timing.
             MemorySegment buf = arena.allocate(bytes, 4096);
+            // Distinct values in every page rather than Arena.allocate's zeros: a host may merge pages of zeros
+            // into one physical page, and reading that runs from cache.
+            for (long o = 0; o < bytes; o += 8) {
+                buf.set(ValueLayout.JAVA_LONG_UNALIGNED, o, o * 0x9E3779B97F4A7C15L);
+            }
             int chunks = Parallel.parallelism() * 16;
             long chunkBytes = bytes / chunks;
             // Best pass over the time window: early passes run before the JIT has compiled the loop.
