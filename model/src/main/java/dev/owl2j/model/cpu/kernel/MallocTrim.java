@@ -7,7 +7,8 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * Hands free C-heap memory back to the operating system once a model is loaded (glibc's {@code malloc_trim};
- * nothing where the C library has no such call or native access is denied).
+ * nothing where the C library has no such call or native access is denied). The runtime calls it after
+ * {@code Owl2Model.load} (this package may not call into the model's package, which imports it).
  *
  * <p>Why: loading frees large scratch blocks (a matrix quantized before its column panels are copied, see
  * ColumnPanels) between allocations of similar size, and glibc keeps the pages of such holes in the
