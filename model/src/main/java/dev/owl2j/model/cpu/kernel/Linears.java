@@ -64,13 +64,20 @@ public final class Linears {
         if (w.dtype() == q) {
             return of(w);
         }
+        Linear linear;
         if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
             // the whole quantized matrix only lives until its panels are copied: freed at once, not by a later GC
             try (Arena scratch = Arena.ofShared()) {
-                return ColumnPanels.split(Quantizer.quantize(w, q, scratch), ColumnPanels.MAX_COLS, Linears::kernel);
+                linear = ColumnPanels.split(Quantizer.quantize(w, q, scratch), ColumnPanels.MAX_COLS, Linears::kernel);
             }
+        } else {
+            linear = of(Quantizer.quantize(w, q));
         }
-        return of(Quantizer.quantize(w, q));
+        if (w.data().isMapped()) {
+            // the float source was read once and is not needed again: its file pages need not stay resident
+            w.data().unload();
+        }
+        return linear;
     }
 
     /**

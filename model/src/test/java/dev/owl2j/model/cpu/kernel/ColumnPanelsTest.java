@@ -86,6 +86,22 @@ class ColumnPanelsTest {
         }
     }
 
+    /** Quantizing a mapped float matrix at load releases its pages afterwards; the file stays intact. */
+    @Test
+    void quantizingAMappedMatrixAtLoad(@TempDir Path dir) throws IOException {
+        Random rnd = new Random(11);
+        Tensor w = LinearsTest.randomMatrix(DType.F16, 9, 320, rnd);
+        Path file = dir.resolve("f16.bin");
+        byte[] bytes = w.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        Files.write(file, bytes);
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes.length, arena);
+            Linear q = Linears.quantized(new Tensor(w.name(), w.dtype(), w.shape(), mapped), DType.Q8_0);
+            checkAgainstReference("F16 mapped, quantized to Q8_0", Quantizer.quantize(w, DType.Q8_0), q, rnd);
+            assertTrue(Arrays.equals(bytes, mapped.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), "file contents intact");
+        }
+    }
+
     private static void checkAgainstReference(String what, Tensor w, Linear fast, Random rnd) {
         int rows = Math.toIntExact(w.dim(0));
         int cols = Math.toIntExact(w.dim(1));
