@@ -12,7 +12,6 @@ import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.GenerationConfig;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.config.PreprocessorConfig;
-import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
@@ -61,14 +60,8 @@ final class BenchModels {
         }
         SyntheticWeights weights = new SyntheticWeights(shapes,
                 n -> q != null && Linears.isDecoderProjection(n) && shapes.get(n)[1] % 32 == 0 ? q : DType.F16, 1);
-        var kernels = Linears.factory(null);
-        Engine engine = new CpuEngine(weights, cfg, w -> {
-            Linear linear = kernels.apply(w);
-            if (Linears.copies(w)) {
-                weights.release(w.name()); // as owl2j bench does: the kernel keeps its own copy
-            }
-            return linear;
-        }, "synthetic 7B, " + (q == null ? "F16" : q + " decoder"));
+        Engine engine = new CpuEngine(weights, cfg, weights.kernelsReleasingCopies(),
+                "synthetic 7B, " + (q == null ? "F16" : q + " decoder"));
         Tokenizer tokenizer;
         try {
             Path tok = Files.createTempFile("owl2j-bench-tokenizer", ".json");

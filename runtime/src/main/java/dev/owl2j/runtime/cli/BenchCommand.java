@@ -104,14 +104,9 @@ public final class BenchCommand implements Callable<Integer> {
             // the vision tower's linears report their own time, so the GEMMs' share of the FMA peak is measured on
             // the GEMMs alone as well as over the whole tower (attention products, norms and GELU included)
             LongAdder visionLinearNanos = new LongAdder();
-            var kernels = Linears.factory(null);
-            Owl2Model model = Owl2Model.load(weights, cfg, w -> {
-                Linear linear = kernels.apply(w);
-                if (Linears.copies(w)) {
-                    weights.release(w.name()); // as a mapped checkpoint's pages are, so RSS counts these weights once
-                }
-                return w.name().startsWith("model.vision_model.") ? new TimedLinear(linear, visionLinearNanos) : linear;
-            });
+            var kernels = weights.kernelsReleasingCopies();
+            Owl2Model model = Owl2Model.load(weights, cfg, w -> w.name().startsWith("model.vision_model.")
+                    ? new TimedLinear(kernels.apply(w), visionLinearNanos) : kernels.apply(w));
             MallocTrim.releaseFreePages(); // as CpuEngine does after loading
             out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s%n", weights.byteSize() / GIB, secondsSince(t0));
             out.flush();

@@ -1,6 +1,8 @@
 package dev.owl2j.runtime.synthetic;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.cpu.Linear;
+import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -14,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -37,7 +40,7 @@ public final class SyntheticWeights implements TensorSource {
      * @param shapes  name → shape, in checkpoint order
      * @param dtypeOf the storage type for each name (F32, F16, BF16, Q8_0 or Q4_0)
      */
-    public SyntheticWeights(Map<String, long[]> shapes, java.util.function.Function<String, DType> dtypeOf, long seed) {
+    public SyntheticWeights(Map<String, long[]> shapes, Function<String, DType> dtypeOf, long seed) {
         this.shapes = new LinkedHashMap<>(shapes);
         this.dtypes = new LinkedHashMap<>();
         for (String n : shapes.keySet()) {
@@ -101,6 +104,21 @@ public final class SyntheticWeights implements TensorSource {
             b += dtypes.get(e.getKey()).bytesFor(Tensor.numel(e.getValue()));
         }
         return b;
+    }
+
+    /**
+     * The kernels of {@code Linears.factory(null)}, releasing each tensor a kernel keeps a copy of
+     * ({@code Linears.copies}), as a mapped checkpoint's pages are released: memory then counts those weights once.
+     */
+    public Function<Tensor, Linear> kernelsReleasingCopies() {
+        Function<Tensor, Linear> kernels = Linears.factory(null);
+        return w -> {
+            Linear linear = kernels.apply(w);
+            if (Linears.copies(w)) {
+                release(w.name());
+            }
+            return linear;
+        };
     }
 
     @Override

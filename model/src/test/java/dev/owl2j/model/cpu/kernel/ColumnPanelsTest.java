@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,15 +74,11 @@ class ColumnPanelsTest {
     void mappedSourceStaysReadableAfterItsPagesAreReleased(@TempDir Path dir) throws IOException {
         Random rnd = new Random(9);
         Tensor w = LinearsTest.randomMatrix(DType.Q8_0, 7, 640, rnd);
-        Path file = dir.resolve("w.bin");
-        byte[] bytes = w.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        Files.write(file, bytes);
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes.length, arena);
-            Tensor m = new Tensor(w.name(), w.dtype(), w.shape(), mapped);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor m = mapped(w, dir.resolve("w.bin"), arena);
             Linear panels = ColumnPanels.split(m, 256, Linears::kernel);
             checkAgainstReference("Q8_0 mapped", w, panels, rnd);
-            assertTrue(Arrays.equals(bytes, mapped.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), "file contents intact");
+            assertFileIntact(w, m);
         }
     }
 
@@ -91,15 +87,25 @@ class ColumnPanelsTest {
     void quantizingAMappedMatrixAtLoad(@TempDir Path dir) throws IOException {
         Random rnd = new Random(11);
         Tensor w = LinearsTest.randomMatrix(DType.F16, 9, 320, rnd);
-        Path file = dir.resolve("f16.bin");
-        byte[] bytes = w.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        Files.write(file, bytes);
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes.length, arena);
-            Linear q = Linears.quantized(new Tensor(w.name(), w.dtype(), w.shape(), mapped), DType.Q8_0);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor m = mapped(w, dir.resolve("f16.bin"), arena);
+            Linear q = Linears.quantized(m, DType.Q8_0);
             checkAgainstReference("F16 mapped, quantized to Q8_0", Quantizer.quantize(w, DType.Q8_0), q, rnd);
-            assertTrue(Arrays.equals(bytes, mapped.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), "file contents intact");
+            assertFileIntact(w, m);
         }
+    }
+
+    /** w written to file and mapped back read-only (the way checkpoints are loaded). */
+    private static Tensor mapped(Tensor w, Path file, Arena arena) throws IOException {
+        Files.write(file, w.data().toArray(ValueLayout.JAVA_BYTE));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return new Tensor(w.name(), w.dtype(), w.shape(), ch.map(FileChannel.MapMode.READ_ONLY, 0, w.data().byteSize(), arena));
+        }
+    }
+
+    private static void assertFileIntact(Tensor original, Tensor mapped) {
+        assertTrue(Arrays.equals(original.data().toArray(ValueLayout.JAVA_BYTE), mapped.data().toArray(ValueLayout.JAVA_BYTE)),
+                "file contents intact");
     }
 
     private static void checkAgainstReference(String what, Tensor w, Linear fast, Random rnd) {
