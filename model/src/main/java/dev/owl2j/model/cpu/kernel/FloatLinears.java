@@ -159,16 +159,20 @@ final class FloatLinears {
         }
 
         @Override
-        boolean hasBlock2x4() {
+        boolean hasBlockedKernels() {
             return true;
         }
 
         @Override
-        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
+            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
+            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L);
+            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L);
+            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
             long b0 = (long) r0 * cols * 2;
             long b1 = (long) r1 * cols * 2;
             int end = k0 + F.loopBound(kc);
@@ -176,16 +180,17 @@ final class FloatLinears {
             for (; c < end; c += L) {
                 FloatVector w0 = load(b0 + c * 2L);
                 FloatVector w1 = load(b1 + c * 2L);
-                FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
+                int xc = xs + c * 4;
+                FloatVector xv = FloatVector.fromArray(F, x, xc);
                 a00 = w0.fma(xv, a00);
                 a10 = w1.fma(xv, a10);
-                xv = FloatVector.fromArray(F, x, x1 + c);
+                xv = FloatVector.fromArray(F, x, xc + L);
                 a01 = w0.fma(xv, a01);
                 a11 = w1.fma(xv, a11);
-                xv = FloatVector.fromArray(F, x, x2 + c);
+                xv = FloatVector.fromArray(F, x, xc + 2 * L);
                 a02 = w0.fma(xv, a02);
                 a12 = w1.fma(xv, a12);
-                xv = FloatVector.fromArray(F, x, x3 + c);
+                xv = FloatVector.fromArray(F, x, xc + 3 * L);
                 a03 = w0.fma(xv, a03);
                 a13 = w1.fma(xv, a13);
             }
@@ -201,14 +206,90 @@ final class FloatLinears {
             for (; c < k0 + kc; c++) {
                 float w0 = scalar(b0 + c * 2L);
                 float w1 = scalar(b1 + c * 2L);
-                acc[aOff] += w0 * x[x0 + c];
-                acc[aOff + L] += w0 * x[x1 + c];
-                acc[aOff + 2 * L] += w0 * x[x2 + c];
-                acc[aOff + 3 * L] += w0 * x[x3 + c];
-                acc[aOff + 4 * L] += w1 * x[x0 + c];
-                acc[aOff + 5 * L] += w1 * x[x1 + c];
-                acc[aOff + 6 * L] += w1 * x[x2 + c];
-                acc[aOff + 7 * L] += w1 * x[x3 + c];
+                int xc = xs + (c - c % L) * 4 + c % L;
+                for (int i = 0; i < 4; i++) {
+                    acc[aOff + i * L] += w0 * x[xc + i * L];
+                    acc[aOff + (4 + i) * L] += w1 * x[xc + i * L];
+                }
+            }
+        }
+
+        @Override
+        void block2x8(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
+            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
+            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a04 = FloatVector.fromArray(F, acc, aOff + 4 * L);
+            FloatVector a05 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a06 = FloatVector.fromArray(F, acc, aOff + 6 * L);
+            FloatVector a07 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 8 * L);
+            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 9 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 10 * L);
+            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 11 * L);
+            FloatVector a14 = FloatVector.fromArray(F, acc, aOff + 12 * L);
+            FloatVector a15 = FloatVector.fromArray(F, acc, aOff + 13 * L);
+            FloatVector a16 = FloatVector.fromArray(F, acc, aOff + 14 * L);
+            FloatVector a17 = FloatVector.fromArray(F, acc, aOff + 15 * L);
+            long b0 = (long) r0 * cols * 2;
+            long b1 = (long) r1 * cols * 2;
+            int end = k0 + F.loopBound(kc);
+            int c = k0;
+            for (; c < end; c += L) {
+                FloatVector w0 = load(b0 + c * 2L);
+                FloatVector w1 = load(b1 + c * 2L);
+                int xc = xs + c * 8;
+                FloatVector xv = FloatVector.fromArray(F, x, xc);
+                a00 = w0.fma(xv, a00);
+                a10 = w1.fma(xv, a10);
+                xv = FloatVector.fromArray(F, x, xc + L);
+                a01 = w0.fma(xv, a01);
+                a11 = w1.fma(xv, a11);
+                xv = FloatVector.fromArray(F, x, xc + 2 * L);
+                a02 = w0.fma(xv, a02);
+                a12 = w1.fma(xv, a12);
+                xv = FloatVector.fromArray(F, x, xc + 3 * L);
+                a03 = w0.fma(xv, a03);
+                a13 = w1.fma(xv, a13);
+                xv = FloatVector.fromArray(F, x, xc + 4 * L);
+                a04 = w0.fma(xv, a04);
+                a14 = w1.fma(xv, a14);
+                xv = FloatVector.fromArray(F, x, xc + 5 * L);
+                a05 = w0.fma(xv, a05);
+                a15 = w1.fma(xv, a15);
+                xv = FloatVector.fromArray(F, x, xc + 6 * L);
+                a06 = w0.fma(xv, a06);
+                a16 = w1.fma(xv, a16);
+                xv = FloatVector.fromArray(F, x, xc + 7 * L);
+                a07 = w0.fma(xv, a07);
+                a17 = w1.fma(xv, a17);
+            }
+            a00.intoArray(acc, aOff);
+            a01.intoArray(acc, aOff + L);
+            a02.intoArray(acc, aOff + 2 * L);
+            a03.intoArray(acc, aOff + 3 * L);
+            a04.intoArray(acc, aOff + 4 * L);
+            a05.intoArray(acc, aOff + 5 * L);
+            a06.intoArray(acc, aOff + 6 * L);
+            a07.intoArray(acc, aOff + 7 * L);
+            a10.intoArray(acc, aOff + 8 * L);
+            a11.intoArray(acc, aOff + 9 * L);
+            a12.intoArray(acc, aOff + 10 * L);
+            a13.intoArray(acc, aOff + 11 * L);
+            a14.intoArray(acc, aOff + 12 * L);
+            a15.intoArray(acc, aOff + 13 * L);
+            a16.intoArray(acc, aOff + 14 * L);
+            a17.intoArray(acc, aOff + 15 * L);
+            // columns past the last whole vector (only in the last K tile) go into lane 0
+            for (; c < k0 + kc; c++) {
+                float w0 = scalar(b0 + c * 2L);
+                float w1 = scalar(b1 + c * 2L);
+                int xc = xs + (c - c % L) * 8 + c % L;
+                for (int i = 0; i < 8; i++) {
+                    acc[aOff + i * L] += w0 * x[xc + i * L];
+                    acc[aOff + (8 + i) * L] += w1 * x[xc + i * L];
+                }
             }
         }
 

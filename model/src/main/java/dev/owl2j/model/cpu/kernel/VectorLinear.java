@@ -18,7 +18,8 @@ import java.lang.foreign.MemorySegment;
  * <li>{@link #widen}: a [row, k0..k0+kc) slice widened to floats into a small scratch tile (prefill / vision
  *     matmul: compute bound, so each tile is widened once and then reused against every row of X).</li>
  * </ul>
- * Batched decode (a few X rows) uses the subclasses' register-blocked {@link #block2x4} on the stored weights;
+ * Batched decode (a few X rows) uses the subclasses' register-blocked {@link #block2x4} / {@link #block2x8} on the
+ * stored weights against X packed by {@link PackedRows};
  * larger matmuls widen K tiles of {@value #OK} columns once and multiply them in outer-product form
  * ({@link #matmulOuter}). Threads always split the output rows, so each owns disjoint y entries.
  */
@@ -89,8 +90,8 @@ abstract class VectorLinear implements Linear {
             matvec(x, 0, y, 0);
             return;
         }
-        if (n <= BLOCKED_MAX && hasBlock2x4()) {
-            matmulBlocked(x, n, y);
+        if (n <= BLOCKED_MAX && hasBlockedKernels()) {
+            matmulBlocked(x, n, y, PackedRows.WIDE);
             return;
         }
         matmulOuter(x, n, y);
@@ -98,13 +99,14 @@ abstract class VectorLinear implements Linear {
 
     /**
      * Up to this many X rows (batched decode, one token per session) {@link #matmulBlocked} runs: weights are
-     * widened in registers once per four X rows, two weight rows share every X load, and K is tiled so the four X
-     * rows stay in L1 while a chunk of weight rows passes over them. Above it the outer-product tiles win.
+     * widened in registers once per group of four or eight X rows, two weight rows share every X load, and K is
+     * tiled so the group's X rows stay in L1 while a chunk of weight rows passes over them. Above it the
+     * outer-product tiles win.
      */
     static final int BLOCKED_MAX = Integer.getInteger("owl2j.matmulBlocked", 24);
-    /** Weight rows per chunk of matmulBlocked (its vector accumulators: BR × 4 × L floats). */
+    /** Weight rows per chunk of matmulBlocked (its vector accumulators: BR × group width × L floats). */
     private static final int BR = 16;
-    /** K tile of matmulBlocked: four X rows × BK floats = 8 KiB, well within L1. */
+    /** K tile of matmulBlocked: eight X rows × BK floats = 16 KiB, within L1. */
     private static final int BK = Integer.getInteger("owl2j.blockK", 512);
     static final boolean TOUCH = !Boolean.getBoolean("owl2j.noTouch");
     /** Sink for {@link #touch}'s loads, so the JIT keeps them. */
@@ -127,53 +129,62 @@ abstract class VectorLinear implements Linear {
         }
     }
 
-    /** True where the subclass implements {@link #block2x4}. */
-    boolean hasBlock2x4() {
+    /** True where the subclass implements {@link #block2x4} and {@link #block2x8}. */
+    boolean hasBlockedKernels() {
         return false;
     }
 
     /**
-     * acc[aOff + (j·4 + i)·L ..] += lanes of W[rj, k0 .. k0+kc) · x[xi + k0 ..] for j in {0, 1} (rows r0, r1) and
-     * i in 0..3 (X rows starting at x0..x3). Lane-wise partial sums: the caller reduces them once at the end.
+     * acc[aOff + (j·4 + i)·L ..] += lanes of W[rj, k0 .. k0+kc) · (row i of the packed X group at xs) for j in
+     * {0, 1} (rows r0, r1) and i in 0..3; X is laid out as {@link PackedRows} packs it (row i, column c at
+     * xs + c·4 + i·L for c a multiple of L). Lane-wise partial sums: the caller reduces them once at the end.
      * k0 is a multiple of BK; columns past the last whole vector may be added into lane 0.
      */
-    void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+    void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
         throw new UnsupportedOperationException();
     }
 
-    private void matmulBlocked(float[] xIn, int n, float[] y) {
-        AlignedRows.Rows aligned = AlignedRows.of(xIn, n, cols);
-        float[] x = aligned.data();
-        int xBase = aligned.offset();
+    /** {@link #block2x4} for a group of eight X rows (c·8 + i·L, acc[aOff + (j·8 + i)·L ..]); 512-bit vectors only. */
+    void block2x8(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
+        throw new UnsupportedOperationException();
+    }
+
+    /** The batched-decode path with X packed in groups of {@code wide} (8 or 4) rows; tests call both widths. */
+    void matmulBlocked(float[] xIn, int n, float[] y, int wide) {
+        PackedRows.Groups groups = PackedRows.pack(xIn, n, cols, wide);
+        float[] x = groups.data();
         int chunks = (rows + BR - 1) / BR;
         int minChunks = Math.max(1, (1 << 15) / Math.max(1, BR * cols * n));
         Parallel.forRange(chunks, minChunks, (start, end) -> {
-            float[] acc = new float[BR * 4 * L];
+            float[] acc = new float[BR * wide * L];
             for (int ch = start; ch < end; ch++) {
                 int r0 = ch * BR;
                 int nr = Math.min(BR, rows - r0);
                 if (TOUCH) {
                     touch(r0, nr);
                 }
-                for (int g = 0; g < n; g += 4) {
-                    // a last group of fewer than four X rows repeats row n-1; those sums are dropped
-                    int x0 = xBase + g * cols;
-                    int x1 = xBase + Math.min(g + 1, n - 1) * cols;
-                    int x2 = xBase + Math.min(g + 2, n - 1) * cols;
-                    int x3 = xBase + Math.min(g + 3, n - 1) * cols;
+                for (int g = 0; g < groups.count(); g++) {
+                    int xs = groups.start()[g];
+                    int width = groups.width()[g];
                     java.util.Arrays.fill(acc, 0f);
                     for (int k0 = 0; k0 < cols; k0 += BK) {
                         int kc = Math.min(BK, cols - k0);
                         for (int p = 0; p < nr; p += 2) {
                             int ra = r0 + p;
-                            block2x4(ra, p + 1 < nr ? ra + 1 : ra, k0, kc, x, x0, x1, x2, x3, acc, p * 4 * L);
+                            int rb = p + 1 < nr ? ra + 1 : ra;
+                            if (width == 8) {
+                                block2x8(ra, rb, k0, kc, x, xs, acc, p * 8 * L);
+                            } else {
+                                block2x4(ra, rb, k0, kc, x, xs, acc, p * 4 * L);
+                            }
                         }
                     }
-                    int ni = Math.min(4, n - g);
+                    int first = groups.first()[g];
+                    int used = Math.min(width, n - first); // slots past the last row repeat it: dropped
                     for (int p = 0; p < nr; p++) {
-                        for (int i = 0; i < ni; i++) {
-                            y[(g + i) * rows + r0 + p] =
-                                    FloatVector.fromArray(F, acc, (p * 4 + i) * L).reduceLanes(VectorOperators.ADD);
+                        for (int i = 0; i < used; i++) {
+                            y[(first + i) * rows + r0 + p] =
+                                    FloatVector.fromArray(F, acc, (p * width + i) * L).reduceLanes(VectorOperators.ADD);
                         }
                     }
                 }

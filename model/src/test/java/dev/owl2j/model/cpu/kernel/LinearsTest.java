@@ -60,6 +60,33 @@ class LinearsTest {
         }
     }
 
+    /**
+     * The batched-decode kernels at both X group widths, whatever this machine's vector width picks (with 256-bit
+     * vectors the engine never runs the 8-row kernel, so only this test covers it there): every n from 2 to 24,
+     * so full, padded and mixed 8- and 4-row groups all occur.
+     */
+    @ParameterizedTest
+    @CsvSource({"F16, 21, 1064", "BF16, 6, 136", "Q8_0, 19, 1088", "Q4_0, 23, 1120", "Q4_0, 2, 32"})
+    void blockedKernelsAtBothGroupWidths(DType dtype, int rows, int cols) {
+        Random rnd = new Random(rows * 17L + cols);
+        Tensor w = randomMatrix(dtype, rows, cols, rnd);
+        Linear ref = new ReferenceLinear(dtype.isQuantized() ? f32(w.name(), rows, cols, Quantizer.dequantize(w)) : w);
+        VectorLinear fast = (VectorLinear) Linears.of(w);
+        assertTrue(fast.hasBlockedKernels(), dtype + " has no blocked kernels");
+        float[] wf = Quantizer.dequantize(w);
+        for (int n = 2; n <= 24; n++) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
+            float[] expected = new float[n * rows];
+            for (int i = 0; i < n; i++) ref.matvec(x, i * cols, expected, i * rows);
+            for (int wide : new int[]{4, 8}) {
+                float[] actual = new float[n * rows];
+                fast.matmulBlocked(x, n, actual, wide);
+                check(dtype + " blocked " + rows + "x" + cols + " n=" + n + " groups of " + wide, expected, actual, wf, x, rows, cols);
+            }
+        }
+    }
+
     @Test
     void factoryQuantizesOnlyDecoderProjections() {
         Random rnd = new Random(1);
