@@ -7,10 +7,10 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Copies of X whose rows start on 64-byte boundaries, for the quantized decode matvec with 512-bit vectors (and
- * the address lookup behind {@link PackedRows}' aligned copy for the batched decode kernels).
+ * Copies of X whose rows start on 64-byte boundaries, for the batched decode kernel and the quantized decode
+ * matvec with 512-bit vectors.
  *
- * <p>Why: the batched kernel loads each 16-float X vector once per pair of weight rows, and a 64-byte load from an
+ * <p>Why: that kernel loads each 16-float X vector once per pair of weight rows, and a 64-byte load from an
  * address that is not a multiple of 64 touches two cache lines. Measured on the Q4_0 kernel (one thread, AVX-512):
  * 3.7-3.8 ns per block pair with X on a 64-byte boundary, 4.8-5.0 ns otherwise. Java places a {@code float[]} only
  * on an 8-byte boundary and says nothing about where, so a copy is made at the offset that aligns it. The offset
@@ -36,17 +36,19 @@ final class AlignedRows {
     record Rows(float[] data, int offset) {}
 
     /**
-     * One row x[xOff, xOff + cols) for the decode matvec, copied to start on a 64-byte boundary, or x itself where
-     * that is not possible or not useful.
+     * Rows [0, n) of x (each cols floats, stored back to back) copied so that every row starts on a 64-byte
+     * boundary, or x itself at offset 0 where that is not possible or not useful.
      */
+    static Rows of(float[] x, int n, int cols) {
+        return ENABLED ? aligned(x, 0, n, cols) : new Rows(x, 0);
+    }
+
+    /** One row x[xOff, xOff + cols) for the decode matvec, aligned as {@link #of} aligns rows. */
     static Rows ofRow(float[] x, int xOff, int cols) {
         return ENABLED ? aligned(x, xOff, 1, cols) : new Rows(x, xOff);
     }
 
-    /**
-     * Rows [0, n) starting at x[xOff] (each cols floats, back to back) copied so that every row starts on a 64-byte
-     * boundary, whatever the vector width (tests call it directly).
-     */
+    /** Rows [0, n) starting at x[xOff], as {@link #of} copies them, whatever the vector width (tests). */
     static Rows aligned(float[] x, int xOff, int n, int cols) {
         if (Native.MEMSET == null || cols % 16 != 0) {
             return new Rows(x, xOff);

@@ -164,15 +164,11 @@ final class FloatLinears {
         }
 
         @Override
-        void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
-            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
-            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L);
-            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L);
-            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
             long b0 = (long) r0 * cols * 2;
             long b1 = (long) r1 * cols * 2;
             int end = k0 + F.loopBound(kc);
@@ -180,17 +176,16 @@ final class FloatLinears {
             for (; c < end; c += L) {
                 FloatVector w0 = load(b0 + c * 2L);
                 FloatVector w1 = load(b1 + c * 2L);
-                int xc = xs + c * 4;
-                FloatVector xv = FloatVector.fromArray(F, x, xc);
+                FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                 a00 = w0.fma(xv, a00);
                 a10 = w1.fma(xv, a10);
-                xv = FloatVector.fromArray(F, x, xc + L);
+                xv = FloatVector.fromArray(F, x, x1 + c);
                 a01 = w0.fma(xv, a01);
                 a11 = w1.fma(xv, a11);
-                xv = FloatVector.fromArray(F, x, xc + 2 * L);
+                xv = FloatVector.fromArray(F, x, x2 + c);
                 a02 = w0.fma(xv, a02);
                 a12 = w1.fma(xv, a12);
-                xv = FloatVector.fromArray(F, x, xc + 3 * L);
+                xv = FloatVector.fromArray(F, x, x3 + c);
                 a03 = w0.fma(xv, a03);
                 a13 = w1.fma(xv, a13);
             }
@@ -206,11 +201,14 @@ final class FloatLinears {
             for (; c < k0 + kc; c++) {
                 float w0 = scalar(b0 + c * 2L);
                 float w1 = scalar(b1 + c * 2L);
-                int xc = xs + (c - c % L) * 4 + c % L;
-                for (int i = 0; i < 4; i++) {
-                    acc[aOff + i * L] += w0 * x[xc + i * L];
-                    acc[aOff + (4 + i) * L] += w1 * x[xc + i * L];
-                }
+                acc[aOff] += w0 * x[x0 + c];
+                acc[aOff + L] += w0 * x[x1 + c];
+                acc[aOff + 2 * L] += w0 * x[x2 + c];
+                acc[aOff + 3 * L] += w0 * x[x3 + c];
+                acc[aOff + 4 * L] += w1 * x[x0 + c];
+                acc[aOff + 5 * L] += w1 * x[x1 + c];
+                acc[aOff + 6 * L] += w1 * x[x2 + c];
+                acc[aOff + 7 * L] += w1 * x[x3 + c];
             }
         }
 

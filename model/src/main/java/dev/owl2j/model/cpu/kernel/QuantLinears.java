@@ -136,58 +136,54 @@ final class QuantLinears {
         }
 
         @Override
-        void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
-            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
-            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L);
-            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L);
-            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
             long b0 = r0 * rowBytes + (long) k0 / 32 * 34;
             long b1 = r1 * rowBytes + (long) k0 / 32 * 34;
             int end = k0 + kc;
             for (int e = k0; e < end; e += 32, b0 += 34, b1 += 34) {
-                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a..
+                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
+                // per-block partial sums to keep live)
                 float d0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
                 float d1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
                 ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
                 ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
-                    int c = xs + (e + p * L) * 4;
+                    int c = e + p * L;
                     FloatVector w0 = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
                     FloatVector w1 = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
-                    FloatVector xv = FloatVector.fromArray(F, x, c);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
                     a01 = w0.fma(xv, a01);
                     a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
                     a02 = w0.fma(xv, a02);
                     a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
                     a03 = w0.fma(xv, a03);
                     a13 = w1.fma(xv, a13);
                 }
                 ByteVector hi0 = ByteVector.fromMemorySegment(B16, data, b0 + 18, FloatLinears.LE);
                 ByteVector hi1 = ByteVector.fromMemorySegment(B16, data, b1 + 18, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
-                    int c = xs + (e + 16 + p * L) * 4;
+                    int c = e + 16 + p * L;
                     FloatVector w0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
                     FloatVector w1 = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
-                    FloatVector xv;
-                    xv = FloatVector.fromArray(F, x, c);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
                     a01 = w0.fma(xv, a01);
                     a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
                     a02 = w0.fma(xv, a02);
                     a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
                     a03 = w0.fma(xv, a03);
                     a13 = w1.fma(xv, a13);
                 }
@@ -391,35 +387,18 @@ final class QuantLinears {
             return true;
         }
 
-        /**
-         * Two loop shapes, chosen by vector width as for the Q8_0 row dot: C2 compiles each well for one width
-         * only (JMH matmulBatch 4096 x 4096, 2 threads): with AVX2, block offsets computed from a block counter
-         * (n = 16: 5.74 ms against 6.53 for running offsets); with AVX-512, running offsets (n = 4: 0.60-0.64 ms
-         * against 0.69-0.73).
-         */
         @Override
-        void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
-            if (L == 16) {
-                block2x4Running(r0, r1, k0, kc, x, xs, acc, aOff);
-            } else {
-                block2x4Indexed(r0, r1, k0, kc, x, xs, acc, aOff);
-            }
-        }
-
-        private void block2x4Running(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
-            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
-            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L);
-            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L);
-            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
+        void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, aOff), a01 = FloatVector.fromArray(F, acc, aOff + L);
+            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L), a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L), a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
+            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L), a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
             long b0 = r0 * rowBytes + (long) k0 / 32 * 18;
             long b1 = r1 * rowBytes + (long) k0 / 32 * 18;
             int end = k0 + kc;
             for (int e = k0; e < end; e += 32, b0 += 18, b1 += 18) {
-                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a..
+                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a.. (no
+                // per-block partial sums to keep live)
                 float s0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
                 float s1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
                 FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
@@ -427,103 +406,37 @@ final class QuantLinears {
                 ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
                 ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
-                    int c = xs + (e + p * L) * 4;
+                    int c = e + p * L;
                     IntVector q0 = (IntVector) v0.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
                     IntVector q1 = (IntVector) v1.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    // (q − 8)·d = q·d − 8d: one FMA per widened vector; low nibbles are columns 0-15
+                    // (q − 8)·d = q·d − 8d: one FMA per widened vector
                     FloatVector w0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0);
                     FloatVector w1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1);
-                    FloatVector xv = FloatVector.fromArray(F, x, c);
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
                     a01 = w0.fma(xv, a01);
                     a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
                     a02 = w0.fma(xv, a02);
                     a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
                     a03 = w0.fma(xv, a03);
                     a13 = w1.fma(xv, a13);
-                    c += 16 * 4;
+                    c += 16;
                     w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
                     w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
-                    xv = FloatVector.fromArray(F, x, c);
+                    xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
+                    xv = FloatVector.fromArray(F, x, x1 + c);
                     a01 = w0.fma(xv, a01);
                     a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
+                    xv = FloatVector.fromArray(F, x, x2 + c);
                     a02 = w0.fma(xv, a02);
                     a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
-                    a03 = w0.fma(xv, a03);
-                    a13 = w1.fma(xv, a13);
-                }
-            }
-            a00.intoArray(acc, aOff);
-            a01.intoArray(acc, aOff + L);
-            a02.intoArray(acc, aOff + 2 * L);
-            a03.intoArray(acc, aOff + 3 * L);
-            a10.intoArray(acc, aOff + 4 * L);
-            a11.intoArray(acc, aOff + 5 * L);
-            a12.intoArray(acc, aOff + 6 * L);
-            a13.intoArray(acc, aOff + 7 * L);
-        }
-
-        private void block2x4Indexed(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
-            FloatVector a00 = FloatVector.fromArray(F, acc, aOff);
-            FloatVector a01 = FloatVector.fromArray(F, acc, aOff + L);
-            FloatVector a02 = FloatVector.fromArray(F, acc, aOff + 2 * L);
-            FloatVector a03 = FloatVector.fromArray(F, acc, aOff + 3 * L);
-            FloatVector a10 = FloatVector.fromArray(F, acc, aOff + 4 * L);
-            FloatVector a11 = FloatVector.fromArray(F, acc, aOff + 5 * L);
-            FloatVector a12 = FloatVector.fromArray(F, acc, aOff + 6 * L);
-            FloatVector a13 = FloatVector.fromArray(F, acc, aOff + 7 * L);
-            long b0 = r0 * rowBytes + (long) k0 / 32 * 18;
-            long d01 = (r1 - r0) * rowBytes;
-            int xk = xs + k0 * 4;
-            for (int blk = 0, blocks = kc / 32; blk < blocks; blk++, b0 += 18) {
-                // the block scale goes onto the widened weights, so the FMAs accumulate straight into a..
-                float s0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
-                float s1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0 + d01));
-                FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
-                FloatVector m0 = FloatVector.broadcast(F, -8 * s0), m1 = FloatVector.broadcast(F, -8 * s1);
-                ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
-                ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b0 + d01 + 2, FloatLinears.LE);
-                for (int p = 0; p < PARTS; p++) {
-                    int c = xk + (blk * 32 + p * L) * 4;
-                    IntVector q0 = (IntVector) v0.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    IntVector q1 = (IntVector) v1.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    // (q − 8)·d = q·d − 8d: one FMA per widened vector; low nibbles are columns 0-15
-                    FloatVector w0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    FloatVector w1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1);
-                    FloatVector xv = FloatVector.fromArray(F, x, c);
-                    a00 = w0.fma(xv, a00);
-                    a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
-                    a01 = w0.fma(xv, a01);
-                    a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
-                    a02 = w0.fma(xv, a02);
-                    a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
-                    a03 = w0.fma(xv, a03);
-                    a13 = w1.fma(xv, a13);
-                    c += 16 * 4;
-                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
-                    xv = FloatVector.fromArray(F, x, c);
-                    a00 = w0.fma(xv, a00);
-                    a10 = w1.fma(xv, a10);
-                    xv = FloatVector.fromArray(F, x, c + L);
-                    a01 = w0.fma(xv, a01);
-                    a11 = w1.fma(xv, a11);
-                    xv = FloatVector.fromArray(F, x, c + 2 * L);
-                    a02 = w0.fma(xv, a02);
-                    a12 = w1.fma(xv, a12);
-                    xv = FloatVector.fromArray(F, x, c + 3 * L);
+                    xv = FloatVector.fromArray(F, x, x3 + c);
                     a03 = w0.fma(xv, a03);
                     a13 = w1.fma(xv, a13);
                 }

@@ -18,8 +18,8 @@ import java.lang.foreign.MemorySegment;
  * <li>{@link #widen}: a [row, k0..k0+kc) slice widened to floats into a small scratch tile (prefill / vision
  *     matmul: compute bound, so each tile is widened once and then reused against every row of X).</li>
  * </ul>
- * Batched decode (a few X rows) uses the subclasses' register-blocked {@link #block2x4} / {@link #block2x8} on the
- * stored weights against X packed by {@link PackedRows};
+ * Batched decode (a few X rows) uses the subclasses' register-blocked {@link #block2x8} (X packed by
+ * {@link PackedRows}, 512-bit vectors) and {@link #block2x4} on the stored weights;
  * larger matmuls widen K tiles of {@value #OK} columns once and multiply them in outer-product form
  * ({@link #matmulOuter}). Threads always split the output rows, so each owns disjoint y entries.
  */
@@ -91,7 +91,7 @@ abstract class VectorLinear implements Linear {
             return;
         }
         if (n <= BLOCKED_MAX && hasBlockedKernels()) {
-            matmulBlocked(x, n, y, PackedRows.WIDE);
+            matmulBlocked(x, n, y, WIDE);
             return;
         }
         matmulOuter(x, n, y);
@@ -135,61 +135,83 @@ abstract class VectorLinear implements Linear {
     }
 
     /**
-     * acc[aOff + (j·4 + i)·L ..] += lanes of W[rj, k0 .. k0+kc) · (row i of the packed X group at xs) for j in
-     * {0, 1} (rows r0, r1) and i in 0..3; X is laid out as {@link PackedRows} packs it (row i, column c at
-     * xs + c·4 + i·L for c a multiple of L). Lane-wise partial sums: the caller reduces them once at the end.
+     * acc[aOff + (j·4 + i)·L ..] += lanes of W[rj, k0 .. k0+kc) · x[xi + k0 ..] for j in {0, 1} (rows r0, r1) and
+     * i in 0..3 (X rows starting at x0..x3). Lane-wise partial sums: the caller reduces them once at the end.
      * k0 is a multiple of BK; columns past the last whole vector may be added into lane 0.
      */
-    void block2x4(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
+    void block2x4(int r0, int r1, int k0, int kc, float[] x, int x0, int x1, int x2, int x3, float[] acc, int aOff) {
         throw new UnsupportedOperationException();
     }
 
-    /** {@link #block2x4} for a group of eight X rows (c·8 + i·L, acc[aOff + (j·8 + i)·L ..]); 512-bit vectors only. */
+    /**
+     * {@link #block2x4} for eight X rows packed by {@link PackedRows} (row i, column c at xs + c·8 + i·L for c a
+     * multiple of L) into acc[aOff + (j·8 + i)·L ..]. Only with 512-bit vectors: sixteen accumulators plus the
+     * widened weights need the 32 vector registers.
+     */
     void block2x8(int r0, int r1, int k0, int kc, float[] x, int xs, float[] acc, int aOff) {
         throw new UnsupportedOperationException();
     }
 
-    /** The batched-decode path with X packed in groups of {@code wide} (8 or 4) rows; tests call both widths. */
+    /** Rows per group of the wider kernel: 8 with 512-bit vectors, else 4 (every group takes {@link #block2x4}). */
+    static final int WIDE = L == 16 ? 8 : 4;
+
+    /**
+     * The batched-decode path: groups of eight packed X rows ({@code wide} = 8) while more than four rows are left,
+     * then groups of four rows as they are. Tests call both widths whatever the machine's vectors.
+     */
     void matmulBlocked(float[] xIn, int n, float[] y, int wide) {
-        PackedRows.Groups groups = PackedRows.pack(xIn, n, cols, wide);
-        float[] x = groups.data();
+        PackedRows.Groups packed = wide == 8 ? PackedRows.pack(xIn, n, cols) : null;
+        int firstOfFours = packed == null ? 0 : Math.min(n, 8 * packed.count());
+        AlignedRows.Rows aligned = firstOfFours < n ? AlignedRows.of(xIn, n, cols) : null;
         int chunks = (rows + BR - 1) / BR;
         int minChunks = Math.max(1, (1 << 15) / Math.max(1, BR * cols * n));
         Parallel.forRange(chunks, minChunks, (start, end) -> {
-            float[] acc = new float[BR * wide * L];
+            float[] acc = new float[BR * 8 * L];
             for (int ch = start; ch < end; ch++) {
                 int r0 = ch * BR;
                 int nr = Math.min(BR, rows - r0);
                 if (TOUCH) {
                     touch(r0, nr);
                 }
-                for (int g = 0; g < groups.count(); g++) {
-                    int xs = groups.start()[g];
-                    int width = groups.width()[g];
+                for (int g = 0; packed != null && g < packed.count(); g++) {
                     java.util.Arrays.fill(acc, 0f);
                     for (int k0 = 0; k0 < cols; k0 += BK) {
                         int kc = Math.min(BK, cols - k0);
                         for (int p = 0; p < nr; p += 2) {
                             int ra = r0 + p;
-                            int rb = p + 1 < nr ? ra + 1 : ra;
-                            if (width == 8) {
-                                block2x8(ra, rb, k0, kc, x, xs, acc, p * 8 * L);
-                            } else {
-                                block2x4(ra, rb, k0, kc, x, xs, acc, p * 4 * L);
-                            }
+                            block2x8(ra, p + 1 < nr ? ra + 1 : ra, k0, kc, packed.data(), packed.start(g), acc, p * 8 * L);
                         }
                     }
-                    int first = groups.first()[g];
-                    int used = Math.min(width, n - first); // slots past the last row repeat it: dropped
-                    for (int p = 0; p < nr; p++) {
-                        for (int i = 0; i < used; i++) {
-                            y[(first + i) * rows + r0 + p] =
-                                    FloatVector.fromArray(F, acc, (p * width + i) * L).reduceLanes(VectorOperators.ADD);
+                    reduce(acc, 8, g * 8, Math.min(8, n - g * 8), r0, nr, y);
+                }
+                for (int g = firstOfFours; g < n; g += 4) {
+                    // a last group of fewer than four X rows repeats row n-1; those sums are dropped
+                    float[] x = aligned.data();
+                    int x0 = aligned.offset() + g * cols;
+                    int x1 = aligned.offset() + Math.min(g + 1, n - 1) * cols;
+                    int x2 = aligned.offset() + Math.min(g + 2, n - 1) * cols;
+                    int x3 = aligned.offset() + Math.min(g + 3, n - 1) * cols;
+                    java.util.Arrays.fill(acc, 0f);
+                    for (int k0 = 0; k0 < cols; k0 += BK) {
+                        int kc = Math.min(BK, cols - k0);
+                        for (int p = 0; p < nr; p += 2) {
+                            int ra = r0 + p;
+                            block2x4(ra, p + 1 < nr ? ra + 1 : ra, k0, kc, x, x0, x1, x2, x3, acc, p * 4 * L);
                         }
                     }
+                    reduce(acc, 4, g, Math.min(4, n - g), r0, nr, y);
                 }
             }
         });
+    }
+
+    /** y[(first + i)·rows + r0 + p] = Σ lanes of acc[(p·width + i)·L ..] for the group's used X rows i. */
+    private void reduce(float[] acc, int width, int first, int used, int r0, int nr, float[] y) {
+        for (int p = 0; p < nr; p++) {
+            for (int i = 0; i < used; i++) {
+                y[(first + i) * rows + r0 + p] = FloatVector.fromArray(F, acc, (p * width + i) * L).reduceLanes(VectorOperators.ADD);
+            }
+        }
     }
 
     /** Output rows per outer-product block: two vectors. */
