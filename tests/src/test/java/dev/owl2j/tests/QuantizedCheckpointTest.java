@@ -8,14 +8,16 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code owl2j convert --quant} writes the blocks that {@code run --quant} would make at load: a run on the
- * pre-quantized checkpoint gives bit-identical logits to quantizing the F16 fixture at load, and its decoder
- * projections are stored as Q8_0/Q4_0 (mapped, not re-quantized).
+ * pre-quantized checkpoint gives the same tokens and the same logits as quantizing the F16 fixture at load, and its
+ * decoder projections are stored as Q8_0/Q4_0 (mapped, not re-quantized). Logits are compared to 1e-6 relative, not
+ * bit for bit: both runs share one JVM, and the Vector API leaves the order of a lane reduction to the compiler, so
+ * a kernel run before and after C2 compiles it may round its last bit differently (seen: 1.3882148 vs 1.3882147).
+ * Different weights would differ far more than that.
  */
 class QuantizedCheckpointTest {
     static final String PROMPT1 = "1,3148,1001,29901,1724,338,278,7483,310,3444,29973,319,1799,9047,13566,29901";
@@ -43,7 +45,12 @@ class QuantizedCheckpointTest {
             assertEquals(0, stored.exitCode(), stored.err());
             assertEquals(atLoad.out(), stored.out());
             try (SafetensorsFile fa = SafetensorsFile.open(a); SafetensorsFile fb = SafetensorsFile.open(b)) {
-                assertArrayEquals(fa.get("logits").toFloatArray(), fb.get("logits").toFloatArray());
+                float[] la = fa.get("logits").toFloatArray();
+                float[] lb = fb.get("logits").toFloatArray();
+                assertEquals(la.length, lb.length);
+                for (int i = 0; i < la.length; i++) {
+                    assertEquals(la[i], lb[i], 1e-6f * Math.max(1f, Math.abs(la[i])), q + " logit " + i);
+                }
             }
             assertTrue(Files.size(out.resolve("model.safetensors")) < Files.size(Cli.fixture().resolve("model.safetensors")));
         }
