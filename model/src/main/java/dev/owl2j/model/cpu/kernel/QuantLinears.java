@@ -260,8 +260,7 @@ final class QuantLinears {
                     int c = xs + (e + 16 + p * L) * 8;
                     FloatVector w0 = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F, p)).mul(d0);
                     FloatVector w1 = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F, p)).mul(d1);
-                    FloatVector xv;
-                    xv = FloatVector.fromArray(F, x, c);
+                    FloatVector xv = FloatVector.fromArray(F, x, c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
                     xv = FloatVector.fromArray(F, x, c + L);
