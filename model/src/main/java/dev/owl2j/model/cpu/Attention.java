@@ -2,6 +2,9 @@ package dev.owl2j.model.cpu;
 
 import jdk.incubator.vector.FloatVector;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * Scaled dot-product attention over heads laid out inside row-major matrices, shared by the vision encoder
  * (fused, head-interleaved q/k/v), the abstractor (plain per-head split) and the decoder (KV cache, causal,
@@ -21,6 +24,21 @@ public final class Attention {
     }
 
     /**
+     * Where the key or value heads live: element d of head h in row t is the float at index
+     * {@code base + t·rowStride + h·headStride + d} of a segment, either a KV cache off the Java heap or a float
+     * array wrapped by {@link #of}.
+     */
+    public record KvLayout(MemorySegment data, long base, int rowStride, int headStride) {
+        public static KvLayout of(float[] array, int base, int rowStride, int headStride) {
+            return new KvLayout(MemorySegment.ofArray(array), base, rowStride, headStride);
+        }
+
+        long byteOffset(int row, int head) {
+            return (base + (long) row * rowStride + (long) head * headStride) * Float.BYTES;
+        }
+    }
+
+    /**
      * out = softmax(scale · Q·Kᵀ [+ causal mask]) · V for each query head.
      *
      * @param heads      query heads
@@ -28,7 +46,7 @@ public final class Attention {
      * @param firstQueryPosition absolute position of query row 0; with {@code causal} query row i sees keys
      *                   0 .. firstQueryPosition + i, otherwise all {@code nKeys} keys
      */
-    public static void attend(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
+    public static void attend(HeadLayout q, int nQueries, KvLayout k, KvLayout v, int nKeys,
                               int heads, int kvHeads, int headDim, float scale,
                               boolean causal, int firstQueryPosition, HeadLayout out) {
         if (nQueries == 1 && nKeys >= LONG_CACHE) {
@@ -51,7 +69,7 @@ public final class Attention {
      * headDim-wide piece of every row with a stride of the whole row: 7B Q4_0 decode at 1500 positions 3.37 tok/s
      * that way, 3.71 streaming (8 positions: 5.6).
      */
-    private static void attendStreaming(HeadLayout q, HeadLayout k, HeadLayout v, int keys,
+    private static void attendStreaming(HeadLayout q, KvLayout k, KvLayout v, int keys,
                                         int heads, int kvHeads, int headDim, float scale, HeadLayout out) {
         int group = heads / kvHeads;
         float[] scores = new float[heads * keys]; // [head][position]
@@ -59,7 +77,7 @@ public final class Attention {
         Parallel.forRange(keys, minRows, (j0, j1) -> {
             for (int j = j0; j < j1; j++) {
                 for (int h = 0; h < heads; h++) {
-                    scores[h * keys + j] = Ops.dot(q.data(), q.offset(0, h), k.data(), k.offset(j, h / group), headDim) * scale;
+                    scores[h * keys + j] = Ops.dot(q.data(), q.offset(0, h), k.data(), k.byteOffset(j, h / group), headDim) * scale;
                 }
             }
         });
@@ -77,7 +95,7 @@ public final class Attention {
             float[] part = new float[heads * headDim];
             for (int j = j0; j < j1; j++) {
                 for (int h = 0; h < heads; h++) {
-                    Ops.axpy(scores[h * keys + j], v.data(), v.offset(j, h / group), part, h * headDim, headDim);
+                    Ops.axpy(scores[h * keys + j], v.data(), v.byteOffset(j, h / group), part, h * headDim, headDim);
                 }
             }
             synchronized (lock) {
@@ -92,7 +110,7 @@ public final class Attention {
     }
 
     /** Decode (one or two queries): a dot product per key straight from the cache, no copies. */
-    private static void attendByDots(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
+    private static void attendByDots(HeadLayout q, int nQueries, KvLayout k, KvLayout v, int nKeys,
                                      int heads, int kvHeads, int headDim, float scale,
                                      boolean causal, int firstQueryPosition, HeadLayout out) {
         int group = heads / kvHeads;
@@ -105,13 +123,13 @@ public final class Attention {
                 int visible = causal ? Math.min(nKeys, firstQueryPosition + i + 1) : nKeys;
                 int qOff = q.offset(i, h);
                 for (int j = 0; j < visible; j++) {
-                    scores[j] = Ops.dot(q.data(), qOff, k.data(), k.offset(j, kvh), headDim) * scale;
+                    scores[j] = Ops.dot(q.data(), qOff, k.data(), k.byteOffset(j, kvh), headDim) * scale;
                 }
                 Ops.softmax(scores, 0, visible);
                 int oOff = out.offset(i, h);
                 java.util.Arrays.fill(out.data(), oOff, oOff + headDim, 0f);
                 for (int j = 0; j < visible; j++) {
-                    Ops.axpy(scores[j], v.data(), v.offset(j, kvh), out.data(), oOff, headDim);
+                    Ops.axpy(scores[j], v.data(), v.byteOffset(j, kvh), out.data(), oOff, headDim);
                 }
             }
         });
@@ -123,7 +141,7 @@ public final class Attention {
      * the keys with broadcast FMAs (no horizontal reductions, each K vector serves four queries); the weighted sum
      * runs over contiguous V rows. The strided rows of the fused layouts are touched only by the copy.
      */
-    private static void attendBlocked(HeadLayout q, int nQueries, HeadLayout k, HeadLayout v, int nKeys,
+    private static void attendBlocked(HeadLayout q, int nQueries, KvLayout k, KvLayout v, int nKeys,
                                       int heads, int kvHeads, int headDim, float scale,
                                       boolean causal, int firstQueryPosition, HeadLayout out) {
         int group = heads / kvHeads;
@@ -185,13 +203,14 @@ public final class Attention {
         return causal ? Math.min(nKeys, firstQueryPosition + i + 1) : nKeys;
     }
 
-    private static void gather(HeadLayout k, HeadLayout v, int kvh, int keys, int headDim, int ldk, float[] kt, float[] vc) {
+    private static void gather(KvLayout k, KvLayout v, int kvh, int keys, int headDim, int ldk, float[] kt, float[] vc) {
         for (int j = 0; j < keys; j++) {
-            int kOff = k.offset(j, kvh);
+            // the key row lands in vc's row j first (overwritten by the value row below), then is transposed
+            MemorySegment.copy(k.data(), ValueLayout.JAVA_FLOAT, k.byteOffset(j, kvh), vc, j * headDim, headDim);
             for (int d = 0; d < headDim; d++) {
-                kt[d * ldk + j] = k.data()[kOff + d];
+                kt[d * ldk + j] = vc[j * headDim + d];
             }
-            System.arraycopy(v.data(), v.offset(j, kvh), vc, j * headDim, headDim);
+            MemorySegment.copy(v.data(), ValueLayout.JAVA_FLOAT, v.byteOffset(j, kvh), vc, j * headDim, headDim);
         }
     }
 

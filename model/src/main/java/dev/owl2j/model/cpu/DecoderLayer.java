@@ -80,18 +80,15 @@ final class DecoderLayer {
                 rope.rotate(k, (t * kvHeads + h) * headDim, pos0 + t);
             }
         }
-        float[] cachedKeys = cache.keys(index);
-        float[] cachedValues = cache.values(index);
-        System.arraycopy(k, 0, cachedKeys, pos0 * kvDim, n * kvDim);
-        System.arraycopy(v, 0, cachedValues, pos0 * kvDim, n * kvDim);
+        cache.write(index, k, v, 0, pos0, n);
 
         // spec 5.4: causal attention over every cached position ≤ t, both modalities, scores / √headDim;
         // with fewer kv heads each kv head serves heads/kvHeads query heads (grouped-query attention).
         float[] attn = a; // a is no longer needed
         Attention.attend(
                 new Attention.HeadLayout(q, 0, heads * headDim, headDim), n,
-                new Attention.HeadLayout(cachedKeys, 0, kvDim, headDim),
-                new Attention.HeadLayout(cachedValues, 0, kvDim, headDim), pos0 + n,
+                new Attention.KvLayout(cache.keys(index), 0, kvDim, headDim),
+                new Attention.KvLayout(cache.values(index), 0, kvDim, headDim), pos0 + n,
                 heads, kvHeads, headDim, (float) (1.0 / Math.sqrt(headDim)), true, pos0,
                 new Attention.HeadLayout(attn, 0, heads * headDim, headDim));
         // x = x + Wo·attn
@@ -141,14 +138,11 @@ final class DecoderLayer {
             for (int h = 0; h < kvHeads; h++) {
                 rope.rotate(k, (t * kvHeads + h) * headDim, pos);
             }
-            float[] cachedKeys = caches[t].keys(index);
-            float[] cachedValues = caches[t].values(index);
-            System.arraycopy(k, t * kvDim, cachedKeys, pos * kvDim, kvDim);
-            System.arraycopy(v, t * kvDim, cachedValues, pos * kvDim, kvDim);
+            caches[t].write(index, k, v, t, pos, 1);
             Attention.attend(
                     new Attention.HeadLayout(q, t * heads * headDim, heads * headDim, headDim), 1,
-                    new Attention.HeadLayout(cachedKeys, 0, kvDim, headDim),
-                    new Attention.HeadLayout(cachedValues, 0, kvDim, headDim), pos + 1,
+                    new Attention.KvLayout(caches[t].keys(index), 0, kvDim, headDim),
+                    new Attention.KvLayout(caches[t].values(index), 0, kvDim, headDim), pos + 1,
                     heads, kvHeads, headDim, scale, true, pos,
                     new Attention.HeadLayout(attn, t * heads * headDim, heads * headDim, headDim));
         }

@@ -1,5 +1,9 @@
 package dev.owl2j.model.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -34,16 +38,36 @@ public final class Ops {
         return sum;
     }
 
-    /** y[yOff+i] += alpha·x[xOff+i] for i in [0, n). */
-    public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+    /** Σ a[aOff+i]·b[i] for i in [0, n), b being n floats at byte offset bOff of a segment (a KV cache row). */
+    public static float dot(float[] a, int aOff, MemorySegment b, long bOff, int n) {
+        int i = 0;
+        float sum = 0f;
+        int bound = F.loopBound(n);
+        if (bound > 0) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < bound; i += F.length()) {
+                FloatVector bv = FloatVector.fromMemorySegment(F, b, bOff + (long) i * Float.BYTES, ByteOrder.nativeOrder());
+                acc = FloatVector.fromArray(F, a, aOff + i).fma(bv, acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b.get(ValueLayout.JAVA_FLOAT, bOff + (long) i * Float.BYTES);
+        }
+        return sum;
+    }
+
+    /** y[yOff+i] += alpha·x[i] for i in [0, n), x being n floats at byte offset xOff of a segment. */
+    public static void axpy(float alpha, MemorySegment x, long xOff, float[] y, int yOff, int n) {
         int i = 0;
         int bound = F.loopBound(n);
         FloatVector a = FloatVector.broadcast(F, alpha);
         for (; i < bound; i += F.length()) {
-            FloatVector.fromArray(F, x, xOff + i).fma(a, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            FloatVector xv = FloatVector.fromMemorySegment(F, x, xOff + (long) i * Float.BYTES, ByteOrder.nativeOrder());
+            xv.fma(a, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
-            y[yOff + i] += alpha * x[xOff + i];
+            y[yOff + i] += alpha * x.get(ValueLayout.JAVA_FLOAT, xOff + (long) i * Float.BYTES);
         }
     }
 

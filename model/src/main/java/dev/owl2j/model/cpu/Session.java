@@ -5,8 +5,10 @@ import java.util.List;
 /**
  * One conversation on an {@link Owl2Model}: a KV cache that grows with every prefill chunk and decode step.
  * Multi-turn chat appends each new user turn with {@link #prefill} at the next positions. Not thread-safe.
+ * {@link #close} frees the cache (held off the Java heap) at once; an unclosed session's cache is freed after the
+ * session becomes unreachable.
  */
-public final class Session {
+public final class Session implements AutoCloseable {
     private final Owl2Model model;
     private final KVCache cache;
     private final Trace trace;
@@ -81,5 +83,11 @@ public final class Session {
     /** A new session that continues from this one's positions with its own copy of the cache. */
     public Session fork() {
         return new Session(model, cache.copy(), trace);
+    }
+
+    /** Frees the KV cache; the session cannot be used afterwards. */
+    @Override
+    public void close() {
+        cache.close();
     }
 }

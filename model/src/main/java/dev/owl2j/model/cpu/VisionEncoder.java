@@ -129,8 +129,8 @@ public final class VisionEncoder {
             int headStride = 3 * headDim;
             Attention.attend(
                     new Attention.HeadLayout(qkv, 0, rowStride, headStride), seq,
-                    new Attention.HeadLayout(qkv, headDim, rowStride, headStride),
-                    new Attention.HeadLayout(qkv, 2 * headDim, rowStride, headStride), seq,
+                    Attention.KvLayout.of(qkv, headDim, rowStride, headStride),
+                    Attention.KvLayout.of(qkv, 2 * headDim, rowStride, headStride), seq,
                     heads, heads, headDim, scale, false, 0,
                     new Attention.HeadLayout(attn, 0, hidden, headDim));
             b.dense().matmul(attn, seq, a);

@@ -126,8 +126,8 @@ public final class VisualAbstractor {
             // spec 4.3 step 5: unmasked attention, heads split contiguously, scores / √headDim.
             Attention.attend(
                     new Attention.HeadLayout(q, 0, hidden, headDim), queries,
-                    new Attention.HeadLayout(k, 0, hidden, headDim),
-                    new Attention.HeadLayout(v, 0, hidden, headDim), keys,
+                    Attention.KvLayout.of(k, 0, hidden, headDim),
+                    Attention.KvLayout.of(v, 0, hidden, headDim), keys,
                     heads, heads, headDim, scale, false, 0,
                     new Attention.HeadLayout(attn, 0, hidden, headDim));
 

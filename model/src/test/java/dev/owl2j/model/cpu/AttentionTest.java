@@ -3,6 +3,9 @@ package dev.owl2j.model.cpu;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
@@ -31,13 +34,25 @@ class AttentionTest {
         float[] kv = random(nKeys * 2 * kvHeads * headDim, rnd);
         int kvRow = 2 * kvHeads * headDim;
         Attention.HeadLayout ql = new Attention.HeadLayout(q, 0, heads * headDim, headDim);
-        Attention.HeadLayout kl = new Attention.HeadLayout(kv, 0, kvRow, 2 * headDim);
-        Attention.HeadLayout vl = new Attention.HeadLayout(kv, headDim, kvRow, 2 * headDim);
         float[] out = new float[nQueries * heads * headDim];
         float scale = (float) (1 / Math.sqrt(headDim));
-        Attention.attend(ql, nQueries, kl, vl, nKeys, heads, kvHeads, headDim, scale, causal, first,
-                new Attention.HeadLayout(out, 0, heads * headDim, headDim));
+        // keys and values on the heap (the vision tower's fused buffer) and off it (the decoder's KV cache)
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment offHeap = arena.allocate((long) kv.length * Float.BYTES, 64);
+            MemorySegment.copy(kv, 0, offHeap, ValueLayout.JAVA_FLOAT, 0, kv.length);
+            for (MemorySegment kvData : new MemorySegment[]{MemorySegment.ofArray(kv), offHeap}) {
+                java.util.Arrays.fill(out, Float.NaN);
+                Attention.attend(ql, nQueries, new Attention.KvLayout(kvData, 0, kvRow, 2 * headDim),
+                        new Attention.KvLayout(kvData, headDim, kvRow, 2 * headDim), nKeys, heads, kvHeads, headDim,
+                        scale, causal, first, new Attention.HeadLayout(out, 0, heads * headDim, headDim));
+                check(q, kv, out, nQueries, nKeys, heads, kvHeads, headDim, causal, first, scale, kvData.isNative() ? "off-heap" : "heap");
+            }
+        }
+    }
 
+    private static void check(float[] q, float[] kv, float[] out, int nQueries, int nKeys, int heads, int kvHeads,
+                              int headDim, boolean causal, int first, float scale, String where) {
+        int kvRow = 2 * kvHeads * headDim;
         for (int i = 0; i < nQueries; i++) {
             int visible = causal ? Math.min(nKeys, first + i + 1) : nKeys;
             for (int h = 0; h < heads; h++) {
@@ -59,7 +74,7 @@ class AttentionTest {
                     for (int j = 0; j < visible; j++) o += p[j] / sum * kv[j * kvRow + g * 2 * headDim + headDim + d];
                     float actual = out[i * heads * headDim + h * headDim + d];
                     if (!(Math.abs(actual - o) <= 2e-6)) {
-                        throw new AssertionError("query " + i + " head " + h + " dim " + d + ": expected " + o + " got " + actual);
+                        throw new AssertionError(where + " query " + i + " head " + h + " dim " + d + ": expected " + o + " got " + actual);
                     }
                 }
             }

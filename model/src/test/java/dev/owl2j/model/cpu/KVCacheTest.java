@@ -124,4 +124,91 @@ class KVCacheTest {
         int next = Owl2ModelTest.argmax(expected);
         NumericAssert.assertAllClose(prompt + " step after chunked prefill", whole.step(next), chunked.step(next), LOGIT_TOLERANCE);
     }
+
+    private static float element(int layer, int part, int pos, int d) {
+        return layer * 1000f + part * 500f + pos + d / 8f;
+    }
+
+    private static void write(KVCache c, int pos, int n, int layers, int kvDim) {
+        for (int l = 0; l < layers; l++) {
+            float[] k = new float[(n + 1) * kvDim];
+            float[] v = new float[(n + 1) * kvDim];
+            for (int t = 0; t < n; t++) {
+                for (int d = 0; d < kvDim; d++) {
+                    k[(t + 1) * kvDim + d] = element(l, 0, pos + t, d);
+                    v[(t + 1) * kvDim + d] = element(l, 1, pos + t, d);
+                }
+            }
+            c.write(l, k, v, 1, pos, n); // source rows start at row 1
+        }
+    }
+
+    private static void assertHolds(KVCache c, int layers, int kvDim, String what) {
+        for (int l = 0; l < layers; l++) {
+            for (int pos = 0; pos < c.length(); pos++) {
+                for (int d = 0; d < kvDim; d++) {
+                    long at = ((long) pos * kvDim + d) * Float.BYTES;
+                    assertEquals(element(l, 0, pos, d), c.keys(l).get(java.lang.foreign.ValueLayout.JAVA_FLOAT, at),
+                            what + ": key layer " + l + " position " + pos + " element " + d);
+                    assertEquals(element(l, 1, pos, d), c.values(l).get(java.lang.foreign.ValueLayout.JAVA_FLOAT, at),
+                            what + ": value layer " + l + " position " + pos + " element " + d);
+                }
+            }
+        }
+    }
+
+    /** Rows written in chunks survive every doubling of the off-heap storage; a copy is independent; close frees. */
+    @Test
+    void storageKeepsEveryRowThroughGrowthCopyAndClose() {
+        int layers = 3, kvDim = 5;
+        KVCache cache = new KVCache(layers, kvDim, 200);
+        int[] chunks = {1, 7, 13, 1, 1, 40, 3, 60};
+        for (int n : chunks) {
+            cache.reserve(n);
+            write(cache, cache.length(), n, layers, kvDim);
+            cache.commit(n);
+            assertHolds(cache, layers, kvDim, "after " + cache.length() + " positions");
+        }
+        assertEquals(126, cache.length());
+
+        KVCache copy = cache.copy();
+        assertEquals(cache.length(), copy.length());
+        assertHolds(copy, layers, kvDim, "copy");
+        // overwrite the original's last rows with other values: the copy keeps its own
+        cache.truncate(100);
+        cache.reserve(26);
+        for (int l = 0; l < layers; l++) {
+            cache.write(l, new float[26 * kvDim], new float[26 * kvDim], 0, 100, 26);
+        }
+        cache.commit(26);
+        assertHolds(copy, layers, kvDim, "copy after the original changed");
+
+        cache.close();
+        cache.close(); // harmless
+        assertThrows(IllegalStateException.class, () -> cache.reserve(1));
+        assertThrows(IllegalStateException.class, cache::copy);
+        copy.reserve(1); // the copy's storage is its own
+        write(copy, copy.length(), 1, layers, kvDim);
+        copy.commit(1);
+        assertHolds(copy, layers, kvDim, "copy after the original was closed");
+        copy.close();
+    }
+
+    /** A forked session keeps decoding after the session it came from is closed, with the same logits. */
+    @Test
+    void aForkOutlivesItsClosedParent() {
+        Owl2Model model = Fixture.model();
+        int[] ids = Fixture.promptIds("prompt1");
+        Session parent = model.newSession();
+        float[] logits = parent.prefill(ids, List.of());
+        int next = Owl2ModelTest.argmax(logits);
+        Session fork = parent.fork();
+        float[] expected = parent.step(next);
+        parent.close();
+        assertThrows(IllegalStateException.class, () -> parent.step(next));
+        // same arithmetic; a tolerance only because C2 may compile a kernel between the two steps and change the
+        // lane-reduction order
+        NumericAssert.assertAllClose("fork step after the parent closed", expected, fork.step(next), 1e-5);
+        fork.close();
+    }
 }

@@ -145,10 +145,11 @@ public final class BenchCommand implements Callable<Integer> {
             // calls of Vector API code run interpreted, orders of magnitude slower than compiled.
             long w0 = System.nanoTime();
             // 40 positions: more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles too
-            Session warm = model.newSession(48, Trace.NONE);
-            float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
-            for (int s = 0; s < 3; s++) {
-                wl = warm.step(argmax(wl));
+            try (Session warm = model.newSession(48, Trace.NONE)) {
+                float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
+                for (int s = 0; s < 3; s++) {
+                    wl = warm.step(argmax(wl));
+                }
             }
             out.printf(Locale.ROOT, "warm-up (not counted): 40-token prefill + 3 steps in %.0f ms%n", msSince(w0));
 
@@ -171,6 +172,7 @@ public final class BenchCommand implements Callable<Integer> {
             for (int s = 0; s < decodeTokens; s++) {
                 token = argmax(session.step(token));
             }
+            session.close();
             double decodeMs = msSince(d0);
             double decodeCores = (cpuNanos() - dc0) / 1e6 / decodeMs;
             double tokPerS = decodeTokens / (decodeMs / 1000);

@@ -98,6 +98,11 @@ public final class CpuEngine implements Engine {
         public Session fork() {
             return new CpuSession(engine, inner.fork(), capacity);
         }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 
     private Session wrap(dev.owl2j.model.cpu.Session s) {

@@ -401,16 +401,15 @@ final class QuantLinears {
                 float s0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
                 float s1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
                 FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
-                FloatVector m0 = FloatVector.broadcast(F, -8 * s0), m1 = FloatVector.broadcast(F, -8 * s1);
                 ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
                 ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
                     int c = e + p * L;
                     IntVector q0 = (IntVector) v0.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
                     IntVector q1 = (IntVector) v1.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    // (q − 8)·d = q·d − 8d: one FMA per widened vector
-                    FloatVector w0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    FloatVector w1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    // (q − 8)·d with the −8 in the int lanes (see block2x8)
+                    FloatVector w0 = ((FloatVector) q0.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                    FloatVector w1 = ((FloatVector) q1.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
                     FloatVector xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
@@ -424,8 +423,8 @@ final class QuantLinears {
                     a03 = w0.fma(xv, a03);
                     a13 = w1.fma(xv, a13);
                     c += 16;
-                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
                     xv = FloatVector.fromArray(F, x, x0 + c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
@@ -476,16 +475,16 @@ final class QuantLinears {
                 float s0 = Float.float16ToFloat(data.get(Tensor.I16_LE, b0));
                 float s1 = Float.float16ToFloat(data.get(Tensor.I16_LE, b1));
                 FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
-                FloatVector m0 = FloatVector.broadcast(F, -8 * s0), m1 = FloatVector.broadcast(F, -8 * s1);
                 ByteVector v0 = ByteVector.fromMemorySegment(B16, data, b0 + 2, FloatLinears.LE);
                 ByteVector v1 = ByteVector.fromMemorySegment(B16, data, b1 + 2, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
                     int c = xs + (e + p * L) * 8;
                     IntVector q0 = (IntVector) v0.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
                     IntVector q1 = (IntVector) v1.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    // (q − 8)·d = q·d − 8d: one FMA per widened vector; low nibbles are columns 0-15
-                    FloatVector w0 = ((FloatVector) q0.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    FloatVector w1 = ((FloatVector) q1.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    // (q − 8)·d with the −8 in the int lanes: the multiply keeps d in its register, where an FMA
+                    // with −8d overwrote a broadcast each time; low nibbles are columns 0-15
+                    FloatVector w0 = ((FloatVector) q0.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                    FloatVector w1 = ((FloatVector) q1.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
                     FloatVector xv = FloatVector.fromArray(F, x, c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
@@ -511,8 +510,8 @@ final class QuantLinears {
                     a07 = w0.fma(xv, a07);
                     a17 = w1.fma(xv, a17);
                     c += 16 * 8;
-                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d0, m0);
-                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d1, m1);
+                    w0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0);
+                    w1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1);
                     xv = FloatVector.fromArray(F, x, c);
                     a00 = w0.fma(xv, a00);
                     a10 = w1.fma(xv, a10);
@@ -562,13 +561,13 @@ final class QuantLinears {
             long base = row * rowBytes + (long) k0 / 32 * 18;
             for (int e = 0; e < kc; e += 32, base += 18) {
                 float s = Float.float16ToFloat(data.get(Tensor.I16_LE, base));
-                FloatVector d = FloatVector.broadcast(F, s), m = FloatVector.broadcast(F, -8 * s);
+                FloatVector d = FloatVector.broadcast(F, s);
                 ByteVector v = ByteVector.fromMemorySegment(B16, data, base + 2, FloatLinears.LE);
                 for (int p = 0; p < PARTS; p++) {
-                    // the int-lane unpack of block2x4: (q − 8)·d as q·d + (−8d)
+                    // the int-lane unpack of block2x4
                     IntVector q = (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_B2I, FloatLinears.I, p);
-                    ((FloatVector) q.and(0x0f).convert(VectorOperators.I2F, 0)).fma(d, m).intoArray(out, outOff + e + p * L);
-                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(d, m)
+                    ((FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOff + e + p * L);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d)
                             .intoArray(out, outOff + e + 16 + p * L);
                 }
             }
