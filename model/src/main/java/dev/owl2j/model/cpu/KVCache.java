@@ -5,7 +5,10 @@ import dev.owl2j.model.Owl2jException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.lang.ref.Cleaner;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Keys (after RoPE) and values of every decoder layer for positions [0, length()). A forward pass writes
@@ -16,7 +19,9 @@ import java.lang.ref.Cleaner;
  * <p>The storage lives off the Java heap, in one segment laid out [layer][keys, values][capacity][kvDim]. On the
  * heap, 16 server sessions of a 7B model held 2.1 GB of cache arrays that the collector copied whenever it
  * promoted them (a 2.2 s young pause in a 16-client load round). {@link #close} frees the storage at once; a cache
- * that is never closed is freed after it becomes unreachable.
+ * that is never closed is freed after it becomes unreachable. The heap limit used to bound the caches' total; now
+ * {@link Budget} does: a cache that would take the process past it fails to grow with an {@link OutOfMemoryError}
+ * (the server answers 503 and drops those requests) instead of the operating system killing the process.
  */
 public final class KVCache implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -24,20 +29,77 @@ public final class KVCache implements AutoCloseable {
     private final int layers;
     private final int kvDim;
     private final int maxLength;
-    private final Storage storage = new Storage();
+    private final Storage storage;
     private final Cleaner.Cleanable cleanable;
     private int capacity;
     private int length;
 
+    /** Bytes all open caches of a process may hold together. */
+    static final class Budget {
+        private final long limit;
+        private final AtomicLong held = new AtomicLong();
+
+        Budget(long limit) {
+            this.limit = limit;
+        }
+
+        void take(long bytes) {
+            if (held.addAndGet(bytes) > limit) {
+                long had = held.addAndGet(-bytes);
+                throw new OutOfMemoryError(String.format(Locale.ROOT,
+                        "KV caches need %.2f GiB more, %.2f GiB held, limit %.2f GiB (owl2j.kvCacheGiB)",
+                        bytes / GIB, had / GIB, limit / GIB));
+            }
+        }
+
+        void give(long bytes) {
+            held.addAndGet(-bytes);
+        }
+
+        long held() {
+            return held.get();
+        }
+    }
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
+
+    /**
+     * The process-wide budget: system property {@code owl2j.kvCacheGiB}, by default half the physical memory (the
+     * rest is for the weights, which are mapped or off-heap too, the heap and the system).
+     */
+    static final Budget PROCESS_BUDGET = new Budget(defaultLimit());
+
+    private static long defaultLimit() {
+        String gib = System.getProperty("owl2j.kvCacheGiB");
+        if (gib != null) {
+            return (long) (Double.parseDouble(gib) * GIB);
+        }
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize() / 2;
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** The limit of the process-wide budget, in bytes (for error messages). */
+    public static long memoryLimit() {
+        return PROCESS_BUDGET.limit;
+    }
+
     /** The current segment and the arena that owns it; the cleaning action, so it must not refer to the cache. */
     private static final class Storage implements Runnable {
+        final Budget budget;
         Arena arena;
         MemorySegment data = MemorySegment.NULL;
         boolean closed;
 
+        Storage(Budget budget) {
+            this.budget = budget;
+        }
+
         @Override
         public synchronized void run() {
             if (arena != null) {
+                budget.give(data.byteSize());
                 arena.close();
             }
             arena = null;
@@ -47,9 +109,14 @@ public final class KVCache implements AutoCloseable {
     }
 
     KVCache(int layers, int kvDim, int maxLength) {
+        this(layers, kvDim, maxLength, PROCESS_BUDGET);
+    }
+
+    KVCache(int layers, int kvDim, int maxLength, Budget budget) {
         this.layers = layers;
         this.kvDim = kvDim;
         this.maxLength = maxLength;
+        this.storage = new Storage(budget);
         this.cleanable = CLEANER.register(this, storage);
     }
 
@@ -87,8 +154,17 @@ public final class KVCache implements AutoCloseable {
 
     /** Moves the first {@code keep} positions of every layer into new storage of newCapacity positions. */
     private void resize(int newCapacity, int keep) {
+        long bytes = (long) layers * 2 * newCapacity * kvDim * Float.BYTES;
+        storage.budget.take(bytes);
         Arena arena = Arena.ofShared(); // shared: the attention of one layer reads the cache from every pool thread
-        MemorySegment data = arena.allocate((long) layers * 2 * newCapacity * kvDim * Float.BYTES, 64);
+        MemorySegment data;
+        try {
+            data = arena.allocate(bytes, 64);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            storage.budget.give(bytes);
+            throw e;
+        }
         synchronized (storage) {
             for (int l = 0; l < layers; l++) {
                 for (int part = 0; part < 2; part++) {
@@ -97,6 +173,7 @@ public final class KVCache implements AutoCloseable {
                 }
             }
             if (storage.arena != null) {
+                storage.budget.give(storage.data.byteSize());
                 storage.arena.close();
             }
             storage.arena = arena;
@@ -139,7 +216,7 @@ public final class KVCache implements AutoCloseable {
     /** An independent cache holding the same positions (e.g. to score several continuations of one prompt). */
     KVCache copy() {
         checkOpen();
-        KVCache c = new KVCache(layers, kvDim, maxLength);
+        KVCache c = new KVCache(layers, kvDim, maxLength, storage.budget);
         if (length > 0) {
             c.resize(length, 0);
             for (int l = 0; l < layers; l++) {

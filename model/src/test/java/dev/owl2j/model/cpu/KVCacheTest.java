@@ -211,4 +211,31 @@ class KVCacheTest {
         NumericAssert.assertAllClose("fork step after the parent closed", expected, fork.step(next), 1e-5);
         fork.close();
     }
+
+    /** Caches draw on a byte budget: growth past it fails with a message naming the limit, closing gives back. */
+    @Test
+    void theMemoryBudgetBoundsGrowthAndIsGivenBackOnClose() {
+        int layers = 2, kvDim = 4; // one position = 2 layers × 2 × 4 floats = 64 bytes
+        KVCache.Budget budget = new KVCache.Budget(64 * 60);
+        KVCache a = new KVCache(layers, kvDim, 100, budget);
+        a.reserve(10); // 16 positions
+        a.commit(10);
+        assertEquals(64 * 16, budget.held());
+        a.reserve(10); // 32 positions (16 + 32 held while the rows move)
+        a.commit(10);
+        assertEquals(64 * 32, budget.held());
+        KVCache b = a.copy(); // 20 positions
+        assertEquals(64 * 52, budget.held(), "a copy draws on the same budget");
+        b.close();
+        assertEquals(64 * 32, budget.held());
+        // 32 -> 64 positions: 32 + 64 held while the rows move > 60
+        a.reserve(12);
+        a.commit(12);
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> a.reserve(1));
+        assertTrue(e.getMessage().contains("limit 0.00 GiB (owl2j.kvCacheGiB)"), e.getMessage());
+        assertEquals(64 * 32, budget.held(), "a failed growth takes nothing");
+        assertEquals(32, a.length(), "and keeps the cache as it was");
+        a.close();
+        assertEquals(0, budget.held());
+    }
 }
