@@ -133,6 +133,24 @@ class RunCommandTest {
         assertTrue(err.contains(fragment), "'" + err + "' should mention '" + fragment + "'");
     }
 
+    /**
+     * A KV cache budget too small for the prompt (set at JVM start, so in a child JVM on this test's class path):
+     * one line naming the limit and how to raise it, no stack trace.
+     */
+    @Test
+    void aKvCacheBudgetTooSmallIsAOneLineError() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dowl2j.kvCacheGiB=0.000001", "-cp", System.getProperty("java.class.path"),
+                "dev.owl2j.runtime.cli.Owl2jCommand"));
+        cmd.addAll(runArgs("prompt1"));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                .lines().filter(l -> !l.contains("Using incubator modules")).collect(java.util.stream.Collectors.joining("\n"));
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "child JVM finished");
+        assertOneLineError(new Cli.Result(p.exitValue(), "", err), "(owl2j.kvCacheGiB)");
+    }
+
     @Test
     void moreImagesThanPlaceholdersIsAnError() {
         List<String> args = runArgs("prompt0", "--image", Cli.fixture().resolve("image1.jpg").toString());

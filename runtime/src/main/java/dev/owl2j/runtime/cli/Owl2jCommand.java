@@ -80,6 +80,17 @@ public final class Owl2jCommand implements Runnable {
             commandLine.getErr().flush();
             return 1;
         });
-        return cli.execute(rest);
+        try {
+            return cli.execute(rest);
+        } catch (OutOfMemoryError e) {
+            // picocli hands Errors through; this one is a limit the user can raise, so it gets the one-line form
+            if (debug) {
+                e.printStackTrace(cli.getErr());
+            }
+            cli.getErr().println("owl2j: out of memory: " + e.getMessage()
+                    + " (raise the heap with OWL2J_HEAP, the KV cache budget with OWL2J_JAVA_OPTS=-Dowl2j.kvCacheGiB=N)");
+            cli.getErr().flush();
+            return 1;
+        }
     }
 }
