@@ -46,9 +46,8 @@ public final class KVCache implements AutoCloseable {
         void take(long bytes) {
             if (held.addAndGet(bytes) > limit) {
                 long had = held.addAndGet(-bytes);
-                throw new OutOfMemoryError(String.format(Locale.ROOT,
-                        "KV caches need %.2f GiB more, %.2f GiB held, limit %.2f GiB (owl2j.kvCacheGiB)",
-                        bytes / GIB, had / GIB, limit / GIB));
+                throw new OutOfMemoryError("KV caches need " + size(bytes) + " more, " + size(had) + " held, limit "
+                        + size(limit) + " (owl2j.kvCacheGiB)");
             }
         }
 
@@ -62,6 +61,11 @@ public final class KVCache implements AutoCloseable {
     }
 
     private static final double GIB = 1024.0 * 1024 * 1024;
+
+    private static String size(long bytes) {
+        return bytes >= GIB / 10 ? String.format(Locale.ROOT, "%.2f GiB", bytes / GIB)
+                : String.format(Locale.ROOT, "%.3f MiB", bytes / (1024.0 * 1024));
+    }
 
     /**
      * The process-wide budget: system property {@code owl2j.kvCacheGiB}, by default half the physical memory (the
