@@ -238,4 +238,24 @@ class KVCacheTest {
         a.close();
         assertEquals(0, budget.held());
     }
+
+    private static void growAndDrop(KVCache.Budget budget) {
+        KVCache c = new KVCache(2, 4, 100, budget);
+        c.reserve(20);
+        c.commit(20);
+        assertEquals(64 * 20, budget.held()); // a first reservation takes what it needs, at least 16 positions
+    }
+
+    /** A cache nobody closed gives its storage back once the collector finds it unreachable. */
+    @Test
+    void anUnclosedCacheIsFreedOnceUnreachable() throws InterruptedException {
+        KVCache.Budget budget = new KVCache.Budget(1 << 20);
+        growAndDrop(budget);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (budget.held() != 0 && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertEquals(0, budget.held(), "storage given back by the cleaner");
+    }
 }
