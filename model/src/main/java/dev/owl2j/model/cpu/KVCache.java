@@ -208,10 +208,6 @@ public final class KVCache implements AutoCloseable {
         MemorySegment.copy(values, srcRow * kvDim, storage.data, ValueLayout.JAVA_FLOAT, plane(layer, 1, capacity) + at, n * kvDim);
     }
 
-    int kvDim() {
-        return kvDim;
-    }
-
     /** Marks n written positions as held. */
     void commit(int n) {
         length += n;
