@@ -145,13 +145,13 @@ public final class BenchCommand implements Callable<Integer> {
             // calls of Vector API code run interpreted, orders of magnitude slower than compiled.
             long w0 = System.nanoTime();
             // 40 positions: more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles too
-            try (Session warm = model.newSession(48, Trace.NONE)) {
+            try (Session warm = model.newSession(40 + WARM_STEPS + 1, Trace.NONE)) {
                 float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
-                for (int s = 0; s < 3; s++) {
+                for (int s = 0; s < WARM_STEPS; s++) {
                     wl = warm.step(argmax(wl));
                 }
             }
-            out.printf(Locale.ROOT, "warm-up (not counted): 40-token prefill + 3 steps in %.0f ms%n", msSince(w0));
+            out.printf(Locale.ROOT, "warm-up (not counted): 40-token prefill + %d steps in %.0f ms%n", WARM_STEPS, msSince(w0));
 
             int[] ids = prompt(images.size(), prefillText, cfg.vocabSize(), rnd);
             int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
@@ -166,30 +166,61 @@ public final class BenchCommand implements Callable<Integer> {
                     prefillMs, promptPositions / (prefillMs / 1000), cores(prefillCores, poolThreads));
             out.flush();
 
+            // The read bandwidth of these machines moves between runs and within one (docs/performance.md), so the
+            // bound is read right before and right after the timed steps rather than only before loading. The reads
+            // allocate a buffer that is not the model's: the peak RSS is taken around them (see resetPeakRss).
+            long rssPrefill = GenerationStats.peakRss();
+            double readBefore = MachinePeaks.memoryBandwidthGBs(readBuffer, measureMs);
+            boolean peakReset = resetPeakRss();
+
             long d0 = System.nanoTime();
             long dc0 = cpuNanos();
             int token = argmax(logits);
             for (int s = 0; s < decodeTokens; s++) {
                 token = argmax(session.step(token));
             }
-            session.close();
             double decodeMs = msSince(d0);
             double decodeCores = (cpuNanos() - dc0) / 1e6 / decodeMs;
+            session.close();
+            long rss = peakReset ? Math.max(rssPrefill, GenerationStats.peakRss()) : rssPrefill;
+            double readAfter = MachinePeaks.memoryBandwidthGBs(readBuffer, measureMs);
+
             double tokPerS = decodeTokens / (decodeMs / 1000);
             long bytesPerToken = decodeBytesPerToken(weights, cfg);
-            // peak RSS first: the second read below allocates a buffer that is not the model's
-            long rss = GenerationStats.peakRss();
-            // The read bandwidth of a shared machine moves from minute to minute (docs/performance.md), so it is
-            // read again right after decoding and the bound uses the higher figure.
-            double readAfter = MachinePeaks.memoryBandwidthGBs(readBuffer, measureMs);
-            double read = Math.max(peaks.bandwidthGBs(), readAfter);
+            double read = Math.max(readBefore, readAfter);
             double bound = read * 1e9 / bytesPerToken;
-            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s (%.2f GB of weights per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads before loading and after decoding (%.1f) -> %.0f%%; %s)%n",
-                    decodeTokens, decodeMs, tokPerS, bytesPerToken / 1e9, bound, read, readAfter, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
-            out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB", rss / GIB));
+            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %.0f%% of the bound; %s%n",
+                    decodeTokens, decodeMs, tokPerS, tokPerS * bytesPerToken / 1e9, bytesPerToken / 1e9, bound, read,
+                    readBefore, readAfter, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
+            double lower = Math.min(readBefore, readAfter);
+            if (lower < 0.8 * read) {
+                out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %.0f%% of the bound%n",
+                        lower, 100 * tokPerS * bytesPerToken / 1e9 / lower);
+            }
+            out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB%s", rss / GIB,
+                    peakReset ? "" : " (up to the end of prefill: this system cannot reset the peak around the bandwidth reads)"));
             out.flush();
         }
         return 0;
+    }
+
+    /**
+     * Untimed decode steps before timing: with 3, the first timed steps still ran slower code than the steady rate
+     * (7B Q8_0 over 8 tokens 4.06 tok/s, over 32 tokens 5.3-6.1; docs/performance.md).
+     */
+    private static final int WARM_STEPS = 8;
+
+    /**
+     * Sets this process's peak RSS (VmHWM) back to its current RSS (Linux: "5" written to /proc/self/clear_refs),
+     * so that a buffer allocated and freed before does not count in the peak read later. False where not possible.
+     */
+    private static boolean resetPeakRss() {
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** CPU time of this process, so a busy shared machine shows up next to the figures. */
