@@ -168,10 +168,10 @@ public final class BenchCommand implements Callable<Integer> {
 
             // The read bandwidth of these machines moves between runs and within one (docs/performance.md), so the
             // bound is read right before and right after the timed steps rather than only before loading. The reads
-            // allocate a buffer that is not the model's: the peak RSS is taken around them (see resetPeakRss).
+            // allocate a buffer that is not the model's: the peak RSS is taken around them (GenerationStats.resetPeakRss).
             long rssPrefill = GenerationStats.peakRss();
             double readBefore = MachinePeaks.memoryBandwidthGBs(readBuffer, measureMs);
-            boolean peakReset = resetPeakRss();
+            boolean peakReset = GenerationStats.resetPeakRss();
 
             long d0 = System.nanoTime();
             long dc0 = cpuNanos();
@@ -187,15 +187,16 @@ public final class BenchCommand implements Callable<Integer> {
 
             double tokPerS = decodeTokens / (decodeMs / 1000);
             long bytesPerToken = decodeBytesPerToken(weights, cfg);
+            double weightGBs = tokPerS * bytesPerToken / 1e9;
             double read = Math.max(readBefore, readAfter);
             double bound = read * 1e9 / bytesPerToken;
             out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %.0f%% of the bound; %s%n",
-                    decodeTokens, decodeMs, tokPerS, tokPerS * bytesPerToken / 1e9, bytesPerToken / 1e9, bound, read,
+                    decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
                     readBefore, readAfter, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
             double lower = Math.min(readBefore, readAfter);
             if (lower < 0.8 * read) {
                 out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %.0f%% of the bound%n",
-                        lower, 100 * tokPerS * bytesPerToken / 1e9 / lower);
+                        lower, 100 * weightGBs / lower);
             }
             out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB%s", rss / GIB,
                     peakReset ? "" : " (up to the end of prefill: this system cannot reset the peak around the bandwidth reads)"));
@@ -209,19 +210,6 @@ public final class BenchCommand implements Callable<Integer> {
      * (7B Q8_0 over 8 tokens 4.06 tok/s, over 32 tokens 5.3-6.1; docs/performance.md).
      */
     private static final int WARM_STEPS = 8;
-
-    /**
-     * Sets this process's peak RSS (VmHWM) back to its current RSS (Linux: "5" written to /proc/self/clear_refs),
-     * so that a buffer allocated and freed before does not count in the peak read later. False where not possible.
-     */
-    private static boolean resetPeakRss() {
-        try {
-            java.nio.file.Files.writeString(java.nio.file.Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
-    }
 
     /** CPU time of this process, so a busy shared machine shows up next to the figures. */
     private static long cpuNanos() {

@@ -30,6 +30,19 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
         return -1;
     }
 
+    /**
+     * Sets this process's peak RSS (VmHWM) back to its current RSS (Linux: "5" written to /proc/self/clear_refs), so
+     * that memory allocated and freed before does not count in a later {@link #peakRss()}. False where not possible.
+     */
+    public static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     public String format() {
         return String.format(java.util.Locale.ROOT,
                 "images: %d in %.1f ms | prefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.2f tok/s) | peak RSS: %.1f MiB",

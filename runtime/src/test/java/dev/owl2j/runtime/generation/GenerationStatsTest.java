@@ -1,0 +1,35 @@
+package dev.owl2j.runtime.generation;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class GenerationStatsTest {
+    private static final long BUFFER = 256L << 20;
+
+    @Test
+    void peakRssCountsAFreedBufferUntilReset() {
+        assumeTrue(GenerationStats.peakRss() > 0, "no /proc/self/status here");
+        long before = GenerationStats.peakRss();
+        long current;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(BUFFER, 4096);
+            for (long o = 0; o < BUFFER; o += 4096) {
+                buf.set(ValueLayout.JAVA_LONG, o, o + 1); // touch every page, so it is resident
+            }
+            current = GenerationStats.peakRss();
+        }
+        assertTrue(current >= before && current > BUFFER, "peak " + current + " after touching " + BUFFER + " bytes");
+
+        // a kernel without clear_refs (or a sandbox that hides it) cannot reset: then the bench says so in its output
+        assumeTrue(GenerationStats.resetPeakRss(), "this system cannot reset the peak RSS");
+        long after = GenerationStats.peakRss();
+        // the freed buffer no longer counts: the peak fell by most of it
+        assertTrue(after < current - BUFFER / 2, "peak " + after + " after the reset, " + current + " before");
+    }
+}
