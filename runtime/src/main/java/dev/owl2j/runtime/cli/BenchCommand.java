@@ -192,7 +192,7 @@ public final class BenchCommand implements Callable<Integer> {
             double bound = read * 1e9 / bytesPerToken;
             out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %.0f%% of the bound; %s%n",
                     decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
-                    readBefore, readAfter, 100 * tokPerS / bound, cores(decodeCores, poolThreads));
+                    readBefore, readAfter, 100 * weightGBs / read, cores(decodeCores, poolThreads));
             double lower = Math.min(readBefore, readAfter);
             if (lower < 0.8 * read) {
                 out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %.0f%% of the bound%n",
