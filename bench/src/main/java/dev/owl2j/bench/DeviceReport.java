@@ -111,7 +111,7 @@ public final class DeviceReport {
         return printTable();
     }
 
-    /** LLaMA-2-7B + ViT-L/14 at 448 + abstractor: the release sizes (spec 3.1, 4.1, 5.1). */
+    /** LLaMA-2-7B + ViT-L/14 at 448 + abstractor: the release sizes (docs/model.md). */
     static Owl2Config release7b() {
         return Owl2Config.parse("""
                 {"model_type": "mplug_owl2", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,

@@ -5,7 +5,7 @@ import dev.owl2j.model.config.Owl2Config;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Every checkpoint tensor name of mPLUG-Owl2 with its shape for a config (spec 3.4, 4.4, 5.2). */
+/** Every checkpoint tensor name of mPLUG-Owl2 with its shape for a config (docs/model.md). */
 final class ModelShapes {
     private ModelShapes() {}
 

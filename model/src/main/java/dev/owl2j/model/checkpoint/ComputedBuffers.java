@@ -16,7 +16,7 @@ import java.util.Set;
 
 /**
  * A checkpoint's tensors plus the deterministic buffers it may lack: the abstractor's {@code q_pos_embed}
- * and {@code k_pos_embed} (spec 4.2; the release does not store them). Stored tensors always win; the
+ * and {@code k_pos_embed} (docs/model.md, Abstractor; the release does not store them). Stored tensors always win; the
  * computed ones are F32, as the reference builds them, and are shared by all layers (identical tables).
  */
 public final class ComputedBuffers implements TensorSource {

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Every tensor an mPLUG-Owl2 checkpoint holds, by name and shape, derived from its config (spec 3.4, 4.4,
- * 5.2). The release's names are the state_dict of MPLUGOwl2LlamaForCausalLM as written by the converter.
+ * Every tensor an mPLUG-Owl2 checkpoint holds, by name and shape, derived from its config (docs/model.md,
+ * Checkpoint). The release's names are the state_dict of MPLUGOwl2LlamaForCausalLM as written by the converter.
  */
 public final class ExpectedTensors {
     public enum Component { VISION, ABSTRACTOR, DECODER }
@@ -20,7 +20,7 @@ public final class ExpectedTensors {
         REQUIRED,
         /** Stored by some exports, ignored when absent (rotary_emb.inv_freq; lm_head with tied embeddings). */
         OPTIONAL,
-        /** Deterministic buffers the release does not store; computed at load time when absent (spec 4.2). */
+        /** Deterministic buffers the release does not store; computed at load time when absent (docs/model.md, Abstractor). */
         COMPUTED_IF_MISSING
     }
 
@@ -46,7 +46,7 @@ public final class ExpectedTensors {
         Map<String, Expected> m = new LinkedHashMap<>();
         Builder b = new Builder(m);
 
-        // decoder (spec 5.2): shared q/o/MLP, per-modality (multiway 0 = text, 1 = visual) k/v and RMSNorms
+        // decoder (docs/model.md, Decoder): shared q/o/MLP, per-modality (multiway 0 = text, 1 = visual) k/v and RMSNorms
         int h = c.hiddenSize(), kv = c.numKeyValueHeads() * c.headDim(), ff = c.intermediateSize();
         b.component = Component.DECODER;
         b.req("model.embed_tokens.weight", c.vocabSize(), h);
@@ -70,7 +70,7 @@ public final class ExpectedTensors {
         b.req("model.norm.weight", h);
         b.add("lm_head.weight", c.tieWordEmbeddings() ? Presence.OPTIONAL : Presence.REQUIRED, c.vocabSize(), h);
 
-        // vision encoder (spec 3.4)
+        // vision encoder (docs/model.md, Vision encoder)
         Owl2Config.VisionConfig v = c.vision();
         int hv = v.hiddenSize();
         b.component = Component.VISION;
@@ -100,7 +100,7 @@ public final class ExpectedTensors {
             b.req(vp + "post_layernorm.bias", hv);
         }
 
-        // visual abstractor (spec 4.4)
+        // visual abstractor (docs/model.md, Abstractor)
         Owl2Config.AbstractorConfig a = c.abstractor();
         int ha = a.hiddenSize(), fa = a.intermediateSize();
         b.component = Component.ABSTRACTOR;

@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** {@code generation_config.json}: special ids and the checkpoint's sampling defaults (spec 6.3). */
+/** {@code generation_config.json}: special ids and the checkpoint's sampling defaults (docs/model.md, Generation). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record GenerationConfig(
         @JsonProperty("bos_token_id") Integer bosTokenId,

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 /**
  * {@code config.json} of an mPLUG-Owl2 checkpoint (MPLUGOwl2Config layout: LLaMA keys at the top level,
  * {@code visual_config.visual_model} and {@code visual_config.visual_abstractor}). Unknown keys are ignored;
- * missing keys take the MPLUGOwl2Config defaults (spec 3.1, 4.1, 5.1).
+ * missing keys take the MPLUGOwl2Config defaults (the release values in docs/model.md).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Owl2Config(
@@ -141,7 +141,7 @@ public record Owl2Config(
         }
     }
 
-    /** ViT-L/14 defaults (spec 3.1). */
+    /** ViT-L/14 defaults (docs/model.md, Vision encoder). */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record VisionConfig(
             @JsonProperty("hidden_size") int hiddenSize,
@@ -193,7 +193,7 @@ public record Owl2Config(
         }
     }
 
-    /** Visual abstractor defaults (spec 4.1). norm1/normk/norm2 use eps 1e-5; layer_norm_eps is ffn_ln's. */
+    /** Visual abstractor defaults (docs/model.md, Abstractor). norm1/normk/norm2 use eps 1e-5; layer_norm_eps is ffn_ln's. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record AbstractorConfig(
             @JsonProperty("hidden_size") int hiddenSize,
@@ -224,7 +224,7 @@ public record Owl2Config(
             return hiddenSize / numAttentionHeads;
         }
 
-        /** eps of norm1, normk and norm2 (nn.LayerNorm's default; spec 4.1). */
+        /** eps of norm1, normk and norm2 (nn.LayerNorm's default; docs/model.md, Abstractor). */
         public static final double ATTENTION_NORM_EPS = 1e-5;
     }
 }

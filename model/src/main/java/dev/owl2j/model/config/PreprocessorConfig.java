@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code preprocessor_config.json} (CLIPImageProcessor, spec 2.1). {@code size} may be an int (shortest edge)
+ * {@code preprocessor_config.json} (CLIPImageProcessor; docs/model.md, Image preprocessing). {@code size} may be an int (shortest edge)
  * or a dict with {@code shortest_edge}; {@code crop_size} an int or {@code {height,width}}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -30,7 +30,7 @@ public record PreprocessorConfig(
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The release's values (spec 2.1). */
+    /** The release's values (docs/model.md, Image preprocessing). */
     public static PreprocessorConfig clip448() {
         return new PreprocessorConfig(448, 448, 448, 3, true, true, true, 1.0 / 255, true,
                 new float[]{0.48145466f, 0.4578275f, 0.40821073f}, new float[]{0.26862954f, 0.26130258f, 0.27577711f});

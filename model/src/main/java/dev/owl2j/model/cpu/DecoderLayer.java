@@ -3,7 +3,7 @@ package dev.owl2j.model.cpu;
 import dev.owl2j.model.config.Owl2Config;
 
 /**
- * One LLaMA decoder layer with the Modality-Adaptive Module (spec 5.2, 5.3): the two RMSNorms, k_proj and
+ * One LLaMA decoder layer with the Modality-Adaptive Module (docs/model.md, Decoder): the two RMSNorms, k_proj and
  * v_proj exist twice ({@code multiway.0} text, {@code multiway.1} visual) and each token uses the way of its
  * modality; q_proj, o_proj and the MLP are shared. Weight names are the checkpoint's under
  * {@code model.layers.N.}.
@@ -62,16 +62,16 @@ final class DecoderLayer {
         float[] k = new float[n * kvDim];
         float[] v = new float[n * kvDim];
 
-        // spec 5.3: a = RMSNorm_in[m](x), per token with its own modality's weight.
+        // a = RMSNorm_in[m](x), per token with its own modality's weight.
         for (int t = 0; t < n; t++) {
             Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[modality[t]], eps, a, t * hidden);
         }
-        // q = Wq·a (shared); k = Wk[m]·a, v = Wv[m]·a (spec 5.2 MAM, pitfall 8).
+        // q = Wq·a (shared); k = Wk[m]·a, v = Wv[m]·a (the MAM's four per-modality parts).
         qProj.matmul(a, n, q);
         multiway(kProj, a, n, modality, hidden, k, kvDim);
         multiway(vProj, a, n, modality, hidden, v, kvDim);
 
-        // spec 5.5: rotate-half RoPE on q and k at their absolute positions, before k is cached.
+        // Rotate-half RoPE (docs/model.md, RoPE) on q and k at their absolute positions, before k is cached.
         for (int t = 0; t < n; t++) {
             for (int h = 0; h < heads; h++) {
                 rope.rotate(q, (t * heads + h) * headDim, pos0 + t);
@@ -82,7 +82,7 @@ final class DecoderLayer {
         }
         cache.write(index, k, v, 0, pos0, n);
 
-        // spec 5.4: causal attention over every cached position ≤ t, both modalities, scores / √headDim;
+        // Causal attention over every cached position ≤ t, both modalities, scores / √headDim;
         // with fewer kv heads each kv head serves heads/kvHeads query heads (grouped-query attention).
         float[] attn = a; // a is no longer needed
         Attention.attend(
@@ -124,7 +124,7 @@ final class DecoderLayer {
         for (int t = 0; t < n; t++) {
             Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[0], eps, a, t * hidden);
         }
-        // Generated tokens are text: the multiway.0 k/v projections for every row (spec 5.2).
+        // Generated tokens are text: the multiway.0 k/v projections for every row (docs/model.md, Decoder: KV cache).
         qProj.matmul(a, n, q);
         kProj[0].matmul(a, n, k);
         vProj[0].matmul(a, n, v);

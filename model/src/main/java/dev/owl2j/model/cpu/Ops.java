@@ -192,7 +192,7 @@ public final class Ops {
         }
     }
 
-    /** CLIP's QuickGELU x·σ(1.702·x), in place over the first n elements (spec 3.1). */
+    /** CLIP's QuickGELU x·σ(1.702·x), in place over the first n elements (the vision MLP's activation). */
     public static void quickGelu(float[] x, int n) {
         Parallel.forRange(n, 1 << 14, (start, end) -> {
             FloatVector one = FloatVector.broadcast(F, 1f);

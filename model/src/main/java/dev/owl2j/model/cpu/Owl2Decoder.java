@@ -5,7 +5,7 @@ import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.tensor.Tensor;
 
 /**
- * The LLaMA-2 decoder with the Modality-Adaptive Module (spec 5): embed_tokens, the layers, the final
+ * The LLaMA-2 decoder with the Modality-Adaptive Module (docs/model.md, Decoder): embed_tokens, the layers, the final
  * RMSNorm model.norm and lm_head. It runs a chunk of already embedded positions on top of a {@link KVCache}.
  */
 public final class Owl2Decoder {
@@ -83,7 +83,7 @@ public final class Owl2Decoder {
         }
         cache.commit(n);
 
-        // spec 5.3: final RMSNorm (shared model.norm) and lm_head; only the last position's logits are needed.
+        // Final RMSNorm (shared model.norm) and lm_head; only the last position's logits are needed.
         float[] finalHidden = new float[n * hidden];
         for (int t = 0; t < n; t++) {
             Ops.rmsNormRow(x, t * hidden, hidden, norm, cfg.rmsNormEps(), finalHidden, t * hidden);

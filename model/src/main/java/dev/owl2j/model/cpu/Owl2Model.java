@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * mPLUG-Owl2 on the CPU (spec 1): {@link #encodeImage} turns preprocessed pixels into 65 visual tokens
+ * mPLUG-Owl2 on the CPU (docs/model.md, Data flow): {@link #encodeImage} turns preprocessed pixels into 65 visual tokens
  * (vision encoder + visual abstractor); a {@link Session} splices them into a prompt and runs the decoder
  * with a KV cache.
  */
@@ -70,12 +70,12 @@ public final class Owl2Model {
         return visualAbstractor.forward(features, trace);
     }
 
-    /** Embeds a prompt chunk and splices the images in (spec 1.1). */
+    /** Embeds a prompt chunk and splices the images in (docs/model.md, Splice). */
     public SplicedInput splice(int[] ids, List<float[]> imageTokens) {
         return SplicedInput.of(ids, imageTokens, decoder, cfg.tokensPerImage());
     }
 
-    /** A new conversation limited to max_position_embeddings positions (spec 10 pitfall 17). */
+    /** A new conversation limited to max_position_embeddings positions, images' 65 each included. */
     public Session newSession() {
         return newSession(cfg.maxPositionEmbeddings(), Trace.NONE);
     }

@@ -1,7 +1,7 @@
 package dev.owl2j.model.cpu;
 
 /**
- * Rotary position embedding in the LLaMA / GPT-NeoX rotate-half convention (spec 5.5, pitfall 10): element i
+ * Rotary position embedding in the LLaMA / GPT-NeoX rotate-half convention (docs/model.md, RoPE), on the weights as stored: element i
  * of the first half pairs with element i + headDim/2. cos/sin tables are computed in double and stored as
  * float, grown on demand as positions advance.
  */

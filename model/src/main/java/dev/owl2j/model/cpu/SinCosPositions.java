@@ -1,7 +1,7 @@
 package dev.owl2j.model.cpu;
 
 /**
- * The abstractor's fixed sin-cos position tables (spec 4.2), which the release checkpoint does not store.
+ * The abstractor's fixed sin-cos position tables (docs/model.md, Abstractor), which the release checkpoint does not store.
  * The reference builds them in float32 (MAE style); each step below rounds to float like that computation,
  * so the result equals the buffers a float32 build writes.
  */
@@ -19,7 +19,7 @@ public final class SinCosPositions {
 
     /**
      * Pk: [1 + grid², dim]; row 0 (CLS) zero, row 1 + r·grid + c = [S(dim/2, c), S(dim/2, r)] — the column
-     * (x) index fills the first half (spec 4.2, pitfall 4).
+     * (x) index fills the first half, the row index the second.
      */
     public static float[] keyTable(int dim, int grid) {
         int half = dim / 2;

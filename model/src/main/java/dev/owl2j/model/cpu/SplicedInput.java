@@ -5,7 +5,7 @@ import dev.owl2j.model.Owl2jException;
 import java.util.List;
 
 /**
- * The decoder input of a prompt chunk (spec 1.1): text ids embedded with embed_tokens, each image sentinel
+ * The decoder input of a prompt chunk (docs/model.md, Splice): text ids embedded with embed_tokens, each image sentinel
  * -200 replaced by the next image's 65 visual tokens, and the modality indicator of every position
  * (0 text, 1 visual — all 65 positions of an image, vit_eos included).
  *

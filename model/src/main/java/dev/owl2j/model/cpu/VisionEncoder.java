@@ -4,7 +4,7 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.Owl2Config.VisionConfig;
 
 /**
- * The ViT-L/14 vision tower (spec 3): a 448×448 image becomes 1025 token states (CLS + 32×32 patches),
+ * The ViT-L/14 vision tower (docs/model.md, Vision encoder): a 448×448 image becomes 1025 token states (CLS + 32×32 patches),
  * after post_layernorm. Weight names below are the checkpoint's, under {@code model.vision_model.}.
  */
 public final class VisionEncoder {
@@ -34,10 +34,10 @@ public final class VisionEncoder {
 
     VisionEncoder(Weights w, VisionConfig cfg) {
         if (!"quick_gelu".equals(cfg.hiddenAct())) {
-            throw new Owl2jException("vision hidden_act " + cfg.hiddenAct() + " is not supported (only quick_gelu, spec 3.1)");
+            throw new Owl2jException("vision hidden_act " + cfg.hiddenAct() + " is not supported (only quick_gelu, as in the release)");
         }
         if (!cfg.usePostLayernorm()) {
-            throw new Owl2jException("use_post_layernorm=false is not supported (the LLaMA-2 release uses it, spec 3.1)");
+            throw new Owl2jException("use_post_layernorm=false is not supported (the LLaMA-2 release uses it)");
         }
         this.cfg = cfg;
         this.hidden = cfg.hiddenSize();
@@ -83,8 +83,8 @@ public final class VisionEncoder {
     }
 
     /**
-     * @param pixelValues the CLIP-normalised image, [3, 448, 448] channels first (spec 2.2)
-     * @return the 1025 token states after post_layernorm, [seq, hidden], CLS first (spec 3.2 step 6)
+     * @param pixelValues the CLIP-normalised image, [3, 448, 448] channels first
+     * @return the 1025 token states after post_layernorm, [seq, hidden], CLS first
      */
     public float[] forward(float[] pixelValues, Trace trace) {
         if (pixelValues.length != pixelCount()) {
@@ -94,23 +94,23 @@ public final class VisionEncoder {
         int nPatches = grid * grid;
         float[] x = new float[seq * hidden];
 
-        // spec 3.2 step 1: the stride-14 conv without bias is a matmul of the [patches, 3·14·14] patch matrix
+        // The stride-14 conv without bias is a matmul of the [patches, 3·14·14] patch matrix
         // (patches row-major over the grid, each patch flattened channel, row, column like the conv weight).
         float[] patches = extractPatches(pixelValues);
         float[] patchStates = new float[nPatches * hidden];
         patchEmbed.matmul(patches, nPatches, patchStates);
         System.arraycopy(patchStates, 0, x, hidden, nPatches * hidden);
 
-        // spec 3.2 step 2: CLS first, then add all 1025 learned positions.
+        // CLS first, then add all 1025 learned positions.
         System.arraycopy(clsToken, 0, x, 0, hidden);
         Ops.addInPlace(x, positionEmbedding, seq * hidden);
 
-        // spec 3.2 step 3: pre_layernorm (eps from config, 1e-6; spec 10 pitfall 2).
+        // pre_layernorm (eps from the config: 1e-6, not CLIP's 1e-5).
         double eps = cfg.layerNormEps();
         Ops.layerNorm(x, seq, hidden, preLayernormWeight, preLayernormBias, eps, x);
         Trace.emit(trace, "vision.embeddings", seq, hidden, x);
 
-        // spec 3.2 step 4: the pre-norm blocks.
+        // The pre-norm blocks.
         float[] a = new float[seq * hidden];
         float[] qkv = new float[seq * 3 * hidden];
         float[] attn = new float[seq * hidden];
@@ -124,7 +124,7 @@ public final class VisionEncoder {
             Ops.layerNorm(x, seq, hidden, b.inputLayernormWeight(), b.inputLayernormBias(), eps, a);
             b.queryKeyValue().matmul(a, seq, qkv);
             Ops.addBias(qkv, seq, b.queryKeyValueBias());
-            // spec 10 pitfall 1: fused features are per head then q/k/v: head j's q at 3·d·j, k at +d, v at +2d.
+            // Fused features are per head then q/k/v: head j's q at 3·d·j, k at +d, v at +2d.
             int rowStride = 3 * hidden;
             int headStride = 3 * headDim;
             Attention.attend(
@@ -147,7 +147,7 @@ public final class VisionEncoder {
             Ops.addInPlace(x, a, seq * hidden);
         }
 
-        // spec 3.2 step 5 / pitfall 3: post_layernorm over all 1025 tokens, CLS kept.
+        // post_layernorm over all 1025 tokens, CLS kept.
         Ops.layerNorm(x, seq, hidden, postLayernormWeight, postLayernormBias, eps, x);
         Trace.emit(trace, "vision.last_hidden_state", seq, hidden, x);
         return x;

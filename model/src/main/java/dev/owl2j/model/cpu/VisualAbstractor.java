@@ -4,13 +4,13 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.Owl2Config.AbstractorConfig;
 
 /**
- * The visual abstractor (spec 4): 64 learned queries cross-attend, layer by layer, to [themselves ; the 1025
+ * The visual abstractor (docs/model.md, Abstractor): 64 learned queries cross-attend, layer by layer, to [themselves ; the 1025
  * vision tokens]; then visual_fc projects them to the decoder width and vit_eos is appended → 65 tokens.
  * Weight names are the checkpoint's, under {@code model.visual_abstractor.}.
  */
 public final class VisualAbstractor {
     private static final String PREFIX = "model.visual_abstractor.";
-    /** norm1, normk and norm2 are nn.LayerNorm with the default eps (spec 4.1, pitfall 2). */
+    /** norm1, normk and norm2 are nn.LayerNorm with the default eps 1e-5; only ffn_ln uses layer_norm_eps. */
     private static final double ATTENTION_NORM_EPS = AbstractorConfig.ATTENTION_NORM_EPS;
 
     private final AbstractorConfig cfg;
@@ -42,11 +42,11 @@ public final class VisualAbstractor {
         this.outHidden = decoderHidden;
         if (cfg.encoderHiddenSize() != hidden) {
             throw new Owl2jException("abstractor encoder_hidden_size " + cfg.encoderHiddenSize()
-                    + " must equal its hidden_size " + hidden + " (keys are [queries ; image tokens], spec 4.3 step 3)");
+                    + " must equal its hidden_size " + hidden + " (keys are [queries ; image tokens])");
         }
         int inter = cfg.intermediateSize();
         queryEmbeds = w.floats(PREFIX + "query_embeds", 1, queries, hidden);
-        // spec 4.2: the position tables are buffers the release does not store; use stored ones when present.
+        // The position tables are buffers the release does not store; use stored ones when present.
         float[] computedQ = SinCosPositions.queryTable(hidden, queries);
         float[] computedK = SinCosPositions.keyTable(hidden, cfg.gridSize());
         layers = new Layer[cfg.numHiddenLayers()];
@@ -81,7 +81,7 @@ public final class VisualAbstractor {
 
     /**
      * @param image the vision encoder output X, [1025, hidden]
-     * @return the visual tokens handed to the decoder, [65, decoder hidden] (spec 4.3 end)
+     * @return the visual tokens handed to the decoder, [65, decoder hidden]
      */
     public float[] forward(float[] image, Trace trace) {
         if (image.length != imageTokens * hidden) {
@@ -106,13 +106,13 @@ public final class VisualAbstractor {
 
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
-            // spec 4.3 steps 1-3: hn = norm1(h), Xn = normk(X), C = [hn ; Xn] (1089 rows).
+            // hn = norm1(h), Xn = normk(X), C = [hn ; Xn] (1089 rows).
             Ops.layerNorm(h, queries, hidden, L.norm1Weight(), L.norm1Bias(), ATTENTION_NORM_EPS, c);
             float[] xn = new float[imageTokens * hidden];
             Ops.layerNorm(image, imageTokens, hidden, L.normkWeight(), L.normkBias(), ATTENTION_NORM_EPS, xn);
             System.arraycopy(xn, 0, c, queries * hidden, xn.length);
 
-            // spec 4.3 step 4: Q = query(hn + Pq); K = key(C + [Pq ; Pk]); V = value(C) (no positions on V).
+            // Q = query(hn + Pq); K = key(C + [Pq ; Pk]); V = value(C) (no positions on V).
             System.arraycopy(c, 0, withPos, 0, c.length);
             Ops.addInPlace(withPos, L.qPosEmbed(), queries * hidden);
             L.query().matmul(withPos, queries, q);
@@ -123,7 +123,7 @@ public final class VisualAbstractor {
             L.value().matmul(c, keys, v);
             Ops.addBias(v, keys, L.valueBias());
 
-            // spec 4.3 step 5: unmasked attention, heads split contiguously, scores / √headDim.
+            // Unmasked attention, heads split contiguously, scores / √headDim.
             Attention.attend(
                     new Attention.HeadLayout(q, 0, hidden, headDim), queries,
                     Attention.KvLayout.of(k, 0, hidden, headDim),
@@ -131,12 +131,12 @@ public final class VisualAbstractor {
                     heads, heads, headDim, scale, false, 0,
                     new Attention.HeadLayout(attn, 0, hidden, headDim));
 
-            // spec 4.3 step 6 / pitfall 5: residual from the normalised query hn, not from h.
+            // The residual starts from the normalised query hn, not from h.
             L.outProj().matmul(attn, queries, h);
             Ops.addBias(h, queries, L.outProjBias());
             Ops.addInPlace(h, c, queries * hidden);
 
-            // spec 4.3 step 7 / pitfall 6: h += w2(ffn_ln(SiLU(w1·z + b1) ⊙ (w3·z + b3))) + b2, z = norm2(h).
+            // ffn_ln sits inside the gated MLP: h += w2(ffn_ln(SiLU(w1·z + b1) ⊙ (w3·z + b3))) + b2, z = norm2(h).
             Ops.layerNorm(h, queries, hidden, L.norm2Weight(), L.norm2Bias(), ATTENTION_NORM_EPS, tmp);
             L.w1().matmul(tmp, queries, gate);
             Ops.addBias(gate, queries, L.w1Bias());
@@ -150,7 +150,7 @@ public final class VisualAbstractor {
             Trace.emit(trace, "abstractor.layer" + l, queries, hidden, h);
         }
 
-        // spec 4.3 end / pitfall 7: no final norm; visual_fc on the 64 queries, then vit_eos appended unprojected.
+        // No final norm; visual_fc on the 64 queries, then vit_eos appended unprojected.
         float[] out = new float[(queries + 1) * outHidden];
         visualFc.matmul(h, queries, out);
         Ops.addBias(out, queries, visualFcBias);

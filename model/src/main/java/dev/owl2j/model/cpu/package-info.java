@@ -1,9 +1,9 @@
 /**
- * mPLUG-Owl2 forward pass on the CPU (spec 1-5), one file per component:
- * {@link dev.owl2j.model.cpu.VisionEncoder} (ViT, spec 3), {@link dev.owl2j.model.cpu.VisualAbstractor}
- * (spec 4, with {@link dev.owl2j.model.cpu.SinCosPositions}), {@link dev.owl2j.model.cpu.SplicedInput}
- * (image splice and modality indicators, spec 1.1), {@link dev.owl2j.model.cpu.Owl2Decoder} and its
- * {@code DecoderLayer} (LLaMA-2 + Modality-Adaptive Module, spec 5) over a {@link dev.owl2j.model.cpu.KVCache}.
+ * mPLUG-Owl2 forward pass on the CPU (docs/model.md), one file per component:
+ * {@link dev.owl2j.model.cpu.VisionEncoder} (ViT), {@link dev.owl2j.model.cpu.VisualAbstractor}
+ * (with {@link dev.owl2j.model.cpu.SinCosPositions}), {@link dev.owl2j.model.cpu.SplicedInput}
+ * (image splice and modality indicators), {@link dev.owl2j.model.cpu.Owl2Decoder} and its
+ * {@code DecoderLayer} (LLaMA-2 + Modality-Adaptive Module) over a {@link dev.owl2j.model.cpu.KVCache}.
  *
  * <p>Entry point: {@link dev.owl2j.model.cpu.Owl2Model#load} over any
  * {@link dev.owl2j.model.format.TensorSource}, with the matrix kernel chosen by a {@code Function<Tensor, Linear>}

@@ -4,7 +4,7 @@ import dev.owl2j.model.Owl2jException;
 
 import java.util.Locale;
 
-/** How a non-square image is made square before the CLIP resize (spec 2.3). */
+/** How a non-square image is made square before the CLIP resize (docs/model.md, Image preprocessing). */
 public enum AspectMode {
     /** Expand to a square canvas filled with int(255 * CLIP mean), image pasted centred (the CLI default). */
     PAD,

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /**
  * Image to vision-tower input, as mPLUG-Owl2's {@code process_images} + transformers 4.31's
- * {@code CLIPImageProcessor} do it (spec 2.2, 2.3): aspect step, shortest-edge Pillow BICUBIC resize,
+ * {@code CLIPImageProcessor} do it (docs/model.md, Image preprocessing): aspect step, shortest-edge Pillow BICUBIC resize,
  * centre crop, then {@code float32(u8 * rescale_factor)} (the product is taken in double, as numpy does for
  * a uint8 array times a Python float) and {@code (x - mean) / std} in float32, channels first, RGB.
  */

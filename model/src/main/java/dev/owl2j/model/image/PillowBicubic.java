@@ -4,7 +4,7 @@ package dev.owl2j.model.image;
  * Pillow 9.4's {@code Image.resize(size, Image.BICUBIC)} on an RGB image, reproduced bit for bit.
  *
  * <p>Hand-written rather than taken from a Java imaging library because the reference feeds the vision tower
- * with Pillow's exact uint8 output (spec 2.2), and no Java resampler reproduces Pillow's integer arithmetic.
+ * with Pillow's exact uint8 output (docs/model.md, Image preprocessing), and no Java resampler reproduces Pillow's integer arithmetic.
  * The algorithm is that of Pillow's {@code libImaging/Resample.c}:
  * <ul>
  *   <li>a separable filter (Keys cubic, a = -0.5, support 2) whose support is widened by the scale factor

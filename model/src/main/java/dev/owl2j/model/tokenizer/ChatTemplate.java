@@ -5,7 +5,7 @@ import dev.owl2j.model.Owl2jException;
 import java.util.List;
 
 /**
- * The {@code mplug_owl2} conversation template (separator style TWO_NO_SYS, spec 6.1): no system prompt; each turn
+ * The {@code mplug_owl2} conversation template (separator style TWO_NO_SYS; docs/model.md, Tokenizer and prompts): no system prompt; each turn
  * is {@code ROLE + ": " + text + sep} with sep = " " after a user turn and sep2 = "</s>" after an assistant turn;
  * a turn with empty text renders as {@code ROLE + ":"}, which is how the open assistant slot
  * {@code "ASSISTANT:"} (no trailing space) ends every prompt. Put {@link PromptTokenizer#IMAGE_MARKER} at the start

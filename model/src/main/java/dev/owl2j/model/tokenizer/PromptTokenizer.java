@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Prompt text to ids with image sentinels, as {@code mm_utils.tokenizer_image_token} of the reference (spec 7.2):
+ * Prompt text to ids with image sentinels, as {@code mm_utils.tokenizer_image_token} of the reference (docs/model.md, Tokenizer and prompts):
  * the prompt is cut at every {@value #IMAGE_MARKER}; each chunk is tokenized on its own with BOS (an empty chunk
  * gives nothing); if the first chunk starts with BOS, one BOS is emitted and every chunk loses its own BOS;
  * consecutive chunks are joined by one {@value #IMAGE_TOKEN}. A prompt that starts with the marker therefore keeps

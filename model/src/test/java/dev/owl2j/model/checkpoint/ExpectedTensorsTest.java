@@ -39,7 +39,7 @@ class ExpectedTensorsTest {
         assertEquals(12, ex.withPresence(Presence.COMPUTED_IF_MISSING).size()); // 6 layers x q/k pos tables
         assertEquals(32, ex.withPresence(Presence.OPTIONAL).size()); // rotary inv_freq
 
-        // parameter counts per component equal spec 5.6 (rotary buffers and computed tables excluded)
+        // parameter counts per component equal docs/model.md, Checkpoint (rotary buffers and computed tables excluded)
         Map<Component, Long> params = new EnumMap<>(Component.class);
         for (Expected e : ex.all().values()) {
             if (e.presence() == Presence.REQUIRED) params.merge(e.component(), e.numel(), Long::sum);

@@ -52,7 +52,7 @@ class KVCacheTest {
         float[] image0 = model.encodeImage(Fixture.golden("image0.pixel_values"));
         float[] image1 = model.encodeImage(Fixture.golden("image1.pixel_values"));
         int[] turn1 = Fixture.promptIds("prompt0");
-        // "</s>USER: <|image|>Describe ASSISTANT:" in the shape of spec 6.1's multi-turn template.
+        // "</s>USER: <|image|>Describe ASSISTANT:" in the shape of the multi-turn chat template (docs/model.md).
         int[] turn2 = {2, 3148, 1001, 29901, 29871, -200, 20355, 915, 319, 1799, 9047, 13566, 29901};
 
         Session chat = model.newSession();

@@ -48,7 +48,7 @@ class Owl2ModelTest {
         assertArrayEquals(Fixture.goldenInts(prompt + ".input_ids"), ids, "manifest ids equal the golden ids");
         List<float[]> images = imagesOf(prompt);
 
-        // Splice (spec 1.1): embeddings and modality indicators of every position.
+        // Splice (docs/model.md, Splice): embeddings and modality indicators of every position.
         SplicedInput spliced = Fixture.model().splice(ids, images);
         assertArrayEquals(Fixture.goldenInts(prompt + ".modality_indicators"), spliced.modality(), prompt + ".modality_indicators");
         NumericAssert.assertAllClose(prompt + ".inputs_embeds", Fixture.golden(prompt + ".inputs_embeds"), spliced.embeds(), STATE_TOLERANCE);

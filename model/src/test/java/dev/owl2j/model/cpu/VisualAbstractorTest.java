@@ -36,7 +36,7 @@ class VisualAbstractorTest {
         NumericAssert.assertAllClose(image + ".visual_tokens from pixels", Fixture.golden(image + ".visual_tokens"), tokens, STATE_TOLERANCE);
     }
 
-    /** spec 4.2: the tables computed when the checkpoint lacks them equal the F32 buffers the fixture stores. */
+    /** docs/model.md, Abstractor (position tables): the tables computed when the checkpoint lacks them equal the F32 buffers the fixture stores. */
     @Test
     void computedSinCosTablesEqualTheStoredBuffers() {
         int hidden = Fixture.CONFIG.abstractor().hiddenSize();
@@ -49,7 +49,7 @@ class VisualAbstractorTest {
         }
     }
 
-    /** The sanity values spec 4.2 lists for the release width 1024 (float32 reference). */
+    /** The check values docs/model.md (Abstractor, position tables) lists for the release width 1024 (float32). */
     @Test
     void sinCosTablesAtReleaseWidthMatchTheSpecSanityValues() {
         float[] pq = SinCosPositions.queryTable(1024, 64);

@@ -15,9 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Spec 7.2 (image split) and 6.1 (template) on the real LLaMA vocabulary. Expected ids are assembled from the
+ * The image split and the chat template (docs/model.md, Tokenizer and prompts) on the real LLaMA vocabulary. Expected ids are assembled from the
  * golden ids of the chunks (llama-tokenizer-js / @lenml/tokenizers) by the reference's rule, never typed by hand,
- * except the values printed in the spec itself.
+ * except the template prefix ids that docs/model.md states.
  */
 class PromptTokenizerTest {
     static final Tokenizer LLAMA = TokenizerGoldenTest.llama();
@@ -42,7 +42,7 @@ class PromptTokenizerTest {
         assertEquals("USER: <|image|>Describe the image. ASSISTANT:", prompt);
         int[] want = concat(new int[] {1}, g.get("USER: "), new int[] {-200}, g.get("Describe the image. ASSISTANT:"));
         assertArrayEquals(want, PT.encode(prompt));
-        // The spec's table: "USER: " ends in the standalone "▁" (29871) before the sentinel; " ASSISTANT:" tail.
+        // docs/model.md's example: "USER: " ends in the standalone "▁" (29871) before the sentinel; " ASSISTANT:" tail.
         int[] ids = PT.encode(prompt);
         assertArrayEquals(new int[] {1, 3148, 1001, 29901, 29871, -200}, java.util.Arrays.copyOf(ids, 6));
         assertArrayEquals(new int[] {319, 1799, 9047, 13566, 29901}, java.util.Arrays.copyOfRange(ids, ids.length - 5, ids.length));

@@ -312,7 +312,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Checkpoint names and shapes of an mPLUG-Owl2 model with this config (spec/checkpoint-tensors.json). */
+    /** Checkpoint names and shapes of an mPLUG-Owl2 model with this config (docs/model.md, Checkpoint). */
     static Map<String, long[]> shapes(Owl2Config c) {
         Map<String, long[]> m = new LinkedHashMap<>();
         long h = c.hiddenSize();

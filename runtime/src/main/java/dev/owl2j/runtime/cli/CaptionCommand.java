@@ -19,13 +19,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code owl2j caption}: one caption per image with the repository's captioning setup (spec 9.2, Flickr30K):
+ * {@code owl2j caption}: one caption per image with the repository's captioning setup (docs/model.md, Tokenizer and prompts: evaluation prompts):
  * the exact evaluation prompt, images stretched to square, greedy, at least 8 and at most 60 new tokens.
  */
 @Command(name = "caption", mixinStandardHelpOptions = true,
         description = "Caption each image (the evaluation prompt of the original repository, greedy).")
 public final class CaptionCommand implements Callable<Integer> {
-    /** spec 9.2: the HEAD evaluation prompt, trailing space included. */
+    /** The authors' current evaluation prompt, trailing space included. */
     static final String PROMPT = "USER: <|image|>Provide a one-sentence caption for the provided image. ASSISTANT: ";
 
     @Mixin

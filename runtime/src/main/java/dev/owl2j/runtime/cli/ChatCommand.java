@@ -136,7 +136,7 @@ public final class ChatCommand implements Callable<Integer> {
             if (!started) {
                 ids = prompts.encode(ChatTemplate.singleTurn(message));
             } else {
-                // spec 6.1: "... ASSISTANT: A1</s>USER: Q2 ASSISTANT:" — the answer is in the cache already
+                // the chat template: "... ASSISTANT: A1</s>USER: Q2 ASSISTANT:" — the answer is in the cache already
                 int[] next = prompts.encodeContinuation(ChatTemplate.nextTurn(message));
                 ids = new int[unfed.length + 1 + next.length];
                 System.arraycopy(unfed, 0, ids, 0, unfed.length);

@@ -121,7 +121,7 @@ public final class RunCommand implements Callable<Integer> {
 
     /**
      * As the original command line does, a question without any {@code <|image|>} gets the markers of all images
-     * at its start (spec 6.1); once the user places markers, their count must match the images exactly.
+     * at its start (the chat template); once the user places markers, their count must match the images exactly.
      */
     private String withMarkers(String question) {
         return PromptTokenizer.countImages(question) == 0 ? PromptTokenizer.IMAGE_MARKER.repeat(images.size()) + question

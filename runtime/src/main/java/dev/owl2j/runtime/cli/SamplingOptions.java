@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Decoding options shared by run and chat. Defaults follow the original command line (spec 6.3): sampling at
+ * Decoding options shared by run and chat. Defaults follow the original command line (docs/model.md, Generation): sampling at
  * temperature 0.2, top-k 50, top-p from generation_config.json, 512 new tokens. Temperature 0 is greedy.
  */
 public final class SamplingOptions {

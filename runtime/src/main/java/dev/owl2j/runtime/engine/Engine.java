@@ -40,7 +40,7 @@ public interface Engine extends AutoCloseable {
     interface Session extends AutoCloseable {
         /**
          * Appends ids at the next positions and returns the logits of the last one. Each -200 in ids is replaced
-         * by the next entry of imageTokens (spec 1.1); its positions get modality 1, text gets modality 0.
+         * by the next entry of imageTokens (docs/model.md, Splice); its positions get modality 1, text gets modality 0.
          */
         float[] prefill(int[] ids, List<float[]> imageTokens);
 

@@ -9,7 +9,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The decoding loop: from the logits of a prefill, draw a token, feed it back, repeat until EOS, a stop
- * string or the token limit (spec 6.2). Text is streamed to a listener as it becomes complete.
+ * string or the token limit (docs/model.md, Generation). Text is streamed to a listener as it becomes complete.
  */
 public final class Generator {
     /** Receives each generated token and the text it completed. */

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Picks the next token from logits in the order transformers 4.31 applies its warpers (spec 6.3):
+ * Picks the next token from logits in the order transformers 4.31 applies its warpers (docs/model.md, Generation):
  * temperature, top-k, top-p, softmax, multinomial draw. Greedy when temperature is 0.
  */
 public final class Sampler {

@@ -16,7 +16,7 @@ import java.util.Map;
 
 /**
  * The tiny fixture behind a stand-in front end, so the HTTP layer is tested without the real tokenizer and
- * image preprocessor: the fixture's prompt texts (spec 6.1 template "USER: ... ASSISTANT:") map to the ids
+ * image preprocessor: the fixture's prompt texts (the chat template "USER: ... ASSISTANT:") map to the ids
  * the manifest records, other text to one id per UTF-8 byte (3 + byte, LLaMA's byte-fallback range);
  * generated ids decode as "[id]". Images must be one of the fixture's files and get its golden pixels.
  */

@@ -29,12 +29,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The whole mPLUG-Owl2 on one OpenCL or CUDA device (spec 3-5): weights uploaded once as stored (optionally
+ * The whole mPLUG-Owl2 on one OpenCL or CUDA device (docs/model.md): weights uploaded once as stored (optionally
  * Q8_0/Q4_0 for the decoder's linears), KV caches and activations stay on the device, and only token ids,
  * positions, modality flags, the visual tokens the Engine API hands around, and logits cross the bus.
  * A decode step is a {@link TaskGraph} built once per session and replayed ({@link ExecutionPlan}); prefill
  * and the image encoder launch their kernels directly because their lengths vary. The math follows the CPU
- * forward (module model, package cpu) step by step; comments cite the spec. All device work of one engine is
+ * forward (module model, package cpu) step by step. All device work of one engine is
  * serialized on the engine (one queue/stream).
  */
 public final class DeviceEngine implements Engine {
@@ -54,7 +54,7 @@ public final class DeviceEngine implements Engine {
     private final String description;
     private final List<Buffer> scratch = new ArrayList<>();
 
-    // ---- decoder (spec 5) ----
+    // ---- decoder ----
     private final int hidden, heads, kvHeads, headDim, kvDim, qDim, inter, vocab, layersN, capacity;
     private final float eps;
     private final WeightType embedType;
@@ -76,7 +76,7 @@ public final class DeviceEngine implements Engine {
     private record DecoderLayer(Buffer[] inputNorm, Mat qProj, Mat[] kProj, Mat[] vProj, Mat oProj,
                                 Buffer[] postNorm, Mat gateProj, Mat upProj, Mat downProj) {}
 
-    // ---- vision encoder (spec 3) and abstractor (spec 4) ----
+    // ---- vision encoder and abstractor ----
     private final VisionConfig vc;
     private final AbstractorConfig ac;
     private final Mat patchEmbed;
@@ -165,14 +165,14 @@ public final class DeviceEngine implements Engine {
         this.vc = cfg.vision();
         this.ac = cfg.abstractor();
         if (!"quick_gelu".equals(vc.hiddenAct())) {
-            throw new Owl2jException("vision hidden_act " + vc.hiddenAct() + " is not supported (only quick_gelu, spec 3.1)");
+            throw new Owl2jException("vision hidden_act " + vc.hiddenAct() + " is not supported (only quick_gelu, as in the release)");
         }
         checkMemory(source, quant);
 
         this.k = Kernels.load(ctx);
         this.w = new DeviceWeights(source, ctx);
 
-        // decoder weights (spec 5.2): multiway.{0 text, 1 visual} for the two RMSNorms, k_proj and v_proj
+        // decoder weights: multiway.{0 text, 1 visual} for the two RMSNorms, k_proj and v_proj
         Tensor embed = w.tensor("model.embed_tokens.weight", vocab, hidden);
         if (embed.dtype().isQuantized()) throw new Owl2jException("model.embed_tokens.weight must be stored as a float type, not " + embed.dtype());
         Mat e = w.matrix("model.embed_tokens.weight", vocab, hidden, null);
@@ -197,7 +197,7 @@ public final class DeviceEngine implements Engine {
         }
         this.finalNorm = w.vector("model.norm.weight", hidden);
         this.lmHead = w.matrix("lm_head.weight", vocab, hidden, null); // kept as stored: logits are what we compare
-        // spec 5.5: rotate-half tables for every position, computed in double like the CPU Rope, stored as float
+        // rotate-half RoPE tables for every position, computed in double like the CPU Rope, stored as float
         int half = headDim / 2;
         float[] cos = new float[capacity * half], sin = new float[capacity * half];
         for (int i = 0; i < half; i++) {
@@ -227,7 +227,7 @@ public final class DeviceEngine implements Engine {
         this.sampleWork = alloc(2L * vocab); // vocab doubles
         this.batchParams = alloc(2L * MAX_CHUNK);
 
-        // vision tower (spec 3.4)
+        // vision tower
         int vh = vc.hiddenSize(), seq = vc.seqLen(), patchDim = vc.numChannels() * vc.patchSize() * vc.patchSize();
         String ve = "model.vision_model.embeddings.";
         this.patchEmbed = w.matrix(ve + "patch_embed.weight", new long[]{vh, vc.numChannels(), vc.patchSize(), vc.patchSize()}, vh, patchDim, null);
@@ -248,7 +248,7 @@ public final class DeviceEngine implements Engine {
         this.postLnW = w.vector("model.vision_model.post_layernorm.weight", vh);
         this.postLnB = w.vector("model.vision_model.post_layernorm.bias", vh);
 
-        // visual abstractor (spec 4.4); position tables from the checkpoint when stored, else computed (spec 4.2)
+        // visual abstractor; position tables from the checkpoint when stored, else computed
         int ah = ac.hiddenSize(), nq = ac.numLearnableQueries(), ai = ac.intermediateSize();
         if (ac.encoderHiddenSize() != ah) {
             throw new Owl2jException("abstractor encoder_hidden_size " + ac.encoderHiddenSize() + " must equal its hidden_size " + ah);
@@ -364,7 +364,7 @@ public final class DeviceEngine implements Engine {
     }
 
     /**
-     * Multiway y[t] = W[modality[t]]·x[t] (spec 5.2): with quantized weights one select launch; with float weights
+     * Multiway y[t] = W[modality[t]]·x[t] (the MAM): with quantized weights one select launch; with float weights
      * one tiled matmul per run of equal modality (a chunk is usually text, one image, text).
      */
     private void multiway(Mat[] ways, int[] mod, Buffer in, Buffer out, int n) {
@@ -385,7 +385,7 @@ public final class DeviceEngine implements Engine {
     }
 
     // ------------------------------------------------------------------------------------------------------
-    // image: vision encoder (spec 3.2) + abstractor (spec 4.3)
+    // image: vision encoder + abstractor (docs/model.md)
 
     private void ensureVisionBuffers() {
         if (vX != null) return;
@@ -428,7 +428,7 @@ public final class DeviceEngine implements Engine {
             int nq = ac.numLearnableQueries();
             float[] out = new float[(nq + 1) * hidden];
             System.arraycopy(absOut.readFloats(0, nq * hidden), 0, out, 0, nq * hidden);
-            System.arraycopy(vitEos, 0, out, nq * hidden, hidden); // pitfall 7: vit_eos appended unprojected
+            System.arraycopy(vitEos, 0, out, nq * hidden, hidden); // vit_eos appended unprojected
             return out;
         } catch (DeviceException e) {
             throw new Owl2jException(ctx.device().describe() + ": " + e.getMessage());
@@ -469,7 +469,7 @@ public final class DeviceEngine implements Engine {
         for (VisionBlock b : blocks) {
             run(k.layernorm(vX, 0, vA, 0, b.ln1W(), b.ln1B(), seq, vh, veps));
             affine(b.qkv(), b.qkvB(), vA, 0, vQkv, 0, seq);
-            // pitfall 1: fused features per head then q/k/v
+            // fused features per head then q/k/v
             int row = 3 * vh, hs = 3 * vHeadDim;
             run(k.attention(new Layout(vQkv, 0, row, hs), new Layout(vQkv, vHeadDim, row, hs), new Layout(vQkv, 2 * vHeadDim, row, hs),
                     new Layout(vAttn, 0, vh, vHeadDim), seq, vHeads, vHeads, vHeadDim, scale, false, seq, dummyParams, 0));
@@ -481,7 +481,7 @@ public final class DeviceEngine implements Engine {
             affine(b.fc2(), b.fc2B(), vMlp, 0, vA, 0, seq);
             run(k.add(vX, 0, vA, 0, seq * vh));
         }
-        // step 5 / pitfall 3: post_layernorm over all tokens, CLS kept
+        // post_layernorm over all tokens, CLS kept
         run(k.layernorm(vX, 0, vX, 0, postLnW, postLnB, seq, vh, veps));
     }
 
@@ -506,10 +506,10 @@ public final class DeviceEngine implements Engine {
             // step 5: unmasked attention, contiguous heads
             run(k.attention(new Layout(absQ, 0, ah, aHeadDim), new Layout(absK, 0, ah, aHeadDim), new Layout(absV, 0, ah, aHeadDim),
                     new Layout(absAttn, 0, ah, aHeadDim), nq, aHeads, aHeads, aHeadDim, scale, false, keys, dummyParams, 0));
-            // step 6 / pitfall 5: h = hn + out_proj(A)
+            // the residual starts from the normalised query: h = hn + out_proj(A)
             affine(L.outProj(), L.outProjB(), absAttn, 0, absH, 0, nq);
             run(k.add(absH, 0, absC, 0, nq * ah));
-            // step 7 / pitfall 6: h += w2(ffn_ln(SiLU(w1 z) * w3 z)), z = norm2(h)
+            // ffn_ln inside the gated MLP: h += w2(ffn_ln(SiLU(w1 z) * w3 z)), z = norm2(h)
             run(k.layernorm(absH, 0, absTmp, 0, L.norm2W(), L.norm2B(), nq, ah, nEps));
             affine(L.w1(), L.w1B(), absTmp, 0, absGate, 0, nq);
             affine(L.w3(), L.w3B(), absTmp, 0, absUp, 0, nq);
@@ -518,7 +518,7 @@ public final class DeviceEngine implements Engine {
             affine(L.w2(), L.w2B(), absGate, 0, absTmp, 0, nq);
             run(k.add(absH, 0, absTmp, 0, nq * ah));
         }
-        // pitfall 7: no final norm; visual_fc on the queries
+        // no final norm; visual_fc on the queries
         affine(visualFc, visualFcBias, absH, 0, absOut, 0, nq);
     }
 
@@ -584,7 +584,7 @@ public final class DeviceEngine implements Engine {
             run(k.gatherRows(embedType, embedTokens, batchParams, n, x, hidden, n));
             for (int l = 0; l < layersN; l++) {
                 DecoderLayer L = layers[l];
-                // generated tokens are text: multiway.0 throughout (pitfall 16)
+                // generated tokens are text: multiway.0 throughout
                 run(k.rmsnorm(x, 0, a, 0, L.inputNorm()[0], n, hidden, eps));
                 batchLinear(L.qProj(), a, hidden, q, qDim, n);
                 batchLinear(L.kProj()[0], a, hidden, kk, kvDim, n);
@@ -698,14 +698,14 @@ public final class DeviceEngine implements Engine {
             ids.write(chunkIds, 0);
             modality.write(mod, 0);
             params.write(new int[]{position}, 0);
-            // spec 1.1 splice: visual rows uploaded at their positions, text rows gathered from embed_tokens
+            // splice: visual rows uploaded at their positions, text rows gathered from embed_tokens
             for (int t = 0; t < n; t++) {
                 if (chunkIds[t] < 0) x.write(s.visual[c0 + t], (long) t * hidden);
             }
             run(k.gatherRows(embedType, embedTokens, ids, 0, x, hidden, n));
             for (int l = 0; l < layersN; l++) {
                 DecoderLayer L = layers[l];
-                // spec 5.3: a = RMSNorm_in[m](x); q = Wq a; k = Wk[m] a; v = Wv[m] a
+                // a = RMSNorm_in[m](x); q = Wq a; k = Wk[m] a; v = Wv[m] a
                 run(k.rmsnormSelect(x, 0, a, 0, L.inputNorm()[0], L.inputNorm()[1], modality, 0, n, hidden, eps));
                 run(mm(L.qProj(), a, 0, hidden, q, 0, qDim, n));
                 multiway(L.kProj(), mod, a, kk, n);
@@ -720,7 +720,7 @@ public final class DeviceEngine implements Engine {
             }
         }
 
-        /** RoPE on q/k (spec 5.5), cache append, causal attention (spec 5.4), x += Wo·attn. */
+        /** RoPE on q/k, cache append, causal attention, x += Wo·attn. */
         private void attentionBlock(int l, int n, Buffer p) {
             DecoderLayer L = layers[l];
             run(k.rope(q, 0, qDim, heads, headDim, ropeCos, ropeSin, p, 0, n));
@@ -762,7 +762,7 @@ public final class DeviceEngine implements Engine {
             for (int l = 0; l < layersN; l++) {
                 DecoderLayer L = layers[l];
                 String p = "layer" + l + ".";
-                // generated tokens are text: multiway.0 throughout (pitfall 16)
+                // generated tokens are text: multiway.0 throughout
                 g.task(p + "input_norm", k.rmsnorm(x, 0, a, 0, L.inputNorm()[0], 1, hidden, eps));
                 g.task(p + "q_proj", mm(L.qProj(), a, 0, hidden, q, 0, qDim, 1));
                 g.task(p + "k_proj", mm(L.kProj()[0], a, 0, hidden, kk, 0, kvDim, 1));
@@ -879,7 +879,7 @@ public final class DeviceEngine implements Engine {
         }
     }
 
-    /** A prompt chunk after splicing (spec 1.1): ids with -1 at visual positions, their vectors, modality. */
+    /** A prompt chunk after splicing: ids with -1 at visual positions, their vectors, modality. */
     private record Spliced(int[] ids, float[][] visual, int[] modality, int length) {}
 
     private Spliced splice(int[] tokenIds, List<float[]> images) {
