@@ -1,4 +1,4 @@
-// What two cores can do with Q4_0 decode in native code, as a yardstick for the Java kernels (docs/performance.md).
+// What two cores can do with Q4_0 decode in native code, as a yardstick for the Java kernels (docs/performance-log.md).
 // Not part of the product: a measurement, built and run by run.sh. Written for this project (no code copied).
 //
 // Usage: q4_ceiling [q4_0|q8_0] [weights]. Streams a Q4_0 (or Q8_0) matrix as large as the 7B decoder

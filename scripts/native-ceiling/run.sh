@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Native yardstick for the decode kernels (docs/performance.md, "What two cores can do"): builds q4_ceiling.c
+# Native yardstick for the decode kernels (docs/performance-log.md, "What two cores can do"): builds q4_ceiling.c
 # for AVX2 (no AVX-512, like the CI machine) and runs it for Q4_0 and Q8_0 at the 7B decoder's size, then
 # read_ceiling.c: two threads reading contiguous halves of 1 GiB (the memory bandwidth itself).
 # Needs gcc and about 7 GB of free memory. Usage: scripts/native-ceiling/run.sh [weights, default 6.48e9]

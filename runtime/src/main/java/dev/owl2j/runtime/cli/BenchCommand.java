@@ -207,7 +207,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /**
      * Untimed decode steps before timing: with 3, the first timed steps still ran slower code than the steady rate
-     * (7B Q8_0 over 8 tokens 4.06 tok/s, over 32 tokens 5.3-6.1; docs/performance.md).
+     * (7B Q8_0 over 8 tokens 4.06 tok/s, over 32 tokens 5.3-6.1; docs/performance-log.md).
      */
     private static final int WARM_STEPS = 8;
 
