@@ -58,7 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-vision", description = "Skip the image encoder (text-only prefill).")
     boolean skipVision;
 
-    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement (default ${DEFAULT-VALUE}, at least 300: the JIT needs the first ~200).")
+    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement, after a warm-up (default ${DEFAULT-VALUE}; at least 5 passes are timed).")
     long peaksMs;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and prompt.")
@@ -91,7 +91,10 @@ public final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "owl2j bench: synthetic %s, weights F16, decoder projections %s, %d threads%n",
                 synthetic, q == null ? "F16" : q.name(), poolThreads);
         long readBuffer = tiny ? 64L << 20 : 1L << 30;
-        long measureMs = Math.max(300, tiny ? Math.min(peaksMs, 300) : peaksMs);
+        if (peaksMs < 0) {
+            throw new Owl2jException("--peaks-ms must be 0 or more, got " + peaksMs);
+        }
+        long measureMs = tiny ? Math.min(peaksMs, 300) : peaksMs;
         MachinePeaks.Peaks peaks = MachinePeaks.measure(readBuffer, measureMs);
         out.println("machine: " + peaks.format());
         out.flush();
@@ -133,11 +136,13 @@ public final class BenchCommand implements Callable<Integer> {
                 double gflop = visionGemmFlops(cfg) / 1e9;
                 double linearGflop = visionLinearFlops(cfg) / 1e9;
                 double linearMs = visionLinearNanos.sum() / 1e6;
-                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of matrix products -> %.1f GFLOP/s = %.0f%% of the FMA peak; %s)%n",
-                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000), 100 * gflop / (visionMs / 1000) / peaks.fmaGflops(),
+                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of matrix products -> %.1f GFLOP/s = %s of the FMA peak; %s)%n",
+                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000),
+                        MachinePeaks.percentOf(gflop / (visionMs / 1000), peaks.fmaGflops(), "FMA peak"),
                         cores(visionCores, poolThreads));
-                out.printf(Locale.ROOT, "vision GEMMs (patch embedding, qkv, dense, fc1, fc2): %.1f GFLOP in %.0f ms -> %.1f GFLOP/s = %.0f%% of the FMA peak%n",
-                        linearGflop, linearMs, linearGflop / (linearMs / 1000), 100 * linearGflop / (linearMs / 1000) / peaks.fmaGflops());
+                out.printf(Locale.ROOT, "vision GEMMs (patch embedding, qkv, dense, fc1, fc2): %.1f GFLOP in %.0f ms -> %.1f GFLOP/s = %s of the FMA peak%n",
+                        linearGflop, linearMs, linearGflop / (linearMs / 1000),
+                        MachinePeaks.percentOf(linearGflop / (linearMs / 1000), peaks.fmaGflops(), "FMA peak"));
                 out.flush();
             }
 
@@ -190,13 +195,13 @@ public final class BenchCommand implements Callable<Integer> {
             double weightGBs = tokPerS * bytesPerToken / 1e9;
             double read = Math.max(readBefore, readAfter);
             double bound = read * 1e9 / bytesPerToken;
-            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %.0f%% of the bound; %s%n",
+            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %s of the bound; %s%n",
                     decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
-                    readBefore, readAfter, 100 * weightGBs / read, cores(decodeCores, poolThreads));
+                    readBefore, readAfter, MachinePeaks.percentOf(weightGBs, read, "memory read"), cores(decodeCores, poolThreads));
             double lower = Math.min(readBefore, readAfter);
             if (lower < 0.8 * read) {
-                out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %.0f%% of the bound%n",
-                        lower, 100 * weightGBs / lower);
+                out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %s of the bound%n",
+                        lower, MachinePeaks.percentOf(weightGBs, lower, "lower memory read"));
             }
             out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB%s", rss / GIB,
                     peakReset ? "" : " (up to the end of prefill: this system cannot reset the peak around the bandwidth reads)"));

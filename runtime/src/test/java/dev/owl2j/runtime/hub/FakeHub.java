@@ -50,6 +50,7 @@ final class FakeHub implements AutoCloseable {
     final Set<String> dropOnce = ConcurrentHashMap.newKeySet();
     /** Files whose next transfer sends half and then nothing, keeping the connection open. */
     final Set<String> stallOnce = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
     /** Files served with their first byte flipped (the listing keeps the true hash). */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** Every request: "hub|cdn METHOD path range=R auth=yes|no". */
@@ -195,7 +196,7 @@ final class FakeHub implements AutoCloseable {
             out.write(data, (int) start, length / 2);
             out.flush();
             try {
-                Thread.sleep(30_000); // until the client gives up (or the test ends and stops the server)
+                closed.await(); // holds the connection open until the test ends: the client must give up by itself
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -274,6 +275,7 @@ final class FakeHub implements AutoCloseable {
 
     @Override
     public void close() {
+        closed.countDown();
         hub.stop(0);
         cdn.stop(0);
         pool.shutdownNow();

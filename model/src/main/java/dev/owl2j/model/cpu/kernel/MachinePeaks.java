@@ -15,12 +15,30 @@ import java.util.Locale;
  * Measures what this machine can do, so benchmark figures can be stated as a fraction of the hardware bound:
  * memory bandwidth (all pool threads streaming reads over an off-heap buffer far larger than the caches) and FMA
  * throughput (each thread runs 12, then 16 independent vector FMA chains, and the better count is kept: enough
- * to cover FMA latency × issue width on current x86 and ARM cores). Both use the same ForkJoin pool and vector species as the kernels, so the numbers are what
- * Java code can reach here, which is the fair bound for the kernels (not the datasheet peak).
+ * to cover FMA latency × issue width on current x86 and ARM cores). Both use the same ForkJoin pool and vector
+ * species as the kernels, so the numbers are what Java code can reach here, which is the fair bound for the
+ * kernels (not the datasheet peak).
+ *
+ * <p>Vector API code runs orders of magnitude slower before the JIT has compiled it, so every kernel here is first
+ * called a fixed number of times on a small, cache-resident input ({@link #warmUp}: a count, never a time window,
+ * so a loaded machine only makes it slower, not wrong), and only then timed, over at least {@link #MIN_PASSES}
+ * passes and the given window, keeping the best pass. A rate measured elsewhere that comes out above a peak from
+ * here means the peak reading was wrong: {@link #percentOf} says so instead of printing a figure over 100 %.
  */
 public final class MachinePeaks {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static volatile float sink;
+
+    /**
+     * Calls of each kernel before any timing. The JIT's thresholds for its optimising tier are a few thousand
+     * calls or tens of thousands of loop iterations; this is several times both, on inputs small enough that even
+     * interpreted calls cost little.
+     */
+    static final int WARM_CALLS = 20_000;
+    /** Timed passes at least, whatever the window: the best of one or two passes is too noisy on a shared host. */
+    static final int MIN_PASSES = 5;
+    private static final Object WARM_LOCK = new Object();
+    private static boolean warm;
 
     /** Bandwidth in GB/s (10^9 bytes per second), FMA throughput in GFLOP/s (an FMA counts as 2 FLOPs). */
     public record Peaks(double bandwidthGBs, double fmaGflops, int threads, int vectorBits) {
@@ -32,14 +50,53 @@ public final class MachinePeaks {
 
     private MachinePeaks() {}
 
-    /** Both measurements, about {@code millisEach} ms each (plus the buffer's first touch). */
+    /** Both measurements, each over at least {@code millisEach} ms (plus warm-up and the buffer's first touch). */
     public static Peaks measure(long bufferBytes, long millisEach) {
         return new Peaks(memoryBandwidthGBs(bufferBytes, millisEach), fmaGflops(millisEach),
                 Parallel.parallelism(), F.vectorBitSize());
     }
 
-    /** Multi-threaded streaming read of a zero-filled off-heap buffer of the given size, repeated for ~millis. */
+    /**
+     * {@code rate} as a percentage of {@code peak}, formatted ("73%"); a rate above the peak (or a peak that is not
+     * a positive number) is not a figure but a measuring error, and the text says so.
+     */
+    public static String percentOf(double rate, double peak, String peakName) {
+        if (!(peak > 0) || !Double.isFinite(peak) || !(rate >= 0) || !Double.isFinite(rate)) {
+            return "n/a (no valid " + peakName + " reading)";
+        }
+        double pct = 100 * rate / peak;
+        if (pct > 100) {
+            return String.format(Locale.ROOT, "n/a: %.1f exceeds the measured %s of %.1f, so that reading is wrong"
+                    + " (please report it)", rate, peakName, peak);
+        }
+        return String.format(Locale.ROOT, "%.0f%%", pct);
+    }
+
+    /** Compiles every kernel of this class before it is timed (once per JVM; see {@link #WARM_CALLS}). */
+    static void warmUp() {
+        synchronized (WARM_LOCK) {
+            if (warm) {
+                return;
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                long bytes = 16L * F.vectorByteSize();
+                // a global view, as readAll reads through one
+                MemorySegment small = MemorySegment.ofAddress(arena.allocate(bytes, 64).address()).reinterpret(bytes);
+                float s = 0;
+                for (int i = 0; i < WARM_CALLS; i++) {
+                    s += readSlice(small, 0, bytes);
+                    s += fmaChains(4, i);
+                    s += fmaChains16(4, i);
+                }
+                sink = s;
+            }
+            warm = true;
+        }
+    }
+
+    /** Multi-threaded streaming read of an off-heap buffer of the given size, best pass over ~millis (after warm-up). */
     public static double memoryBandwidthGBs(long bufferBytes, long millis) {
+        warmUp();
         long bytes = Math.max(1 << 20, bufferBytes) & ~((long) F.vectorByteSize() * 64 - 1);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(bytes, 4096);
@@ -50,14 +107,13 @@ public final class MachinePeaks {
             }
             int chunks = Parallel.parallelism() * 16;
             long chunkBytes = bytes / chunks;
-            // Best pass over the time window: early passes run before the JIT has compiled the loop.
             double best = 0;
             long deadline = System.nanoTime() + millis * 1_000_000L;
-            do {
+            for (int pass = 0; pass < MIN_PASSES || System.nanoTime() < deadline; pass++) {
                 long t0 = System.nanoTime();
                 readAll(buf, chunks, chunkBytes);
                 best = Math.max(best, chunkBytes * chunks / ((System.nanoTime() - t0) / 1e9) / 1e9);
-            } while (System.nanoTime() < deadline);
+            }
             return best;
         }
     }
@@ -85,7 +141,7 @@ public final class MachinePeaks {
                 long from = c * chunkBytes;
                 long to = from + chunkBytes;
                 float sum = 0;
-                // Small slices per call, so the JIT compiles readSlice after a few hundred calls.
+                // Small slices per call: the work per call stays short, whatever the buffer size.
                 for (long o = from; o < to; o += SLICE) {
                     sum += readSlice(shared, o, Math.min(to, o + SLICE));
                 }
@@ -97,21 +153,21 @@ public final class MachinePeaks {
         sink = s;
     }
 
-    /** FMA throughput of all pool threads, ~millis long. */
+    /** FMA throughput of all pool threads, best round over ~millis (after warm-up). */
     public static double fmaGflops(long millis) {
+        warmUp();
         int threads = Parallel.parallelism();
         int iters = 1 << 15;
-        // Best round over the time window (the first rounds are interpreted / C1-compiled).
         double best = 0;
         long deadline = System.nanoTime() + millis * 1_000_000L;
-        do {
+        for (int pass = 0; pass < MIN_PASSES || System.nanoTime() < deadline; pass++) {
             long t0 = System.nanoTime();
             runFma(threads, iters, false);
             best = Math.max(best, 2.0 * F.length() * 12 * iters * threads / ((System.nanoTime() - t0) / 1e9) / 1e9);
             long t1 = System.nanoTime();
             runFma(threads, iters, true);
             best = Math.max(best, 2.0 * F.length() * 16 * iters * threads / ((System.nanoTime() - t1) / 1e9) / 1e9);
-        } while (System.nanoTime() < deadline);
+        }
         return best;
     }
 
