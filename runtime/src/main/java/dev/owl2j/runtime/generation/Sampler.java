@@ -29,8 +29,12 @@ public final class Sampler {
         return params.isGreedy() ? 0 : random.nextDouble();
     }
 
-    /** The token {@link #next} picks for these logits when the draw is {@code u} (ignored when greedy). */
+    /**
+     * The token {@link #next} picks for these logits when the draw is {@code u} (ignored when greedy). Logits
+     * holding NaN or +infinity raise {@link NonFiniteLogitsException} instead of picking an arbitrary token.
+     */
     public static int pick(float[] logits, SamplingParams params, double u) {
+        NonFiniteLogitsException.check(logits);
         if (params.isGreedy()) {
             return argmax(logits);
         }

@@ -5,13 +5,24 @@ import dev.owl2j.model.Owl2jException;
 import java.util.List;
 
 /**
- * How the next token is chosen. temperature 0 means greedy (argmax, lowest id on ties, as the reference).
+ * How the next token is chosen. temperature 0 means greedy (argmax, lowest id on ties, as the reference); so
+ * does any temperature below {@link #MIN_TEMPERATURE}, which is stored as 0.
  * topK 0 disables top-k; topP 1 disables nucleus filtering. seed null means a random seed.
  */
 public record SamplingParams(double temperature, int topK, double topP, Long seed, int maxNewTokens, List<String> stop) {
+    /**
+     * Temperatures below this are greedy. Dividing logits by a tiny temperature overflows to infinity (1e-320
+     * turns every logit into ±infinity and the softmax into NaN), and long before that the distribution is
+     * greedy in all but name: at 1e-5 a logit gap of 0.001 is already a factor e^100.
+     */
+    public static final double MIN_TEMPERATURE = 1e-5;
+
     public SamplingParams {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new Owl2jException("temperature must be >= 0, got " + temperature);
+        }
+        if (temperature < MIN_TEMPERATURE) {
+            temperature = 0;
         }
         if (topK < 0) {
             throw new Owl2jException("top-k must be >= 0, got " + topK);

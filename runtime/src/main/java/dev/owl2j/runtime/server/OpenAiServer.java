@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.generation.Generator.FinishReason;
+import dev.owl2j.runtime.generation.NonFiniteLogitsException;
 import dev.owl2j.runtime.generation.SamplingParams;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -242,7 +243,7 @@ public final class OpenAiServer implements AutoCloseable {
             return scheduler.submit(request, listener);
         } catch (QueueFullException e) {
             throw new ApiException(429, "server_busy", "queue_full", e.getMessage());
-        } catch (Owl2jException e) {
+        } catch (ShuttingDownException e) {
             throw new ApiException(503, "server_error", "shutting_down", e.getMessage());
         }
     }
@@ -261,7 +262,9 @@ public final class OpenAiServer implements AutoCloseable {
 
     private static ApiException toApi(Throwable t) {
         if (t instanceof ApiException a) return a;
+        if (t instanceof ShuttingDownException o) return new ApiException(503, "server_error", "shutting_down", o.getMessage());
         if (t instanceof ServerOutOfMemoryException o) return new ApiException(503, "server_error", "out_of_memory", o.getMessage());
+        if (t instanceof NonFiniteLogitsException o) return new ApiException(500, "server_error", "non_finite_logits", o.getMessage());
         if (t instanceof Owl2jException o) return ApiException.badRequest("invalid_request", o.getMessage());
         return new ApiException(500, "server_error", null, "internal error: " + t.getClass().getSimpleName());
     }
@@ -502,7 +505,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ApiException(503, "server_error", null, "interrupted");
-        } catch (Owl2jException e) {
+        } catch (ShuttingDownException e) {
             throw new ApiException(503, "server_error", "shutting_down", e.getMessage());
         }
         scheduler.metrics().scored();

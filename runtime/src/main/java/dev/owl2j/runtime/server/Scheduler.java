@@ -128,8 +128,9 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Queues a request. Throws {@link QueueFullException} when the queue is full and an Owl2jException when
-     * the scheduler is shutting down.
+     * Queues a request. Throws {@link QueueFullException} when the queue is full and a
+     * {@link ShuttingDownException} when the scheduler is shutting down; a request that shutdown cuts short
+     * completes exceptionally with a ShuttingDownException.
      */
     public Handle submit(Request request, Listener listener) {
         Sequence seq = new Sequence(request, listener == null ? new Listener() {} : listener);
@@ -148,7 +149,7 @@ public final class Scheduler implements AutoCloseable {
         lock.lock();
         try {
             if (closing) {
-                throw new Owl2jException("server is shutting down");
+                throw new ShuttingDownException();
             }
             if (queue.size() >= queueCapacity) {
                 metrics.rejected();
@@ -231,11 +232,12 @@ public final class Scheduler implements AutoCloseable {
                     lock.unlock();
                 }
                 if (stopNow) {
+                    // Requests that shutdown cuts short fail (503), rather than completing as if they were done.
                     for (Object item : admitted) {
-                        if (item instanceof Sequence s) s.finish(FinishReason.CANCELLED);
-                        else ((Task<?>) item).future.completeExceptionally(new Owl2jException("server is shutting down"));
+                        if (item instanceof Sequence s) s.fail(new ShuttingDownException());
+                        else ((Task<?>) item).future.completeExceptionally(new ShuttingDownException());
                     }
-                    for (Sequence s : running) s.finish(FinishReason.CANCELLED);
+                    for (Sequence s : running) s.fail(new ShuttingDownException());
                     running.clear();
                     return;
                 }
@@ -268,8 +270,8 @@ public final class Scheduler implements AutoCloseable {
                 done = true;
                 closing = true;
                 for (Object item : queue) {
-                    if (item instanceof Sequence s) s.finish(FinishReason.CANCELLED);
-                    else ((Task<?>) item).future.completeExceptionally(new Owl2jException("server is shutting down"));
+                    if (item instanceof Sequence s) s.fail(new ShuttingDownException());
+                    else ((Task<?>) item).future.completeExceptionally(new ShuttingDownException());
                 }
                 queue.clear();
                 stopped.signalAll();
@@ -411,9 +413,15 @@ public final class Scheduler implements AutoCloseable {
                 finish(FinishReason.CANCELLED);
                 return false;
             }
+            int id;
+            try {
+                id = sampler.next(logits);
+            } catch (Owl2jException e) {
+                fail(e); // invalid logits: the request fails with the reason instead of an arbitrary token
+                return false;
+            }
             try {
                 SamplingParams params = request.params();
-                int id = sampler.next(logits);
                 if (firstToken < 0) {
                     firstToken = System.nanoTime() - submitted;
                 }

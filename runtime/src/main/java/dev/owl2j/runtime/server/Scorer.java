@@ -2,6 +2,7 @@ package dev.owl2j.runtime.server;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.NonFiniteLogitsException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -121,6 +122,7 @@ public final class Scorer {
         if (id < 0 || id >= logits.length) {
             throw new Owl2jException("token id " + id + " is outside the vocabulary (0.." + (logits.length - 1) + ")");
         }
+        NonFiniteLogitsException.check(logits);
         double max = Double.NEGATIVE_INFINITY;
         for (float l : logits) max = Math.max(max, l);
         double sum = 0;

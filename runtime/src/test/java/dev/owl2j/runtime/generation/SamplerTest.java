@@ -93,4 +93,41 @@ class SamplerTest {
         assertThrows(dev.owl2j.model.Owl2jException.class, () -> new SamplingParams(1, 0, 0, null, 1, null));
         assertThrows(dev.owl2j.model.Owl2jException.class, () -> new SamplingParams(1, 0, 1, null, 0, null));
     }
+
+    @Test
+    void nonFiniteLogitsAreReportedNeverTurnedIntoATokenGreedyOrSampled() {
+        float[][] poisoned = {
+                {0.5f, Float.NaN, 1f},                       // one NaN
+                {Float.NaN, Float.NaN, Float.NaN},           // all NaN: argmax would have said 0
+                {0.5f, Float.POSITIVE_INFINITY, 1f},         // +inf: the softmax is NaN
+                {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}}; // nothing finite to choose from
+        SamplingParams[] params = {SamplingParams.greedy(1), new SamplingParams(0.7, 0, 1.0, 1L, 1, null),
+                new SamplingParams(1.0, 2, 0.9, 1L, 1, null)};
+        for (float[] logits : poisoned) {
+            for (SamplingParams p : params) {
+                NonFiniteLogitsException e = assertThrows(NonFiniteLogitsException.class, () -> new Sampler(p).next(logits));
+                assertTrue(e.getMessage().startsWith("the model produced invalid logits ("), e.getMessage());
+            }
+        }
+        // -infinity alone is a masked token, not poison
+        assertEquals(1, new Sampler(SamplingParams.greedy(1)).next(new float[]{Float.NEGATIVE_INFINITY, 0f}));
+        assertEquals(1, new Sampler(new SamplingParams(1.0, 0, 1.0, 5L, 1, null)).next(new float[]{Float.NEGATIVE_INFINITY, 0f}));
+    }
+
+    @Test
+    void temperaturesBelowTheFloorAreGreedy() {
+        Random r = new Random(3);
+        for (double t : new double[]{1e-320, Double.MIN_VALUE, 1e-300, 1e-9, SamplingParams.MIN_TEMPERATURE / 2}) {
+            SamplingParams p = new SamplingParams(t, 0, 1.0, 9L, 1, null);
+            assertTrue(p.isGreedy(), "temperature " + t);
+            assertEquals(0.0, p.temperature());
+            for (int trial = 0; trial < 20; trial++) {
+                float[] logits = new float[50];
+                for (int i = 0; i < logits.length; i++) logits[i] = (float) (r.nextGaussian() * 20);
+                assertEquals(Sampler.argmax(logits), new Sampler(p).next(logits));
+            }
+        }
+        // at the floor sampling is still sampling
+        assertTrue(!new SamplingParams(SamplingParams.MIN_TEMPERATURE, 0, 1.0, 9L, 1, null).isGreedy());
+    }
 }

@@ -28,9 +28,16 @@ final class StubModel implements ServerModel {
     static final byte[] IMAGE1 = read("image1.jpg");
 
     private final int eos;
+    private final Engine engine;
 
     StubModel(int eos) {
+        this(eos, null);
+    }
+
+    /** The stand-in front end over another engine (null: the tiny fixture's). */
+    StubModel(int eos, Engine engine) {
         this.eos = eos;
+        this.engine = engine;
     }
 
     @Override
@@ -40,7 +47,7 @@ final class StubModel implements ServerModel {
 
     @Override
     public Engine engine() {
-        return TinyFixture.engine();
+        return engine != null ? engine : TinyFixture.engine();
     }
 
     @Override
