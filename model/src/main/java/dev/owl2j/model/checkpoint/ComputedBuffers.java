@@ -88,6 +88,12 @@ public final class ComputedBuffers implements TensorSource {
     }
 
     @Override
+    public Info info(String name) {
+        Tensor t = computed.get(name);
+        return t != null ? new Info(t.dtype(), t.shape()) : stored.info(name);
+    }
+
+    @Override
     public String formatName() {
         return stored.formatName();
     }

@@ -12,7 +12,6 @@ import dev.owl2j.model.format.ShardedTensorSource;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.format.TorchZipCheckpoint;
 import dev.owl2j.model.tensor.DType;
-import dev.owl2j.model.tensor.Tensor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,9 +107,9 @@ public final class ModelCheckpoint implements AutoCloseable {
                 else missingOptional.add(e.name());
                 continue;
             }
-            Tensor t = src.get(e.name());
-            if (!Arrays.equals(t.shape(), e.shape())) {
-                throw new Owl2jException("tensor " + e.name() + " has shape " + t.shapeString() + " but config.json implies "
+            long[] shape = src.info(e.name()).shape();
+            if (!Arrays.equals(shape, e.shape())) {
+                throw new Owl2jException("tensor " + e.name() + " has shape " + Arrays.toString(shape) + " but config.json implies "
                         + e.shapeString());
             }
             if (e.presence() != Presence.COMPUTED_IF_MISSING && !e.name().endsWith("rotary_emb.inv_freq")) {
@@ -127,7 +126,7 @@ public final class ModelCheckpoint implements AutoCloseable {
                     + " the config does not expect, first " + unexpected.getFirst() + " (strict)");
         }
         Map<DType, Integer> byDType = new TreeMap<>();
-        for (String n : src.stored().names()) byDType.merge(src.stored().get(n).dtype(), 1, Integer::sum);
+        for (String n : src.stored().names()) byDType.merge(src.stored().info(n).dtype(), 1, Integer::sum);
         return new CheckpointReport(src.formatName(), List.copyOf(files), byDType, params, missingOptional,
                 List.copyOf(src.computedNames()), unexpected);
     }

@@ -26,6 +26,11 @@ import java.util.Set;
  * numeric ones). Any other global is refused by name when its GLOBAL opcode is read, before it could be used.
  * Storages arrive as persistent ids {@code ('storage', type, key, location, numel)}; their bytes are resolved
  * by the caller ({@link TorchZipCheckpoint}).
+ *
+ * <p>The work is bounded for any input (docs/security.md): at most {@link #MAX_ITEMS} values, marks and memo
+ * entries in all, containers nested at most {@link #MAX_DEPTH} deep, dict keys only strings. A list or dict
+ * can no longer change once it has been placed inside another value, which makes self-referencing structures
+ * impossible; nothing here ever walks a structure recursively.
  */
 public final class SafePickleReader {
     /** A storage named in a persistent id; its bytes live in the archive's {@code data/<key>} entry. */
@@ -51,6 +56,11 @@ public final class SafePickleReader {
         }
     }
 
+    /** Values, marks and memo entries one pickle may create; torch.save needs about 30 per tensor. */
+    public static final int MAX_ITEMS = 1_000_000;
+    /** Deepest nesting of lists, dicts and tuples; a state_dict needs 4. */
+    public static final int MAX_DEPTH = 100;
+
     private record Global(String module, String name) {
         String qualified() {
             return module + "." + name;
@@ -58,7 +68,26 @@ public final class SafePickleReader {
     }
 
     /** A Python tuple (kept apart from lists so that persistent ids and arguments are recognisable). */
-    private record Tuple(List<Object> items) {}
+    private record Tuple(List<Object> items, int depth) {}
+
+    /**
+     * A list or dict under construction. {@code nested} is set when it is placed inside another value; from then on
+     * it is frozen, so its {@code depth} (1 + the deepest value it holds) stays true and no cycle can form.
+     */
+    private abstract static class Container {
+        int depth = 1;
+        boolean nested;
+    }
+
+    private static final class PList extends Container {
+        final List<Object> items = new ArrayList<>();
+    }
+
+    private static final class PDict extends Container {
+        final Map<String, Object> items = new LinkedHashMap<>();
+    }
+
+    private static final Tuple EMPTY_TUPLE = new Tuple(List.of(), 1);
 
     private static final Object MARK = new Object();
     private static final Object NONE = new Object();
@@ -77,6 +106,7 @@ public final class SafePickleReader {
     private final List<Object> stack = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private int items;
 
     private SafePickleReader(String where, byte[] pickle) {
         this.where = where;
@@ -90,15 +120,16 @@ public final class SafePickleReader {
      */
     public static Map<String, TensorRef> readStateDict(byte[] pickle, String where) {
         Object root = new SafePickleReader(where, pickle).run();
-        if (!(root instanceof Map<?, ?> m)) {
+        if (!(root instanceof PDict m)) {
             throw new Owl2jException(where + ": pickle does not hold a state_dict (a dict of tensors)");
         }
         Map<String, TensorRef> out = new LinkedHashMap<>();
-        for (Map.Entry<?, ?> e : m.entrySet()) {
-            if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef t)) {
-                throw new Owl2jException(where + ": state_dict entry " + e.getKey() + " is not a named tensor");
+        for (Map.Entry<String, Object> e : m.items.entrySet()) {
+            if (!(e.getValue() instanceof TensorRef t)) {
+                throw new Owl2jException(where + ": state_dict entry " + printable(e.getKey()) + " is " + describe(e.getValue())
+                        + ", not a tensor");
             }
-            out.put(name, t);
+            out.put(e.getKey(), t);
         }
         return out;
     }
@@ -117,41 +148,45 @@ public final class SafePickleReader {
                     case '.' -> { // STOP
                         return unwrap(pop());
                     }
-                    case '(' -> marks.add(stack.size());
-                    case ')' -> push(new Tuple(List.of()));
-                    case 't' -> push(new Tuple(popToMark()));
-                    case 0x85 -> push(new Tuple(List.of(pop())));
+                    case '(' -> {
+                        count();
+                        marks.add(stack.size());
+                    }
+                    case ')' -> push(EMPTY_TUPLE);
+                    case 't' -> push(tuple(popToMark()));
+                    case 0x85 -> push(tuple(List.of(pop())));
                     case 0x86 -> {
                         Object b = pop(), a = pop();
-                        push(new Tuple(List.of(a, b)));
+                        push(tuple(List.of(a, b)));
                     }
                     case 0x87 -> {
                         Object c = pop(), b = pop(), a = pop();
-                        push(new Tuple(List.of(a, b, c)));
+                        push(tuple(List.of(a, b, c)));
                     }
-                    case '}' -> push(new LinkedHashMap<Object, Object>());
-                    case ']' -> push(new ArrayList<Object>());
+                    case '}' -> push(new PDict());
+                    case ']' -> push(new PList());
                     case 'a' -> {
                         Object v = pop();
-                        list(peek()).add(v);
+                        append(peek(), v);
                     }
                     case 'e' -> {
-                        List<Object> items = popToMark();
-                        list(peek()).addAll(items);
+                        List<Object> vs = popToMark();
+                        Object target = peek();
+                        for (Object v : vs) append(target, v);
                     }
                     case 's' -> {
                         Object v = pop(), k = pop();
-                        dict(peek()).put(k, v);
+                        setItem(peek(), k, v);
                     }
                     case 'u' -> {
-                        List<Object> items = popToMark();
-                        if (items.size() % 2 != 0) fail("SETITEMS with an odd number of items");
-                        Map<Object, Object> d = dict(peek());
-                        for (int i = 0; i < items.size(); i += 2) d.put(items.get(i), items.get(i + 1));
+                        List<Object> kvs = popToMark();
+                        if (kvs.size() % 2 != 0) fail("SETITEMS with an odd number of items");
+                        Object target = peek();
+                        for (int i = 0; i < kvs.size(); i += 2) setItem(target, kvs.get(i), kvs.get(i + 1));
                     }
-                    case 'q' -> memo.put((long) (in.get() & 0xff), peek());
-                    case 'r' -> memo.put(in.getInt() & 0xffffffffL, peek());
-                    case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+                    case 'q' -> memoPut(in.get() & 0xff);
+                    case 'r' -> memoPut(in.getInt() & 0xffffffffL);
+                    case 0x94 -> memoPut(memo.size()); // MEMOIZE
                     case 'h' -> push(memoGet(in.get() & 0xff));
                     case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
                     case 'J' -> push((long) in.getInt());
@@ -181,7 +216,7 @@ public final class SafePickleReader {
                     case 'b' -> { // BUILD: only the attribute dict torch attaches to OrderedDict (_metadata)
                         Object state = pop();
                         Object target = peek();
-                        if (!(target instanceof Map<?, ?>) || !(state instanceof Map<?, ?> || state == NONE)) {
+                        if (!(target instanceof PDict) || !(state instanceof PDict || state == NONE)) {
                             fail("unsupported BUILD on " + describe(target));
                         }
                     }
@@ -218,14 +253,14 @@ public final class SafePickleReader {
     }
 
     private Object reduce(Object callable, Object argsObj) {
-        if (!(callable instanceof Global g) || !(argsObj instanceof Tuple(List<Object> args))) {
+        if (!(callable instanceof Global g) || !(argsObj instanceof Tuple(List<Object> args, int ignored))) {
             fail("REDUCE of " + describe(callable) + " is not supported");
             return null;
         }
         switch (g.qualified()) {
             case "collections.OrderedDict" -> {
                 if (!args.isEmpty()) fail("collections.OrderedDict called with arguments");
-                return new LinkedHashMap<Object, Object>();
+                return new PDict();
             }
             case "torch._utils._rebuild_tensor_v2" -> {
                 // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
@@ -254,14 +289,14 @@ public final class SafePickleReader {
     }
 
     private long[] longs(Object o, String what) {
-        if (!(o instanceof Tuple(List<Object> items))) {
+        if (!(o instanceof Tuple(List<Object> items, int ignored))) {
             fail("tensor " + what + " is not a tuple");
             return null;
         }
         long[] out = new long[items.size()];
         for (int i = 0; i < out.length; i++) {
             if (!(items.get(i) instanceof Long v) || v < 0) {
-                fail("tensor " + what + " holds " + items.get(i) + ", not a non-negative integer");
+                fail("tensor " + what + " holds " + describe(items.get(i)) + ", not a non-negative integer");
                 return null;
             }
             out[i] = v;
@@ -300,7 +335,21 @@ public final class SafePickleReader {
         return v;
     }
 
+    private void memoPut(long key) {
+        Object v = peek();
+        count();
+        memo.put(key, v);
+    }
+
+    /** Every value pushed, mark set and memo entry stored counts towards {@link #MAX_ITEMS}. */
+    private void count() {
+        if (++items > MAX_ITEMS) {
+            fail("pickle creates more than " + MAX_ITEMS + " values (a state_dict needs about 30 per tensor)");
+        }
+    }
+
     private void push(Object o) {
+        count();
         stack.add(o);
     }
 
@@ -323,26 +372,85 @@ public final class SafePickleReader {
         return out;
     }
 
-    @SuppressWarnings("unchecked")
-    private List<Object> list(Object o) {
-        if (!(o instanceof List<?>)) fail("APPEND to " + describe(o));
-        return (List<Object>) o;
+    private Tuple tuple(List<Object> values) {
+        int depth = 1;
+        for (Object v : values) depth = Math.max(depth, nest(v) + 1);
+        checkDepth(depth);
+        return new Tuple(List.copyOf(values), depth);
     }
 
-    @SuppressWarnings("unchecked")
-    private Map<Object, Object> dict(Object o) {
-        if (!(o instanceof Map<?, ?>)) fail("SETITEM on " + describe(o));
-        return (Map<Object, Object>) o;
+    private void append(Object target, Object v) {
+        if (!(target instanceof PList l)) {
+            fail("APPEND to " + describe(target));
+            return;
+        }
+        grow(l, v);
+        l.items.add(v);
+    }
+
+    private void setItem(Object target, Object k, Object v) {
+        if (!(target instanceof PDict d)) {
+            fail("SETITEM on " + describe(target));
+            return;
+        }
+        if (!(k instanceof String key)) {
+            fail("dict key is " + describe(k) + "; only string keys are accepted");
+            return;
+        }
+        grow(d, v);
+        d.items.put(key, v);
+    }
+
+    /** Places {@code v} inside {@code c}: c must still be open, v is frozen, and c's depth grows to cover it. */
+    private void grow(Container c, Object v) {
+        if (c.nested || v == c) {
+            fail("pickle changes a container after placing it inside another value (a self-referencing structure)");
+        }
+        c.depth = Math.max(c.depth, nest(v) + 1);
+        checkDepth(c.depth);
+    }
+
+    /** Freezes a container that is being placed inside another value; returns the nesting depth of {@code v}. */
+    private static int nest(Object v) {
+        if (v instanceof Container c) {
+            c.nested = true;
+            return c.depth;
+        }
+        if (v instanceof Tuple t) return t.depth();
+        return 0;
+    }
+
+    private void checkDepth(int depth) {
+        if (depth > MAX_DEPTH) fail("pickle nests containers more than " + MAX_DEPTH + " deep");
     }
 
     private static Object unwrap(Object o) {
         return o == NONE ? null : o;
     }
 
+    /** A short name for a value in an error message; never walks into containers. */
     private static String describe(Object o) {
         if (o instanceof Global g) return g.qualified();
         if (o instanceof Tuple t) return "a tuple of " + t.items().size();
+        if (o instanceof PList l) return "a list of " + l.items.size();
+        if (o instanceof PDict d) return "a dict of " + d.items.size();
+        if (o instanceof String str) return "the string '" + printable(str) + "'";
+        if (o instanceof Long || o instanceof Double || o instanceof Boolean) return "the number " + o;
+        if (o instanceof TensorRef) return "a tensor";
+        if (o instanceof StorageRef) return "a storage";
         return o == null || o == NONE ? "None" : o.getClass().getSimpleName();
+    }
+
+    /** A name for a one-line message: control characters escaped as \xNN, at most 200 characters. */
+    public static String printable(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            if (sb.length() >= 200) return sb.append("...").toString();
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) sb.append(String.format("\\x%02x", (int) c));
+            else sb.append(c);
+        }
+        return sb.toString();
     }
 
     private void fail(String msg) {

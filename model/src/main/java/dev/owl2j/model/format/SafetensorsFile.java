@@ -1,7 +1,8 @@
 package dev.owl2j.model.format;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -11,14 +12,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +31,9 @@ import java.util.Set;
 public final class SafetensorsFile implements TensorSource {
     /** Largest header we accept; the real 7B shard headers are a few tens of kB. */
     public static final long MAX_HEADER_BYTES = 100L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Most dimensions a tensor may have (torch allows 64). */
+    static final int MAX_RANK = 64;
+    private static final JsonFactory JSON = new JsonFactory();
 
     /** Where one tensor lives inside the data region. */
     public record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
@@ -82,28 +83,33 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    private static Map<String, Entry> parseHeader(String where, byte[] headerBytes, long dataSize, Map<String, String> metadata) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8).trim());
-        } catch (IOException e) {
-            throw new Owl2jException(where + ": safetensors header is not valid JSON");
-        }
-        if (root == null || !root.isObject()) {
-            throw new Owl2jException(where + ": safetensors header is not a JSON object");
-        }
+    /**
+     * Reads the header with Jackson's streaming parser, so that memory stays proportional to the tensors it
+     * describes whatever the JSON holds (a tree of millions of empty arrays never exists here).
+     */
+    static Map<String, Entry> parseHeader(String where, byte[] headerBytes, long dataSize, Map<String, String> metadata) {
         Map<String, Entry> entries = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> f = it.next();
-            String name = f.getKey();
-            JsonNode v = f.getValue();
-            if (name.equals("__metadata__")) {
-                if (v.isObject()) {
-                    v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                }
-                continue;
+        try (JsonParser p = JSON.createParser(headerBytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new Owl2jException(where + ": safetensors header is not a JSON object");
             }
-            entries.put(name, parseEntry(where, name, v, dataSize));
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (name.equals("__metadata__")) {
+                    readMetadata(p, value, metadata);
+                    continue;
+                }
+                if (entries.containsKey(name)) {
+                    throw new Owl2jException(where + ": tensor " + printable(name) + " appears twice in the safetensors header");
+                }
+                entries.put(name, parseEntry(where, name, p, dataSize));
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+                throw new Owl2jException(where + ": safetensors header has data after its JSON object");
+            }
+        } catch (IOException e) {
+            throw new Owl2jException(where + ": safetensors header is not valid JSON (" + firstLine(e instanceof com.fasterxml.jackson.core.JacksonException j ? j.getOriginalMessage() : e.getMessage()) + ")");
         }
         List<Entry> sorted = new ArrayList<>(entries.values());
         sorted.sort(Comparator.comparingLong(Entry::begin));
@@ -111,40 +117,60 @@ public final class SafetensorsFile implements TensorSource {
             Entry prev = sorted.get(i - 1);
             Entry cur = sorted.get(i);
             if (cur.begin() < prev.end()) {
-                throw new Owl2jException(where + ": tensors " + prev.name() + " and " + cur.name() + " overlap in the data region");
+                throw new Owl2jException(where + ": tensors " + printable(prev.name()) + " and " + printable(cur.name())
+                        + " overlap in the data region");
             }
         }
         return entries;
     }
 
-    private static Entry parseEntry(String where, String name, JsonNode v, long dataSize) {
-        String bad = where + ": tensor " + name + ": ";
-        if (!v.isObject() || !v.has("dtype") || !v.has("shape") || !v.has("data_offsets")) {
+    /** {@code __metadata__}: string to string; other scalars are kept as text, nested values skipped. */
+    private static void readMetadata(JsonParser p, JsonToken value, Map<String, String> metadata) throws IOException {
+        if (value != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken v = p.nextToken();
+            if (v.isScalarValue()) metadata.put(key, p.getText());
+            else p.skipChildren();
+        }
+    }
+
+    private static Entry parseEntry(String where, String name, JsonParser p, long dataSize) throws IOException {
+        String bad = where + ": tensor " + printable(name) + ": ";
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new Owl2jException(bad + "header entry is not a JSON object");
+        }
+        String dtypeName = null;
+        long[] shape = null, offs = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            switch (field) {
+                case "dtype" -> {
+                    if (v != JsonToken.VALUE_STRING) throw new Owl2jException(bad + "dtype is not a string");
+                    dtypeName = p.getText();
+                }
+                case "shape" -> shape = longs(p, bad + "shape", MAX_RANK);
+                case "data_offsets" -> offs = longs(p, bad + "data_offsets", 2);
+                default -> p.skipChildren();
+            }
+        }
+        if (dtypeName == null || shape == null || offs == null) {
             throw new Owl2jException(bad + "header entry lacks dtype, shape or data_offsets");
         }
-        DType dtype = DType.fromSafetensors(v.get("dtype").asText());
+        DType dtype = DType.fromSafetensors(dtypeName);
         if (dtype == null) {
-            throw new Owl2jException(bad + "unsupported dtype " + v.get("dtype").asText());
+            throw new Owl2jException(bad + "unsupported dtype " + printable(dtypeName));
         }
-        JsonNode shapeNode = v.get("shape");
-        JsonNode offs = v.get("data_offsets");
-        if (!shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
-            throw new Owl2jException(bad + "shape or data_offsets malformed");
+        if (offs.length != 2) {
+            throw new Owl2jException(bad + "data_offsets must be two integers");
         }
-        long[] shape = new long[shapeNode.size()];
-        for (int i = 0; i < shape.length; i++) {
-            JsonNode d = shapeNode.get(i);
-            if (!d.canConvertToLong() || d.asLong() < 0) {
-                throw new Owl2jException(bad + "invalid dimension " + d);
-            }
-            shape[i] = d.asLong();
-        }
-        if (!offs.get(0).canConvertToLong() || !offs.get(1).canConvertToLong()) {
-            throw new Owl2jException(bad + "data_offsets are not integers");
-        }
-        long begin = offs.get(0).asLong();
-        long end = offs.get(1).asLong();
-        if (begin < 0 || end < begin || end > dataSize) {
+        long begin = offs[0];
+        long end = offs[1];
+        if (end < begin || end > dataSize) {
             throw new Owl2jException(bad + "data_offsets [" + begin + ", " + end + "] point outside the file's data region of "
                     + dataSize + " bytes (truncated or corrupt file)");
         }
@@ -163,6 +189,32 @@ public final class SafetensorsFile implements TensorSource {
                     + " of " + dtype + " needs " + bytes);
         }
         return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /** A JSON array of at most {@code max} non-negative integers that fit a long. */
+    private static long[] longs(JsonParser p, String what, int max) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) throw new Owl2jException(what + " is not a list");
+        long[] out = new long[max];
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER || p.getLongValue() < 0) {
+                throw new Owl2jException(what + " holds " + printable(p.getText()) + ", not a non-negative integer");
+            }
+            if (n == max) throw new Owl2jException(what + " has more than " + max + " entries");
+            out[n++] = p.getLongValue();
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    private static String printable(String s) {
+        return SafePickleReader.printable(s);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "unknown error";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     public Path path() {
@@ -194,6 +246,15 @@ public final class SafetensorsFile implements TensorSource {
             throw new Owl2jException(path + ": no tensor named " + name);
         }
         return new Tensor(name, e.dtype(), e.shape(), data.asSlice(e.begin(), e.end() - e.begin()));
+    }
+
+    @Override
+    public Info info(String name) {
+        Entry e = entries.get(name);
+        if (e == null) {
+            throw new Owl2jException(path + ": no tensor named " + name);
+        }
+        return new Info(e.dtype(), e.shape().clone());
     }
 
     @Override

@@ -1,7 +1,8 @@
 package dev.owl2j.model.format;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.tensor.Tensor;
 
@@ -10,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +24,7 @@ import java.util.Set;
  * that what is loaded is exactly what the index says.
  */
 public final class ShardedTensorSource implements TensorSource {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory JSON = new JsonFactory();
 
     private final Path index;
     private final List<Path> shardFiles;
@@ -43,25 +43,7 @@ public final class ShardedTensorSource implements TensorSource {
     /** Opens the index and all its shards (each memory-mapped; nothing is read into the heap). */
     public static ShardedTensorSource open(Path indexFile) {
         String where = indexFile.getFileName().toString();
-        JsonNode root;
-        try {
-            root = JSON.readTree(indexFile.toFile());
-        } catch (IOException e) {
-            throw new Owl2jException(where + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
-        }
-        JsonNode map = root == null ? null : root.get("weight_map");
-        if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new Owl2jException(where + ": no weight_map object");
-        }
-        Map<String, String> weightMap = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String file = e.getValue().asText("");
-            if (!e.getValue().isTextual() || file.isEmpty() || file.contains("/") || file.contains("\\") || file.startsWith(".")) {
-                throw new Owl2jException(where + ": weight_map entry " + e.getKey() + " names an invalid shard file " + e.getValue());
-            }
-            weightMap.put(e.getKey(), file);
-        }
+        Map<String, String> weightMap = readWeightMap(indexFile, where);
         Path dir = indexFile.toAbsolutePath().getParent();
         Map<String, TensorSource> byFile = new LinkedHashMap<>();
         List<Path> files = new ArrayList<>();
@@ -103,6 +85,47 @@ public final class ShardedTensorSource implements TensorSource {
         }
     }
 
+    /**
+     * The index's {@code weight_map}, read with Jackson's streaming parser (other keys are skipped unread), so that
+     * memory follows the names it lists whatever else the JSON holds.
+     */
+    private static Map<String, String> readWeightMap(Path indexFile, String where) {
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        boolean found = false;
+        try (JsonParser p = JSON.createParser(indexFile.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new Owl2jException(where + ": not a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken v = p.nextToken();
+                if (!key.equals("weight_map") || v != JsonToken.START_OBJECT) {
+                    p.skipChildren();
+                    continue;
+                }
+                found = true;
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    JsonToken t = p.nextToken();
+                    String file = t == JsonToken.VALUE_STRING ? p.getText() : "";
+                    if (file.isEmpty() || file.contains("/") || file.contains("\\") || file.startsWith(".")) {
+                        throw new Owl2jException(where + ": weight_map entry " + SafePickleReader.printable(name)
+                                + " names an invalid shard file " + SafePickleReader.printable(t.isScalarValue() ? p.getText() : t.name()));
+                    }
+                    if (weightMap.put(name, file) != null) {
+                        throw new Owl2jException(where + ": weight_map lists " + SafePickleReader.printable(name) + " twice");
+                    }
+                }
+            }
+            if (p.nextToken() != null) throw new Owl2jException(where + ": data after the JSON object");
+        } catch (IOException e) {
+            throw new Owl2jException(where + ": not valid JSON (" + firstLine(
+                    e instanceof com.fasterxml.jackson.core.JacksonException j ? j.getOriginalMessage() : e.getMessage()) + ")");
+        }
+        if (!found || weightMap.isEmpty()) {
+            throw new Owl2jException(where + ": no weight_map object");
+        }
+        return weightMap;
+    }
+
     /** Opens one file by its extension: {@code .safetensors} or a torch.save {@code .bin}/{@code .pt}/{@code .pth}. */
     public static TensorSource openShard(Path p) {
         String n = p.getFileName().toString();
@@ -136,6 +159,15 @@ public final class ShardedTensorSource implements TensorSource {
             throw new Owl2jException(index.getFileName() + ": no tensor named " + name);
         }
         return s.get(name);
+    }
+
+    @Override
+    public Info info(String name) {
+        TensorSource s = owner.get(name);
+        if (s == null) {
+            throw new Owl2jException(index.getFileName() + ": no tensor named " + name);
+        }
+        return s.info(name);
     }
 
     @Override

@@ -32,23 +32,40 @@ import java.util.concurrent.ConcurrentHashMap;
  * compression (torch always does so) is a zero-copy slice of the mapping, found through the entry's local
  * header. Contiguous tensors are views of their storage; strided ones are copied into a contiguous buffer on
  * first use. The legacy pre-1.6 (non-zip) format is refused.
+ *
+ * <p>Nothing a hostile archive says can make this class allocate much more than the file's own size, and nothing
+ * is allocated for a tensor before it is asked for (docs/security.md): {@code data.pkl} is at most
+ * {@link #MAX_PICKLE_BYTES}; a compressed entry's declared size is checked against its compressed size
+ * ({@link #MAX_INFLATE_RATIO}) before a byte is inflated, and inflating stops at the declared size; a compressed
+ * storage is inflated only when one of its tensors is first read; a strided tensor is copied only when it is
+ * read, and only when no two of its elements share a storage element (a stride-0 or overlapping view could
+ * be far larger than its storage, so it is refused).
  */
 public final class TorchZipCheckpoint implements TensorSource {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int LOCAL_HEADER_SIG = 0x04034b50;
+    /** Largest accepted {@code data.pkl}; torch.save writes about 150 bytes per tensor. */
+    public static final long MAX_PICKLE_BYTES = 32L << 20;
+    /** Largest accepted ratio of an entry's declared size to its compressed size (zip bombs reach 1000). */
+    public static final long MAX_INFLATE_RATIO = 100;
 
     private final Path path;
     private final Arena arena;
     private final Map<String, TensorRef> refs;
+    /** Storage key to its bytes: a slice of the mapping (stored entries) or null until inflated. */
     private final Map<String, MemorySegment> storages;
+    /** Storage key to its compressed entry, for the storages inflated on first use. */
+    private final Map<String, ZipArchiveEntry> compressed;
     private final Map<String, Tensor> copies = new ConcurrentHashMap<>();
 
-    private TorchZipCheckpoint(Path path, Arena arena, Map<String, TensorRef> refs, Map<String, MemorySegment> storages) {
+    private TorchZipCheckpoint(Path path, Arena arena, Map<String, TensorRef> refs, Map<String, MemorySegment> storages,
+                               Map<String, ZipArchiveEntry> compressed) {
         this.path = path;
         this.arena = arena;
         this.refs = refs;
         this.storages = storages;
+        this.compressed = compressed;
     }
 
     public static TorchZipCheckpoint open(Path path) {
@@ -87,31 +104,35 @@ public final class TorchZipCheckpoint implements TensorSource {
                         throw new Owl2jException(where + ": storages are " + bo + "-endian; only little-endian is supported");
                     }
                 }
-                if (pkl.getSize() > (256L << 20)) {
-                    throw new Owl2jException(where + ": data.pkl of " + pkl.getSize() + " bytes is implausibly large");
-                }
-                Map<String, TensorRef> refs = SafePickleReader.readStateDict(readAll(zip, pkl, where, 256 << 20), where);
-                Map<String, MemorySegment> storages = new HashMap<>();
+                Map<String, TensorRef> refs = SafePickleReader.readStateDict(readPickle(zip, pkl, where), where);
+                Map<String, MemorySegment> storages = new ConcurrentHashMap<>();
+                Map<String, ZipArchiveEntry> compressed = new HashMap<>();
                 for (Map.Entry<String, TensorRef> r : refs.entrySet()) {
                     StorageRef s = r.getValue().storage();
-                    MemorySegment seg = storages.get(s.key());
-                    if (seg == null) {
+                    if (!storages.containsKey(s.key()) && !compressed.containsKey(s.key())) {
                         ZipArchiveEntry e = byName.get(prefix + "data/" + s.key());
                         if (e == null) {
-                            throw new Owl2jException(where + ": tensor " + r.getKey() + " refers to storage " + s.key()
-                                    + " that the archive lacks");
+                            throw new Owl2jException(where + ": tensor " + SafePickleReader.printable(r.getKey())
+                                    + " refers to storage " + SafePickleReader.printable(s.key()) + " that the archive lacks");
                         }
-                        seg = storageBytes(zip, all, e, where, arena);
-                        long need = Math.multiplyExact(s.numel(), (long) s.dtype().blockBytes);
-                        if (seg.byteSize() < need) {
-                            throw new Owl2jException(where + ": storage " + s.key() + " holds " + seg.byteSize()
+                        long declared = checkedSize(e, where);
+                        long need;
+                        try {
+                            need = Math.multiplyExact(s.numel(), (long) s.dtype().blockBytes);
+                        } catch (ArithmeticException overflow) {
+                            throw new Owl2jException(where + ": storage " + SafePickleReader.printable(s.key()) + " declares "
+                                    + s.numel() + " elements, more than any file can hold");
+                        }
+                        if (declared < need) {
+                            throw new Owl2jException(where + ": storage " + SafePickleReader.printable(s.key()) + " holds " + declared
                                     + " bytes but its " + s.numel() + " " + s.dtype() + " elements need " + need);
                         }
-                        storages.put(s.key(), seg);
+                        if (e.getMethod() == ZipArchiveEntry.STORED) storages.put(s.key(), storedBytes(all, e, where));
+                        else compressed.put(s.key(), e);
                     }
                     checkBounds(where, r.getKey(), r.getValue());
                 }
-                return new TorchZipCheckpoint(path, arena, refs, storages);
+                return new TorchZipCheckpoint(path, arena, refs, storages, compressed);
             }
         } catch (IOException e) {
             arena.close();
@@ -123,43 +144,75 @@ public final class TorchZipCheckpoint implements TensorSource {
         }
     }
 
-    /** The entry's bytes: a slice of the mapping when stored uncompressed, else inflated into the arena. */
-    private static MemorySegment storageBytes(ZipFile zip, MemorySegment all, ZipArchiveEntry e, String where, Arena arena)
-            throws IOException {
+    /**
+     * The entry's declared (uncompressed) size, after checking that it is recorded, that the entry is stored or
+     * deflated, and that a deflated entry does not claim to expand more than {@link #MAX_INFLATE_RATIO} times.
+     */
+    private static long checkedSize(ZipArchiveEntry e, String where) {
+        String name = where + ": zip entry " + SafePickleReader.printable(e.getName());
         long size = e.getSize();
-        if (size < 0) {
-            throw new Owl2jException(where + ": zip entry " + e.getName() + " has no recorded size");
+        if (size < 0) throw new Owl2jException(name + " has no recorded size");
+        if (e.getMethod() == ZipArchiveEntry.STORED) return size;
+        if (e.getMethod() != ZipArchiveEntry.DEFLATED) {
+            throw new Owl2jException(name + " uses zip compression method " + e.getMethod() + " (only stored and deflated are read)");
         }
-        if (e.getMethod() == ZipArchiveEntry.STORED) {
-            long lh = e.getLocalHeaderOffset();
-            if (lh < 0 || lh + 30 > all.byteSize() || all.get(U32, lh) != LOCAL_HEADER_SIG) {
-                throw new Owl2jException(where + ": zip entry " + e.getName() + " has a bad local header offset");
-            }
-            long dataOffset = lh + 30 + (all.get(U16, lh + 26) & 0xffff) + (all.get(U16, lh + 28) & 0xffff);
-            if (dataOffset + size > all.byteSize()) {
-                throw new Owl2jException(where + ": zip entry " + e.getName() + " runs past the end of the file (truncated?)");
-            }
-            return all.asSlice(dataOffset, size);
+        long packed = e.getCompressedSize();
+        if (packed < 0 || size > Math.max(packed, 1) * MAX_INFLATE_RATIO) {
+            throw new Owl2jException(name + " claims " + size + " bytes from " + packed + " compressed, over the "
+                    + MAX_INFLATE_RATIO + ":1 limit (a zip bomb?)");
         }
-        MemorySegment out = arena.allocate(Math.max(1, size), 64).asSlice(0, size);
+        return size;
+    }
+
+    /** A stored entry's bytes: a zero-copy slice of the mapping, found through its local header. */
+    private static MemorySegment storedBytes(MemorySegment all, ZipArchiveEntry e, String where) {
+        long size = e.getSize();
+        long lh = e.getLocalHeaderOffset();
+        String name = where + ": zip entry " + SafePickleReader.printable(e.getName());
+        if (lh < 0 || lh > all.byteSize() - 30 || all.get(U32, lh) != LOCAL_HEADER_SIG) {
+            throw new Owl2jException(name + " has a bad local header offset");
+        }
+        long dataOffset = lh + 30 + (all.get(U16, lh + 26) & 0xffff) + (all.get(U16, lh + 28) & 0xffff);
+        if (dataOffset > all.byteSize() || size > all.byteSize() - dataOffset) {
+            throw new Owl2jException(name + " runs past the end of the file (truncated?)");
+        }
+        return all.asSlice(dataOffset, size);
+    }
+
+    /** Inflates a deflated entry of already checked size into {@code out}, refusing more or fewer bytes. */
+    private static void inflate(ZipFile zip, ZipArchiveEntry e, String where, MemorySegment out) throws IOException {
+        long size = out.byteSize();
+        String name = where + ": zip entry " + SafePickleReader.printable(e.getName());
         try (InputStream is = zip.getInputStream(e)) {
             byte[] buf = new byte[1 << 16];
             long pos = 0;
             int n;
             while ((n = is.read(buf)) > 0) {
-                if (pos + n > size) throw new Owl2jException(where + ": zip entry " + e.getName() + " inflates past its size");
+                if (n > size - pos) throw new Owl2jException(name + " inflates past its declared size of " + size + " bytes");
                 MemorySegment.copy(buf, 0, out, ValueLayout.JAVA_BYTE, pos, n);
                 pos += n;
             }
-            if (pos != size) throw new Owl2jException(where + ": zip entry " + e.getName() + " is truncated");
+            if (pos != size) throw new Owl2jException(name + " is truncated (" + pos + " of " + size + " bytes)");
         }
-        return out;
+    }
+
+    /** {@code data.pkl}'s bytes, at most {@link #MAX_PICKLE_BYTES}, checked before anything is read. */
+    private static byte[] readPickle(ZipFile zip, ZipArchiveEntry pkl, String where) throws IOException {
+        long size = checkedSize(pkl, where);
+        if (size > MAX_PICKLE_BYTES) {
+            throw new Owl2jException(where + ": data.pkl of " + size + " bytes is over the limit of " + MAX_PICKLE_BYTES
+                    + " (torch.save writes about 150 bytes per tensor)");
+        }
+        byte[] b = new byte[(int) size];
+        inflate(zip, pkl, where, MemorySegment.ofArray(b));
+        return b;
     }
 
     private static byte[] readAll(ZipFile zip, ZipArchiveEntry e, String where, int max) throws IOException {
+        checkedSize(e, where);
         try (InputStream is = zip.getInputStream(e)) {
             byte[] b = is.readNBytes(max + 1);
-            if (b.length > max) throw new Owl2jException(where + ": zip entry " + e.getName() + " is too large");
+            if (b.length > max) throw new Owl2jException(where + ": zip entry " + SafePickleReader.printable(e.getName()) + " is too large");
             return b;
         }
     }
@@ -176,9 +229,32 @@ public final class TorchZipCheckpoint implements TensorSource {
             throw new Owl2jException(where + ": tensor " + name + " shape overflows");
         }
         if (numel > 0 && (t.offset() < 0 || last >= t.storage().numel())) {
-            throw new Owl2jException(where + ": tensor " + name + " (" + t + ") reaches element " + last
+            throw new Owl2jException(where + ": tensor " + SafePickleReader.printable(name) + " (" + t + ") reaches element " + last
                     + " of a storage of " + t.storage().numel());
         }
+        if (numel > 1 && !t.isContiguous() && !nonOverlapping(t.shape(), t.stride())) {
+            throw new Owl2jException(where + ": tensor " + SafePickleReader.printable(name) + " (" + t + ") is an overlapping view"
+                    + " (stride 0 or strides that revisit elements); save it with .contiguous()");
+        }
+    }
+
+    /**
+     * Whether distinct indices reach distinct storage elements: with the dimensions of size > 1 sorted by stride,
+     * each stride must exceed the furthest reach of all smaller ones. (Sufficient, and what every permutation or
+     * slice of a dense tensor satisfies; a copy of such a view is never larger than its storage.)
+     */
+    static boolean nonOverlapping(long[] shape, long[] stride) {
+        Integer[] dims = new Integer[shape.length];
+        int n = 0;
+        for (int i = 0; i < shape.length; i++) if (shape[i] > 1) dims[n++] = i;
+        Integer[] used = java.util.Arrays.copyOf(dims, n);
+        java.util.Arrays.sort(used, java.util.Comparator.comparingLong(i -> stride[i]));
+        long reach = 0; // furthest element offset reachable with the dimensions so far
+        for (int i : used) {
+            if (stride[i] <= reach) return false;
+            reach += (shape[i] - 1) * stride[i]; // no overflow: checkBounds bounded it by the storage size
+        }
+        return true;
     }
 
     public Path path() {
@@ -207,16 +283,47 @@ public final class TorchZipCheckpoint implements TensorSource {
             throw new Owl2jException(path + ": no tensor named " + name);
         }
         DType dtype = r.storage().dtype();
-        MemorySegment storage = storages.get(r.storage().key());
         long numel = Tensor.numel(r.shape());
         int eb = dtype.blockBytes;
         if (numel == 0) {
             return new Tensor(name, dtype, r.shape(), MemorySegment.NULL.reinterpret(0));
         }
+        MemorySegment storage = storage(r.storage().key());
         if (r.isContiguous()) {
             return new Tensor(name, dtype, r.shape(), storage.asSlice(r.offset() * eb, numel * eb));
         }
         return copies.computeIfAbsent(name, n -> new Tensor(n, dtype, r.shape(), gather(storage, r, numel, eb)));
+    }
+
+    @Override
+    public Info info(String name) {
+        TensorRef r = refs.get(name);
+        if (r == null) {
+            throw new Owl2jException(path + ": no tensor named " + name);
+        }
+        return new Info(r.storage().dtype(), r.shape().clone());
+    }
+
+    /** A storage's bytes; a compressed one is inflated on first use (its size and ratio were checked at open). */
+    private MemorySegment storage(String key) {
+        MemorySegment s = storages.get(key);
+        if (s != null) return s;
+        synchronized (this) {
+            s = storages.get(key);
+            if (s != null) return s;
+            String where = "checkpoint " + path.getFileName();
+            try (ZipFile zip = ZipFile.builder().setPath(path).get()) {
+                ZipArchiveEntry e = zip.getEntry(compressed.get(key).getName());
+                if (e == null) throw new Owl2jException(where + ": storage " + SafePickleReader.printable(key) + " vanished from the archive");
+                MemorySegment out = arena.allocate(Math.max(1, compressed.get(key).getSize()), 64)
+                        .asSlice(0, compressed.get(key).getSize());
+                inflate(zip, e, where, out);
+                storages.put(key, out);
+                return out;
+            } catch (IOException e) {
+                throw new Owl2jException(where + ": cannot inflate storage " + SafePickleReader.printable(key) + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Copies a strided tensor into a new contiguous row-major buffer (element by element, odometer order). */
