@@ -16,44 +16,44 @@ import java.util.Set;
 
 /**
  * A checkpoint's tensors plus the deterministic buffers it may lack: the abstractor's {@code q_pos_embed}
- * and {@code k_pos_embed} (docs/model.md, Abstractor; the release does not store them). Stored tensors always win; the
- * computed ones are F32, as the reference builds them, and are shared by all layers (identical tables).
+ * and {@code k_pos_embed} (docs/model.md, Abstractor; the release does not store them). Stored tensors always win;
+ * the computed ones are F32, as the reference builds them, and are shared by all layers (identical tables).
+ * A table is computed when it is first read, so that opening and validating a checkpoint never allocates for
+ * it (docs/security.md, Checkpoints).
  */
 public final class ComputedBuffers implements TensorSource {
     private final TensorSource stored;
-    private final Map<String, Tensor> computed;
+    private final Owl2Config.AbstractorConfig abstractor;
+    /** Names of the tables this source supplies, with their shapes. */
+    private final Map<String, long[]> computed;
     private final Set<String> names;
     private final Arena arena;
+    private MemorySegment q, k;
 
-    private ComputedBuffers(TensorSource stored, Map<String, Tensor> computed, Arena arena) {
+    private ComputedBuffers(TensorSource stored, Owl2Config.AbstractorConfig abstractor, Map<String, long[]> computed) {
         this.stored = stored;
+        this.abstractor = abstractor;
         this.computed = computed;
-        this.arena = arena;
+        this.arena = Arena.ofShared();
         Set<String> n = new LinkedHashSet<>(stored.names());
         n.addAll(computed.keySet());
         this.names = Collections.unmodifiableSet(n);
     }
 
-    /** Wraps {@code stored}; computes only the tables it lacks. Closing the result closes {@code stored}. */
+    /** Wraps {@code stored}; supplies only the tables it lacks. Closing the result closes {@code stored}. */
     public static ComputedBuffers over(TensorSource stored, Owl2Config config) {
         Owl2Config.AbstractorConfig a = config.abstractor();
-        Arena arena = Arena.ofShared();
-        Map<String, Tensor> computed = new LinkedHashMap<>();
-        MemorySegment q = null, k = null;
+        Map<String, long[]> computed = new LinkedHashMap<>();
         for (int l = 0; l < a.numHiddenLayers(); l++) {
             String p = "model.visual_abstractor.encoder.layers." + l + ".crossattention.attention.";
             if (!stored.contains(p + "q_pos_embed")) {
-                if (q == null) q = floats(arena, SinCosPositions.queryTable(a.hiddenSize(), a.numLearnableQueries()));
-                computed.put(p + "q_pos_embed", new Tensor(p + "q_pos_embed", DType.F32,
-                        new long[]{a.numLearnableQueries(), a.hiddenSize()}, q));
+                computed.put(p + "q_pos_embed", new long[]{a.numLearnableQueries(), a.hiddenSize()});
             }
             if (!stored.contains(p + "k_pos_embed")) {
-                if (k == null) k = floats(arena, SinCosPositions.keyTable(a.hiddenSize(), a.gridSize()));
-                computed.put(p + "k_pos_embed", new Tensor(p + "k_pos_embed", DType.F32,
-                        new long[]{1L + (long) a.gridSize() * a.gridSize(), a.hiddenSize()}, k));
+                computed.put(p + "k_pos_embed", new long[]{1L + (long) a.gridSize() * a.gridSize(), a.hiddenSize()});
             }
         }
-        return new ComputedBuffers(stored, computed, arena);
+        return new ComputedBuffers(stored, a, computed);
     }
 
     private static MemorySegment floats(Arena arena, float[] v) {
@@ -62,7 +62,7 @@ public final class ComputedBuffers implements TensorSource {
         return s;
     }
 
-    /** Names of the tensors this source computed (empty when the checkpoint stores them all). */
+    /** Names of the tensors this source computes (empty when the checkpoint stores them all). */
     public Set<String> computedNames() {
         return Collections.unmodifiableSet(computed.keySet());
     }
@@ -83,14 +83,25 @@ public final class ComputedBuffers implements TensorSource {
 
     @Override
     public Tensor get(String name) {
-        Tensor t = computed.get(name);
-        return t != null ? t : stored.get(name);
+        long[] shape = computed.get(name);
+        if (shape == null) return stored.get(name);
+        return new Tensor(name, DType.F32, shape.clone(), name.endsWith("q_pos_embed") ? queryTable() : keyTable());
+    }
+
+    private synchronized MemorySegment queryTable() {
+        if (q == null) q = floats(arena, SinCosPositions.queryTable(abstractor.hiddenSize(), abstractor.numLearnableQueries()));
+        return q;
+    }
+
+    private synchronized MemorySegment keyTable() {
+        if (k == null) k = floats(arena, SinCosPositions.keyTable(abstractor.hiddenSize(), abstractor.gridSize()));
+        return k;
     }
 
     @Override
     public Info info(String name) {
-        Tensor t = computed.get(name);
-        return t != null ? new Info(t.dtype(), t.shape()) : stored.info(name);
+        long[] shape = computed.get(name);
+        return shape != null ? new Info(DType.F32, shape.clone()) : stored.info(name);
     }
 
     @Override

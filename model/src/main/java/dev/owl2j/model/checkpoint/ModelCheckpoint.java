@@ -65,6 +65,8 @@ public final class ModelCheckpoint implements AutoCloseable {
         Path pre = dir.resolve("preprocessor_config.json");
         PreprocessorConfig preprocessor = Files.isRegularFile(pre) ? PreprocessorConfig.read(pre) : PreprocessorConfig.clip448();
         GenerationConfig generation = GenerationConfig.readOrDefault(dir.resolve("generation_config.json"));
+        preprocessor.checkFits(config.vision(), pre.toString());
+        generation.checkIds(config.vocabSize(), dir.resolve("generation_config.json").toString());
 
         TensorSource stored = null;
         List<Path> files = new ArrayList<>();

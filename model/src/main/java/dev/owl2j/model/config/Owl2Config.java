@@ -1,57 +1,45 @@
 package dev.owl2j.model.config;
 
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.owl2j.model.Owl2jException;
-
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * {@code config.json} of an mPLUG-Owl2 checkpoint (MPLUGOwl2Config layout: LLaMA keys at the top level,
- * {@code visual_config.visual_model} and {@code visual_config.visual_abstractor}). Unknown keys are ignored;
- * missing keys take the MPLUGOwl2Config defaults (the release values in docs/model.md).
+ * {@code visual_config.visual_model} and {@code visual_config.visual_abstractor}). Unknown keys are ignored; absent
+ * (or null) keys take the MPLUGOwl2Config defaults (docs/model.md, Configuration); present keys are validated
+ * against their type and range before anything is built, so a hostile config is one error of one line, in
+ * microseconds (docs/security.md, Configs).
  */
-@JsonIgnoreProperties(ignoreUnknown = true)
 public record Owl2Config(
-        @JsonProperty("model_type") String modelType,
-        @JsonProperty("vocab_size") int vocabSize,
-        @JsonProperty("hidden_size") int hiddenSize,
-        @JsonProperty("intermediate_size") int intermediateSize,
-        @JsonProperty("num_hidden_layers") int numHiddenLayers,
-        @JsonProperty("num_attention_heads") int numAttentionHeads,
-        @JsonProperty("num_key_value_heads") Integer numKeyValueHeadsOrNull,
-        @JsonProperty("rms_norm_eps") double rmsNormEps,
-        @JsonProperty("rope_theta") double ropeTheta,
-        @JsonProperty("max_position_embeddings") int maxPositionEmbeddings,
-        @JsonProperty("bos_token_id") int bosTokenId,
-        @JsonProperty("eos_token_id") int eosTokenId,
-        @JsonProperty("tie_word_embeddings") boolean tieWordEmbeddings,
-        @JsonProperty("torch_dtype") String torchDtype,
-        @JsonProperty("visual_config") VisualConfig visualConfig) {
+        String modelType,
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        Integer numKeyValueHeadsOrNull,
+        double rmsNormEps,
+        double ropeTheta,
+        int maxPositionEmbeddings,
+        int bosTokenId,
+        int eosTokenId,
+        boolean tieWordEmbeddings,
+        String torchDtype,
+        VisualConfig visualConfig) {
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, false);
-
-    public Owl2Config {
-        if (modelType == null) modelType = "mplug_owl2";
-        if (vocabSize == 0) vocabSize = 32000;
-        if (hiddenSize == 0) hiddenSize = 4096;
-        if (intermediateSize == 0) intermediateSize = 11008;
-        if (numHiddenLayers == 0) numHiddenLayers = 32;
-        if (numAttentionHeads == 0) numAttentionHeads = 32;
-        if (rmsNormEps == 0) rmsNormEps = 1e-6;
-        if (ropeTheta == 0) ropeTheta = 10000.0;
-        if (maxPositionEmbeddings == 0) maxPositionEmbeddings = 2048;
-        if (bosTokenId == 0 && eosTokenId == 0) {
-            bosTokenId = 1;
-            eosTokenId = 2;
-        }
-        if (visualConfig == null) visualConfig = new VisualConfig(null, null);
-    }
+    /** Most layers of any tower (the release has 32, 24 and 6). */
+    public static final int MAX_LAYERS = 1024;
+    /** Widest hidden size of any tower (the release's largest is 4096). */
+    public static final int MAX_HIDDEN = 65_536;
+    /** Widest MLP (the release's largest is 11008). */
+    public static final int MAX_INTERMEDIATE = 262_144;
+    /** Largest vocabulary (the release has 32000). */
+    public static final int MAX_VOCAB = 1 << 20;
+    /** Longest context (the release has 2048). */
+    public static final int MAX_POSITIONS = 1 << 20;
+    /** Largest image side the vision tower may take (the release takes 448). */
+    public static final int MAX_IMAGE_SIZE = 4096;
+    /** Most patches per side (the release has 32); bounds the abstractor's position tables. */
+    public static final int MAX_GRID = 128;
 
     /** Key/value heads; equals the attention heads when the key is absent (plain multi-head attention). */
     public int numKeyValueHeads() {
@@ -76,97 +64,97 @@ public record Owl2Config(
     }
 
     public static Owl2Config read(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new Owl2jException("config.json not found: " + file);
-        }
-        try {
-            Owl2Config c = JSON.readValue(file.toFile(), Owl2Config.class);
-            c.validate(file.toString());
-            return c;
-        } catch (IOException e) {
-            throw new Owl2jException(file + ": cannot parse config.json: " + firstLine(e.getMessage()));
-        }
+        return from(JsonConfig.readFile(file));
     }
 
     public static Owl2Config parse(String json) {
-        try {
-            Owl2Config c = JSON.readValue(json, Owl2Config.class);
-            c.validate("config.json");
-            return c;
-        } catch (IOException e) {
-            throw new Owl2jException("cannot parse config.json: " + firstLine(e.getMessage()));
-        }
+        return from(JsonConfig.parse(json, "config.json"));
     }
 
-    public String toJson() {
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+    private static Owl2Config from(JsonConfig j) {
+        int vocab = j.integer("vocab_size", 32000, 1, MAX_VOCAB);
+        int hidden = j.integer("hidden_size", 4096, 1, MAX_HIDDEN);
+        int heads = j.integer("num_attention_heads", 32, 1, hidden);
+        Integer kvHeads = j.has("num_key_value_heads") ? j.integer("num_key_value_heads", heads, 1, heads) : null;
+        boolean bothIdsAbsent = !j.has("bos_token_id") && !j.has("eos_token_id");
+        Owl2Config c = new Owl2Config(
+                j.string("model_type", "mplug_owl2"),
+                vocab,
+                hidden,
+                j.integer("intermediate_size", 11008, 1, MAX_INTERMEDIATE),
+                j.integer("num_hidden_layers", 32, 1, MAX_LAYERS),
+                heads,
+                kvHeads,
+                j.number("rms_norm_eps", 1e-6, 0, 1),
+                j.number("rope_theta", 10000.0, 0, 1e12),
+                j.integer("max_position_embeddings", 2048, 1, MAX_POSITIONS),
+                bothIdsAbsent ? 1 : j.integer("bos_token_id", 0, 0, vocab - 1),
+                bothIdsAbsent ? 2 : j.integer("eos_token_id", 0, 0, vocab - 1),
+                j.bool("tie_word_embeddings", false),
+                j.string("torch_dtype", null),
+                VisualConfig.from(j.object("visual_config")));
+        c.validate(j);
+        return c;
     }
 
-    private void validate(String where) {
-        check(where, hiddenSize % numAttentionHeads == 0, "hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
-        check(where, numAttentionHeads % numKeyValueHeads() == 0, "num_attention_heads " + numAttentionHeads + " is not a multiple of num_key_value_heads " + numKeyValueHeads());
-        check(where, headDim() % 2 == 0, "head dim " + headDim() + " must be even for RoPE");
+    private void validate(JsonConfig j) {
+        check(j, hiddenSize % numAttentionHeads == 0, "hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
+        check(j, numAttentionHeads % numKeyValueHeads() == 0, "num_attention_heads " + numAttentionHeads + " is not a multiple of num_key_value_heads " + numKeyValueHeads());
+        check(j, headDim() % 2 == 0, "head dim " + headDim() + " must be even for RoPE");
         VisionConfig v = vision();
-        check(where, v.imageSize() % v.patchSize() == 0, "image_size " + v.imageSize() + " is not a multiple of patch_size " + v.patchSize());
-        check(where, v.hiddenSize() % v.numAttentionHeads() == 0, "vision hidden_size is not divisible by its heads");
+        check(j, v.imageSize() % v.patchSize() == 0, "image_size " + v.imageSize() + " is not a multiple of patch_size " + v.patchSize());
+        check(j, v.gridSize() <= MAX_GRID, "image_size / patch_size = " + v.gridSize() + " patches per side, more than " + MAX_GRID);
+        check(j, v.hiddenSize() % v.numAttentionHeads() == 0, "vision hidden_size is not divisible by its heads");
         AbstractorConfig a = abstractor();
-        check(where, a.hiddenSize() % a.numAttentionHeads() == 0, "abstractor hidden_size is not divisible by its heads");
-        check(where, a.encoderHiddenSize() == v.hiddenSize(), "abstractor encoder_hidden_size " + a.encoderHiddenSize() + " differs from vision hidden_size " + v.hiddenSize());
-        check(where, a.gridSize() * a.gridSize() == v.numPatches(), "abstractor grid_size " + a.gridSize() + " does not match the " + v.numPatches() + " vision patches");
-        check(where, "quick_gelu".equals(v.hiddenAct()) || "gelu".equals(v.hiddenAct()), "unsupported vision hidden_act " + v.hiddenAct());
-        check(where, v.useClsToken() && a.useClsToken(), "only use_cls_token=true (the LLaMA-2 release) is supported");
+        check(j, a.hiddenSize() % a.numAttentionHeads() == 0, "abstractor hidden_size is not divisible by its heads");
+        check(j, a.hiddenSize() % 4 == 0, "abstractor hidden_size " + a.hiddenSize() + " must be a multiple of 4 (2-D sin-cos positions)");
+        check(j, (1L + (long) a.gridSize() * a.gridSize()) * a.hiddenSize() < Integer.MAX_VALUE
+                        && (long) a.numLearnableQueries() * a.hiddenSize() < Integer.MAX_VALUE,
+                "abstractor position tables of grid_size " + a.gridSize() + " and hidden_size " + a.hiddenSize() + " are too large");
+        check(j, a.encoderHiddenSize() == v.hiddenSize(), "abstractor encoder_hidden_size " + a.encoderHiddenSize() + " differs from vision hidden_size " + v.hiddenSize());
+        check(j, a.gridSize() * a.gridSize() == v.numPatches(), "abstractor grid_size " + a.gridSize() + " does not match the " + v.numPatches() + " vision patches");
+        check(j, "quick_gelu".equals(v.hiddenAct()) || "gelu".equals(v.hiddenAct()), "unsupported vision hidden_act " + JsonConfig.oneLine(v.hiddenAct()));
+        check(j, v.useClsToken() && a.useClsToken(), "only use_cls_token=true (the LLaMA-2 release) is supported");
     }
 
-    private static void check(String where, boolean ok, String msg) {
-        if (!ok) throw new Owl2jException(where + ": " + msg);
+    private static void check(JsonConfig j, boolean ok, String msg) {
+        if (!ok) throw j.fail(msg);
     }
 
-    private static String firstLine(String s) {
-        if (s == null) return "unknown error";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
-
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    public record VisualConfig(
-            @JsonProperty("visual_model") VisionConfig visualModel,
-            @JsonProperty("visual_abstractor") AbstractorConfig visualAbstractor) {
-        public VisualConfig {
-            if (visualModel == null) visualModel = new VisionConfig(0, 0, 0, 0, 0, 0, 0, null, 0, null, null);
-            if (visualAbstractor == null) visualAbstractor = new AbstractorConfig(0, 0, 0, 0, 0, 0, 0, 0, null);
+    public record VisualConfig(VisionConfig visualModel, AbstractorConfig visualAbstractor) {
+        static VisualConfig from(JsonConfig j) {
+            return new VisualConfig(VisionConfig.from(j.object("visual_model")), AbstractorConfig.from(j.object("visual_abstractor")));
         }
     }
 
     /** ViT-L/14 defaults (docs/model.md, Vision encoder). */
-    @JsonIgnoreProperties(ignoreUnknown = true)
     public record VisionConfig(
-            @JsonProperty("hidden_size") int hiddenSize,
-            @JsonProperty("intermediate_size") int intermediateSize,
-            @JsonProperty("num_hidden_layers") int numHiddenLayers,
-            @JsonProperty("num_attention_heads") int numAttentionHeads,
-            @JsonProperty("num_channels") int numChannels,
-            @JsonProperty("image_size") int imageSize,
-            @JsonProperty("patch_size") int patchSize,
-            @JsonProperty("hidden_act") String hiddenAct,
-            @JsonProperty("layer_norm_eps") double layerNormEps,
-            @JsonProperty("use_cls_token") Boolean useClsTokenOrNull,
-            @JsonProperty("use_post_layernorm") Boolean usePostLayernormOrNull) {
-        public VisionConfig {
-            if (hiddenSize == 0) hiddenSize = 1024;
-            if (intermediateSize == 0) intermediateSize = 4096;
-            if (numHiddenLayers == 0) numHiddenLayers = 24;
-            if (numAttentionHeads == 0) numAttentionHeads = 16;
-            if (numChannels == 0) numChannels = 3;
-            if (imageSize == 0) imageSize = 448;
-            if (patchSize == 0) patchSize = 14;
-            if (hiddenAct == null) hiddenAct = "quick_gelu";
-            if (layerNormEps == 0) layerNormEps = 1e-6;
+            int hiddenSize,
+            int intermediateSize,
+            int numHiddenLayers,
+            int numAttentionHeads,
+            int numChannels,
+            int imageSize,
+            int patchSize,
+            String hiddenAct,
+            double layerNormEps,
+            Boolean useClsTokenOrNull,
+            Boolean usePostLayernormOrNull) {
+        static VisionConfig from(JsonConfig j) {
+            int hidden = j.integer("hidden_size", 1024, 1, MAX_HIDDEN);
+            int image = j.integer("image_size", 448, 1, MAX_IMAGE_SIZE);
+            return new VisionConfig(hidden,
+                    j.integer("intermediate_size", 4096, 1, MAX_INTERMEDIATE),
+                    j.integer("num_hidden_layers", 24, 1, MAX_LAYERS),
+                    j.integer("num_attention_heads", 16, 1, hidden),
+                    j.integer("num_channels", 3, 3, 3),
+                    image,
+                    j.integer("patch_size", 14, 1, image),
+                    j.string("hidden_act", "quick_gelu"),
+                    j.number("layer_norm_eps", 1e-6, 0, 1),
+                    j.has("use_cls_token") ? j.bool("use_cls_token", true) : null,
+                    j.has("use_post_layernorm") ? j.bool("use_post_layernorm", true) : null);
         }
-
         public boolean useClsToken() {
             return useClsTokenOrNull == null || useClsTokenOrNull;
         }
@@ -194,26 +182,27 @@ public record Owl2Config(
     }
 
     /** Visual abstractor defaults (docs/model.md, Abstractor). norm1/normk/norm2 use eps 1e-5; layer_norm_eps is ffn_ln's. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
     public record AbstractorConfig(
-            @JsonProperty("hidden_size") int hiddenSize,
-            @JsonProperty("encoder_hidden_size") int encoderHiddenSize,
-            @JsonProperty("intermediate_size") int intermediateSize,
-            @JsonProperty("num_hidden_layers") int numHiddenLayers,
-            @JsonProperty("num_attention_heads") int numAttentionHeads,
-            @JsonProperty("num_learnable_queries") int numLearnableQueries,
-            @JsonProperty("grid_size") int gridSize,
-            @JsonProperty("layer_norm_eps") double layerNormEps,
-            @JsonProperty("use_cls_token") Boolean useClsTokenOrNull) {
-        public AbstractorConfig {
-            if (hiddenSize == 0) hiddenSize = 1024;
-            if (encoderHiddenSize == 0) encoderHiddenSize = 1024;
-            if (intermediateSize == 0) intermediateSize = 2816;
-            if (numHiddenLayers == 0) numHiddenLayers = 6;
-            if (numAttentionHeads == 0) numAttentionHeads = 16;
-            if (numLearnableQueries == 0) numLearnableQueries = 64;
-            if (gridSize == 0) gridSize = 32;
-            if (layerNormEps == 0) layerNormEps = 1e-6;
+            int hiddenSize,
+            int encoderHiddenSize,
+            int intermediateSize,
+            int numHiddenLayers,
+            int numAttentionHeads,
+            int numLearnableQueries,
+            int gridSize,
+            double layerNormEps,
+            Boolean useClsTokenOrNull) {
+        static AbstractorConfig from(JsonConfig j) {
+            int hidden = j.integer("hidden_size", 1024, 1, MAX_HIDDEN);
+            return new AbstractorConfig(hidden,
+                    j.integer("encoder_hidden_size", 1024, 1, MAX_HIDDEN),
+                    j.integer("intermediate_size", 2816, 1, MAX_INTERMEDIATE),
+                    j.integer("num_hidden_layers", 6, 1, MAX_LAYERS),
+                    j.integer("num_attention_heads", 16, 1, hidden),
+                    j.integer("num_learnable_queries", 64, 1, MAX_GRID * MAX_GRID),
+                    j.integer("grid_size", 32, 1, MAX_GRID),
+                    j.number("layer_norm_eps", 1e-6, 0, 1),
+                    j.has("use_cls_token") ? j.bool("use_cls_token", true) : null);
         }
 
         public boolean useClsToken() {
