@@ -4,9 +4,9 @@ import java.util.Locale;
 
 /** The compute API a device is driven through. */
 public enum Api {
-    OPENCL, CUDA;
+    OPENCL, CUDA, VULKAN;
 
-    /** Lower-case name used on the command line and in reports ("opencl", "cuda"). */
+    /** Lower-case name used on the command line and in reports ("opencl", "cuda", "vulkan"). */
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }
@@ -15,6 +15,6 @@ public enum Api {
         for (Api a : values()) {
             if (a.id().equalsIgnoreCase(s)) return a;
         }
-        throw new DeviceException("unknown compute API '" + s + "' (expected opencl or cuda)");
+        throw new DeviceException("unknown compute API '" + s + "' (expected opencl, cuda or vulkan)");
     }
 }

@@ -2,11 +2,12 @@ package dev.owl2j.kernels;
 
 import dev.owl2j.kernels.cuda.CuDevice;
 import dev.owl2j.kernels.opencl.ClDevice;
+import dev.owl2j.kernels.vulkan.VulkanDevice;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** Every compute device this machine offers: CUDA devices first, then all OpenCL devices. */
+/** Every compute device this machine offers: CUDA devices first, then all OpenCL devices, then Vulkan devices. */
 public final class Devices {
     private static volatile String openclUnavailable;
 
@@ -28,12 +29,14 @@ public final class Devices {
     public static List<Device> list() {
         List<Device> out = new ArrayList<>(of(Api.CUDA));
         out.addAll(of(Api.OPENCL));
+        out.addAll(of(Api.VULKAN));
         return out;
     }
 
     /** Devices of one API; empty (never an exception) when its driver library is missing. */
     public static List<Device> of(Api api) {
         if (api == Api.CUDA) return CuDevice.list();
+        if (api == Api.VULKAN) return VulkanDevice.list();
         try {
             return ClDevice.list();
         } catch (Throwable t) { // no libOpenCL.so: UnsatisfiedLinkError or an initializer error from LWJGL
@@ -46,7 +49,7 @@ public final class Devices {
     public static Device get(Api api, int index) {
         List<Device> ds = of(api);
         if (index < 0 || index >= ds.size()) {
-            String why = api == Api.CUDA ? CuDevice.unavailableReason() : openclUnavailable;
+            String why = unavailableReason(api);
             throw new DeviceException("no " + api.id() + " device " + index + " (found " + ds.size() + ")"
                     + (ds.isEmpty() && why != null ? ": " + why : ""));
         }
@@ -55,6 +58,10 @@ public final class Devices {
 
     /** Why an API lists no devices (driver missing, init failed), or null. */
     public static String unavailableReason(Api api) {
-        return api == Api.CUDA ? CuDevice.unavailableReason() : openclUnavailable;
+        return switch (api) {
+            case CUDA -> CuDevice.unavailableReason();
+            case VULKAN -> VulkanDevice.unavailableReason();
+            case OPENCL -> openclUnavailable;
+        };
     }
 }

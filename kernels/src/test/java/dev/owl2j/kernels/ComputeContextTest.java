@@ -19,7 +19,7 @@ class ComputeContextTest {
         if (cuda.isEmpty()) assertTrue(Devices.unavailableReason(Api.CUDA) != null);
         for (Device d : Devices.list()) {
             assertFalse(d.name().isBlank());
-            assertTrue(d.memoryBytes() > 0 && d.computeUnits() > 0, d.describe());
+            assertTrue(d.memoryBytes() > 0 && (d.api() == Api.VULKAN || d.computeUnits() > 0), d.describe()); // Vulkan has no CU count
         }
         DeviceException e = assertThrows(DeviceException.class, () -> Devices.get(Api.CUDA, 99));
         assertTrue(e.getMessage().contains("no cuda device 99"), e.getMessage());
