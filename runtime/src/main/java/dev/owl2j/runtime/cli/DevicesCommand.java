@@ -11,9 +11,9 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.util.List;
 
-/** {@code owl2j devices}: the CUDA and OpenCL devices this machine offers and the backend "auto" would pick. */
+/** {@code owl2j devices}: the CUDA, OpenCL and Vulkan devices this machine offers and the backend "auto" would pick. */
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List CUDA and OpenCL compute devices and the backend --device auto picks.")
+        description = "List CUDA, OpenCL and Vulkan compute devices and the backend --device auto picks.")
 public final class DevicesCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -29,8 +29,10 @@ public final class DevicesCommand implements Runnable {
                 continue;
             }
             for (Device d : ds) {
-                out.printf("%-7s %d  %-40s %-3s %4d CUs %8.1f GiB  [%s]  %s%n", api.id(), d.index(), d.name(),
-                        d.gpu() ? "GPU" : "CPU", d.computeUnits(), d.memoryBytes() / (double) (1L << 30),
+                // Vulkan reports no compute-unit count; its features name the device type and subgroup size instead.
+                String units = d.computeUnits() > 0 ? String.format("%4d CUs", d.computeUnits()) : "        ";
+                out.printf("%-7s %d  %-40s %-3s %s %8.1f GiB  [%s]  %s%n", api.id(), d.index(), d.name(),
+                        d.gpu() ? "GPU" : "CPU", units, d.memoryBytes() / (double) (1L << 30),
                         d.features(), d.driver());
             }
         }

@@ -24,7 +24,7 @@ class DevicesCommandTest {
         String out = buf.toString(StandardCharsets.UTF_8);
         System.out.print(out);
         assertEquals(0, rc);
-        assertTrue(out.contains("cuda") && out.contains("opencl"), out);
+        assertTrue(out.contains("cuda") && out.contains("opencl") && out.contains("vulkan"), out);
         assertTrue(out.matches("(?s).*auto backend: (cuda|opencl|cpu).*"), out);
     }
 }
