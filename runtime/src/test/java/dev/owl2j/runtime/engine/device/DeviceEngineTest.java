@@ -192,8 +192,8 @@ class DeviceEngineTest {
         assertTrue(e3.getMessage().contains("pixel values have 10 floats"), e3.getMessage());
         Owl2jException e4 = assertThrows(Owl2jException.class, () -> DeviceEngine.open(null, null, "opencl", 99, null));
         assertTrue(e4.getMessage().contains("no opencl device 99"), e4.getMessage());
-        Owl2jException e5 = assertThrows(Owl2jException.class, () -> DeviceEngine.open(null, null, "vulkan", 0, null));
-        assertTrue(e5.getMessage().contains("unknown compute API 'vulkan'"), e5.getMessage());
+        Owl2jException e5 = assertThrows(Owl2jException.class, () -> DeviceEngine.open(null, null, "metal", 0, null));
+        assertTrue(e5.getMessage().contains("unknown compute API 'metal'"), e5.getMessage());
     }
 
     /**
