@@ -32,7 +32,7 @@ import static dev.owl2j.kernels.vulkan.Vulkan.check;
 import static org.lwjgl.vulkan.VK10.*;
 
 /**
- * Compute pipelines per (kernel, work-group size, buffer count, scalar count), made on first use through a
+ * Compute pipelines per (kernel, work-group size, buffer count, push-constant bytes), made on first use through a
  * VkPipelineCache that is loaded from and saved to the kernel cache directory (the driver checks the cache
  * header against its own device and version and ignores a stale one). The work-group size is specialization
  * constants 0, 1, 2, so one SPIR-V module serves every group size.
@@ -47,24 +47,59 @@ final class Pipelines {
     private final Map<String, Pipeline> pipelines = new HashMap<>();
 
     /** A ready pipeline and what a launch of it binds. */
-    record Pipeline(long pipeline, long layout, long setLayout, int buffers, int scalars, int[] groups) {
+    record Pipeline(long pipeline, long layout, long setLayout, int buffers, int pushBytes, boolean doubles, int[] groups) {
         /** Records bind, push constants and dispatch for one launch whose descriptor set is already written. */
-        void record(VkCommandBuffer cb, long set, Launch l) {
+        void record(VkCommandBuffer cb, long set, Object[] args) {
             try (MemoryStack s = MemoryStack.stackPush()) {
                 vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
                 vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, s.longs(set), null);
-                if (scalars > 0) {
-                    ByteBuffer pc = s.malloc(scalars * 4);
-                    for (Object a : l.args()) {
-                        if (a instanceof Integer v) pc.putInt(v);
-                        else if (a instanceof Float v) pc.putFloat(v);
+                if (pushBytes > 0) {
+                    ByteBuffer pc = s.calloc(pushBytes);
+                    int off = 0;
+                    for (Object a : args) {
+                        int size = scalarBytes(a, doubles);
+                        if (size == 0) continue;
+                        off = (off + size - 1) / size * size;
+                        switch (a) {
+                            case Integer v -> pc.putInt(off, v);
+                            case Float v -> pc.putFloat(off, v);
+                            case Long v -> pc.putLong(off, v);
+                            case Double v -> {
+                                if (doubles) pc.putDouble(off, v); else pc.putFloat(off, v.floatValue());
+                            }
+                            default -> throw new IllegalStateException("scalar " + a);
+                        }
+                        off += size;
                     }
-                    pc.flip();
                     vkCmdPushConstants(cb, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc);
                 }
                 vkCmdDispatch(cb, groups[0], groups[1], groups[2]);
             }
         }
+    }
+
+    /**
+     * Bytes of a scalar argument in the push-constant block (0 for buffers): 4 for int and float, 8 for long, and 8
+     * for double where the device has shaderFloat64, else 4 (the kernels then see Java's doubles as floats).
+     */
+    static int scalarBytes(Object a, boolean doubles) {
+        return switch (a) {
+            case Integer v -> 4;
+            case Float v -> 4;
+            case Long v -> 8;
+            case Double v -> doubles ? 8 : 4;
+            default -> 0;
+        };
+    }
+
+    /** The push-constant block of these arguments: scalars in order, each aligned to its size (GLSL std430). */
+    static int pushBytes(Object[] args, boolean doubles) {
+        int off = 0;
+        for (Object a : args) {
+            int size = scalarBytes(a, doubles);
+            if (size > 0) off = (off + size - 1) / size * size + size;
+        }
+        return off;
     }
 
     Pipelines(VulkanContext ctx, KernelCache cache) {
@@ -93,8 +128,8 @@ final class Pipelines {
         }
     }
 
-    /** The pipeline for this launch, after checking it against the device's limits. */
-    Pipeline get(VulkanProgram.VulkanKernel k, Launch l) {
+    /** The pipeline for this launch (args: the device's arguments), after checking it against the device's limits. */
+    Pipeline get(VulkanProgram.VulkanKernel k, Launch l, Object[] args) {
         VulkanDevice d = ctx.device;
         int[] local = {1, 1, 1};
         int[] groups = {1, 1, 1};
@@ -117,13 +152,10 @@ final class Pipelines {
             throw new DeviceException("launch of " + k.name() + ": " + invocations + " work items per group exceed this device's "
                     + d.maxWorkGroupInvocations);
         }
-        int buffers = 0, scalars = 0;
-        for (Object a : l.args()) {
+        int buffers = 0;
+        for (Object a : args) {
             Buffer b = Launch.bufferOf(a);
-            if (b == null) {
-                scalars++;
-                continue;
-            }
+            if (b == null) continue;
             if (!(b instanceof VulkanBuffer vb)) throw new DeviceException("launch of " + k.name() + ": a buffer of another device");
             if (vb.size() > d.maxStorageBufferRange) {
                 throw new DeviceException(String.format(Locale.ROOT,
@@ -132,18 +164,20 @@ final class Pipelines {
             }
             buffers++;
         }
-        if (scalars * 4 > d.maxPushConstantsSize) {
-            throw new DeviceException("launch of " + k.name() + ": " + scalars + " scalar arguments exceed this device's "
-                    + d.maxPushConstantsSize + " bytes of push constants");
+        boolean doubles = k.program().doubles;
+        int pushBytes = pushBytes(args, doubles);
+        if (pushBytes > d.maxPushConstantsSize) {
+            throw new DeviceException("launch of " + k.name() + ": its scalar arguments take " + pushBytes
+                    + " bytes, more than this device's " + d.maxPushConstantsSize + " bytes of push constants");
         }
-        String key = k.module() + ":" + local[0] + "," + local[1] + "," + local[2] + ":" + buffers + ":" + scalars;
+        String key = k.module() + ":" + doubles + ":" + local[0] + "," + local[1] + "," + local[2] + ":" + buffers + ":" + pushBytes;
         Pipeline p = pipelines.get(key);
         if (p == null) {
-            p = create(k, local, buffers, scalars, groups);
+            p = create(k, local, buffers, pushBytes, doubles, groups);
             pipelines.put(key, p);
         }
         return groups[0] == p.groups()[0] && groups[1] == p.groups()[1] && groups[2] == p.groups()[2] ? p
-                : new Pipeline(p.pipeline(), p.layout(), p.setLayout(), buffers, scalars, groups);
+                : new Pipeline(p.pipeline(), p.layout(), p.setLayout(), buffers, pushBytes, doubles, groups);
     }
 
     private long setLayout(int buffers) {
@@ -163,14 +197,14 @@ final class Pipelines {
         });
     }
 
-    private long layout(int buffers, int scalars) {
+    private long layout(int buffers, int pushBytes) {
         long set = setLayout(buffers);
-        return layouts.computeIfAbsent(((long) buffers << 32) | scalars, x -> {
+        return layouts.computeIfAbsent(((long) buffers << 32) | pushBytes, x -> {
             try (MemoryStack s = MemoryStack.stackPush()) {
                 VkPushConstantRange.Buffer pc = VkPushConstantRange.calloc(1, s)
-                        .stageFlags(VK_SHADER_STAGE_COMPUTE_BIT).offset(0).size(scalars * 4);
+                        .stageFlags(VK_SHADER_STAGE_COMPUTE_BIT).offset(0).size(pushBytes);
                 VkPipelineLayoutCreateInfo ci = VkPipelineLayoutCreateInfo.calloc(s).sType$Default()
-                        .pSetLayouts(s.longs(set)).pPushConstantRanges(scalars == 0 ? null : pc);
+                        .pSetLayouts(s.longs(set)).pPushConstantRanges(pushBytes == 0 ? null : pc);
                 LongBuffer h = s.mallocLong(1);
                 check(vkCreatePipelineLayout(ctx.dev, ci, null, h), "vkCreatePipelineLayout");
                 return h.get(0);
@@ -178,8 +212,8 @@ final class Pipelines {
         });
     }
 
-    private Pipeline create(VulkanProgram.VulkanKernel k, int[] local, int buffers, int scalars, int[] groups) {
-        long layout = layout(buffers, scalars);
+    private Pipeline create(VulkanProgram.VulkanKernel k, int[] local, int buffers, int pushBytes, boolean doubles, int[] groups) {
+        long layout = layout(buffers, pushBytes);
         try (MemoryStack s = MemoryStack.stackPush()) {
             VkSpecializationMapEntry.Buffer entries = VkSpecializationMapEntry.calloc(3, s);
             for (int i = 0; i < 3; i++) entries.get(i).constantID(i).offset(4 * i).size(4);
@@ -194,19 +228,19 @@ final class Pipelines {
             if (rc != VK_SUCCESS) {
                 throw new DeviceException("creating the pipeline of kernel " + k.name() + " failed with " + Vulkan.result(rc));
             }
-            return new Pipeline(h.get(0), layout, setLayout(buffers), buffers, scalars, groups);
+            return new Pipeline(h.get(0), layout, setLayout(buffers), buffers, pushBytes, doubles, groups);
         }
     }
 
     /** Binding i of set = the i-th buffer argument, whole. */
-    static void writeDescriptors(VkDevice dev, long set, Launch l) {
+    static void writeDescriptors(VkDevice dev, long set, Object[] args) {
         int n = 0;
-        for (Object a : l.args()) if (Launch.bufferOf(a) != null) n++;
+        for (Object a : args) if (Launch.bufferOf(a) != null) n++;
         if (n == 0) return;
         try (MemoryStack s = MemoryStack.stackPush()) {
             VkWriteDescriptorSet.Buffer w = VkWriteDescriptorSet.calloc(n, s);
             int i = 0;
-            for (Object a : l.args()) {
+            for (Object a : args) {
                 Buffer b = Launch.bufferOf(a);
                 if (b == null) continue;
                 VulkanBuffer vb = (VulkanBuffer) b;

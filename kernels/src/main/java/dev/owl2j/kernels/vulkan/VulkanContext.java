@@ -44,7 +44,8 @@ import static org.lwjgl.vulkan.VK10.*;
  *       commands keeps the in-order semantics); the buffer is submitted by {@link #finish}, by a transfer, or
  *       when its descriptor pool is used up.</li>
  *   <li>Arguments: one storage-buffer binding per buffer argument in argument order (set 0), the scalars as
- *       4-byte push constants in argument order, the work-group size as specialization constants 0-2.</li>
+ *       push constants in argument order (4 bytes each; long and double 8, aligned), the work-group size as
+ *       specialization constants 0-2.</li>
  *   <li>{@link #plan} records a task graph once into a command buffer that each run resubmits ({@link VulkanPlan}).</li>
  * </ul>
  */
@@ -78,7 +79,7 @@ public final class VulkanContext implements ComputeContext {
                     .queueFamilyIndex(device.queueFamily).pQueuePriorities(s.floats(1f));
             // Enable exactly the optional features the device has; the kernels are compiled to match them.
             VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(s).sType$Default();
-            f2.features().shaderInt64(device.int64);
+            f2.features().shaderInt64(device.int64).shaderFloat64(device.float64);
             VkPhysicalDevice16BitStorageFeatures f16 = VkPhysicalDevice16BitStorageFeatures.calloc(s).sType$Default()
                     .storageBuffer16BitAccess(device.storage16);
             f2.pNext(f16.address());
@@ -124,6 +125,14 @@ public final class VulkanContext implements ComputeContext {
         return device;
     }
 
+    /**
+     * The macros that build generated GLSL for this device: 16-bit storage for short arrays and real doubles where
+     * the device has them (see the GLSL target); without them shorts are read from 32-bit words and doubles are floats.
+     */
+    public String kernelOptions() {
+        return ((device.storage16 ? "-DOWL_STORAGE16 " : "") + (device.float64 ? "-DOWL_FP64" : "")).trim();
+    }
+
     @Override
     public KernelCache cache() {
         return cache;
@@ -154,12 +163,13 @@ public final class VulkanContext implements ComputeContext {
     @Override
     public void launch(Launch l) {
         VulkanProgram.VulkanKernel k = (VulkanProgram.VulkanKernel) l.kernel();
-        Pipelines.Pipeline pipe = pipelines.get(k, l);
+        Object[] args = k.deviceArgs(l.args());
+        Pipelines.Pipeline pipe = pipelines.get(k, l, args);
         if (!pool.fits(pipe.buffers())) flush();
         long set = pool.allocate(pipe);
-        Pipelines.writeDescriptors(dev, set, l);
+        Pipelines.writeDescriptors(dev, set, args);
         VkCommandBuffer cb = pendingBuffer();
-        pipe.record(cb, set, l);
+        pipe.record(cb, set, args);
     }
 
     /** The command buffer collecting launches and fills, begun on first use, with a barrier before each new command. */

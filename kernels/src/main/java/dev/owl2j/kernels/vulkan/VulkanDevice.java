@@ -60,6 +60,7 @@ public final class VulkanDevice implements Device {
     final boolean storage8;
     final boolean float16;
     final boolean int64;
+    final boolean float64;
 
     private VulkanDevice(VkPhysicalDevice physical, int index, int queueFamily) {
         this.physical = physical;
@@ -125,6 +126,7 @@ public final class VulkanDevice implements Device {
             this.storage8 = has8 && f8.storageBuffer8BitAccess();
             this.float16 = hasHalf && fh.shaderFloat16();
             this.int64 = f2.features().shaderInt64();
+            this.float64 = f2.features().shaderFloat64();
 
             VkPhysicalDeviceMemoryProperties mem = VkPhysicalDeviceMemoryProperties.calloc(s);
             vkGetPhysicalDeviceMemoryProperties(physical, mem);
@@ -232,6 +234,8 @@ public final class VulkanDevice implements Device {
 
     public boolean shaderInt64() { return int64; }
 
+    public boolean shaderFloat64() { return float64; }
+
     public long maxStorageBufferRange() { return maxStorageBufferRange; }
 
     @Override
@@ -240,7 +244,7 @@ public final class VulkanDevice implements Device {
                 memory / (double) (1L << 30));
     }
 
-    /** "type=cpu subgroup=8 storage16 storage8 float16 int64", the words `owl2j devices` lists. */
+    /** "type=cpu subgroup=8 storage16 storage8 float16 int64 float64", the words `owl2j devices` lists. */
     @Override
     public String features() {
         StringBuilder sb = new StringBuilder("type=").append(type).append(" subgroup=").append(subgroupSize);
@@ -248,6 +252,7 @@ public final class VulkanDevice implements Device {
         if (storage8) sb.append(" storage8");
         if (float16) sb.append(" float16");
         if (int64) sb.append(" int64");
+        if (float64) sb.append(" float64");
         if (subgroupArithmetic) sb.append(" subgroup-arith");
         return sb.toString();
     }

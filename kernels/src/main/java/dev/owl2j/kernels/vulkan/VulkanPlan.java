@@ -50,9 +50,12 @@ final class VulkanPlan implements ExecutionPlan {
         List<TaskGraph.Download> downloads = graph.downloads();
         int bindings = 0;
         Pipelines.Pipeline[] pipes = new Pipelines.Pipeline[tasks.size()];
+        Object[][] args = new Object[tasks.size()][];
         for (int i = 0; i < tasks.size(); i++) {
             Launch l = tasks.get(i).launch();
-            pipes[i] = ctx.pipelines.get((VulkanProgram.VulkanKernel) l.kernel(), l);
+            VulkanProgram.VulkanKernel k = (VulkanProgram.VulkanKernel) l.kernel();
+            args[i] = k.deviceArgs(l.args());
+            pipes[i] = ctx.pipelines.get(k, l, args[i]);
             bindings += pipes[i].buffers();
         }
         pool = new DescriptorPool(ctx.dev, tasks.size(), bindings);
@@ -93,8 +96,8 @@ final class VulkanPlan implements ExecutionPlan {
                 if (!(a instanceof Launch.Access acc) || acc.reads()) read.add(b);
             }
             long set = pool.allocate(pipes[i]);
-            Pipelines.writeDescriptors(ctx.dev, set, l);
-            pipes[i].record(cb, set, l);
+            Pipelines.writeDescriptors(ctx.dev, set, args[i]);
+            pipes[i].record(cb, set, args[i]);
         }
         if (downs.length > 0) {
             VulkanContext.barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,

@@ -29,14 +29,22 @@ final class VulkanProgram implements Program {
 
     private final String name;
     private final boolean cached;
+    /** Whether Java doubles are doubles in this program's shaders (else floats: push constants shrink to match). */
+    final boolean doubles;
     private final VulkanContext ctx;
     private final Map<String, VulkanKernel> kernels = new LinkedHashMap<>();
     private boolean released;
 
     /** A kernel: its SPIR-V (for validation and tools) and its shader module. */
-    record VulkanKernel(VulkanProgram program, String name, byte[] spirv, long module) implements Kernel {}
+    record VulkanKernel(VulkanProgram program, String name, byte[] spirv, long module) implements Kernel {
+        /** The arguments the shader takes for a launch's arguments. */
+        Object[] deviceArgs(Object[] args) {
+            return args;
+        }
+    }
 
-    private VulkanProgram(VulkanContext ctx, String name, boolean cached) {
+    private VulkanProgram(VulkanContext ctx, String name, boolean cached, boolean doubles) {
+        this.doubles = doubles;
         this.ctx = ctx;
         this.name = name;
         this.cached = cached;
@@ -79,7 +87,8 @@ final class VulkanProgram implements Program {
             }
             spirv.put(e.getKey(), words);
         }
-        VulkanProgram p = new VulkanProgram(ctx, name, allCached);
+        java.util.Set<String> defined = GlslCompiler.macros(options).keySet();
+        VulkanProgram p = new VulkanProgram(ctx, name, allCached, defined.contains("OWL_FP64") && !defined.contains("OWL_NO_FP64"));
         try {
             for (Map.Entry<String, byte[]> e : spirv.entrySet()) {
                 p.kernels.put(e.getKey(), new VulkanKernel(p, e.getKey(), e.getValue(), p.module(e.getValue())));
