@@ -38,8 +38,9 @@ import static org.lwjgl.vulkan.VK10.*;
  * An open Vulkan device: one logical device with one compute queue, used in order like an OpenCL in-order queue.
  * <ul>
  *   <li>Buffers live in device-local memory; {@link Buffer#write} and {@link Buffer#read} go through one
- *       host-visible staging buffer in pieces of {@link #STAGING_BYTES}, so a memory-mapped checkpoint tensor is
- *       copied straight from the mapping without a heap copy.</li>
+ *       host-visible staging buffer of {@link #STAGING_BYTES} in pieces (uploads alternate between its halves so
+ *       that host and device copies overlap), so a memory-mapped checkpoint tensor is copied straight from the
+ *       mapping without a heap copy.</li>
  *   <li>{@link #launch} records the dispatch into a pending command buffer (a full memory barrier between
  *       commands keeps the in-order semantics); the buffer is submitted by {@link #finish}, by a transfer, or
  *       when its descriptor pool is used up.</li>
@@ -61,6 +62,10 @@ public final class VulkanContext implements ComputeContext {
     final VkQueue queue;
     final long commandPool;
     private final long fence;
+    /** The two upload slots (halves of the staging buffer) of {@link #write}. */
+    private final VkCommandBuffer[] uploadCb = new VkCommandBuffer[2];
+    private final long[] uploadFence = new long[2];
+    private final boolean[] uploadBusy = new boolean[2];
     private final KernelCache cache = KernelCache.standard();
     final Pipelines pipelines;
     private final VulkanMemory.Allocation staging;
@@ -108,6 +113,10 @@ public final class VulkanContext implements ComputeContext {
             commandPool = h.get(0);
             check(vkCreateFence(dev, VkFenceCreateInfo.calloc(s).sType$Default(), null, h), "vkCreateFence");
             fence = h.get(0);
+            for (int i = 0; i < 2; i++) {
+                check(vkCreateFence(dev, VkFenceCreateInfo.calloc(s).sType$Default(), null, h), "vkCreateFence");
+                uploadFence[i] = h.get(0);
+            }
         }
         memory = new VulkanMemory(this);
         staging = memory.hostBuffer(STAGING_BYTES);
@@ -259,18 +268,58 @@ public final class VulkanContext implements ComputeContext {
         }
     }
 
+    /**
+     * Uploads in pieces through the two halves of the staging buffer, each with its own command buffer and fence:
+     * the host copies the next piece (from the mapped checkpoint, say) while the device copies the previous one.
+     */
     void write(VulkanBuffer b, long byteOffset, ByteBuffer src) {
         flush();
-        ByteBuffer piece = src.duplicate();
-        long off = byteOffset;
-        while (piece.hasRemaining()) {
-            int n = Math.min(piece.remaining(), STAGING_BYTES);
-            ByteBuffer chunk = piece.slice(piece.position(), n);
-            MemoryUtil.memCopy(MemoryUtil.memAddress(chunk), staging.mapped(), n);
-            copy(staging.buffer(), 0, b.allocation.buffer(), off, n);
-            piece.position(piece.position() + n);
-            off += n;
+        ByteBuffer direct = src;
+        if (!src.isDirect()) {
+            direct = MemoryUtil.memAlloc(src.remaining());
+            direct.put(src.duplicate()).flip();
         }
+        try {
+            long addr = MemoryUtil.memAddress(direct);
+            long n = direct.remaining();
+            int half = STAGING_BYTES / 2;
+            int slot = 0;
+            try {
+                for (long done = 0; done < n; done += half, slot ^= 1) {
+                    int len = (int) Math.min(n - done, half);
+                    waitUpload(slot);
+                    MemoryUtil.memCopy(addr + done, staging.mapped() + (long) slot * half, len);
+                    submitUpload(slot, (long) slot * half, b.allocation.buffer(), byteOffset + done, len);
+                }
+            } finally {
+                waitUpload(0);
+                waitUpload(1);
+            }
+        } finally {
+            if (direct != src) MemoryUtil.memFree(direct);
+        }
+    }
+
+    private void submitUpload(int slot, long stagingOffset, long dst, long dstOffset, int bytes) {
+        if (uploadCb[slot] == null) uploadCb[slot] = newCommandBuffer();
+        VkCommandBuffer cb = uploadCb[slot];
+        try (MemoryStack s = MemoryStack.stackPush()) {
+            check(vkResetCommandBuffer(cb, 0), "vkResetCommandBuffer");
+            begin(cb);
+            fullBarrier(cb); // after every earlier use of the target
+            vkCmdCopyBuffer(cb, staging.buffer(), dst, VkBufferCopy.calloc(1, s).srcOffset(stagingOffset).dstOffset(dstOffset).size(bytes));
+            check(vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+            check(vkQueueSubmit(queue, VkSubmitInfo.calloc(s).sType$Default().pCommandBuffers(s.pointers(cb)), uploadFence[slot]),
+                    "vkQueueSubmit");
+            uploadBusy[slot] = true;
+        }
+    }
+
+    private void waitUpload(int slot) {
+        if (!uploadBusy[slot]) return;
+        uploadBusy[slot] = false;
+        check(vkWaitForFences(dev, uploadFence[slot], true, -1L), "vkWaitForFences");
+        check(vkResetFences(dev, uploadFence[slot]), "vkResetFences");
     }
 
     void read(VulkanBuffer b, long byteOffset, ByteBuffer dst) {
@@ -316,6 +365,7 @@ public final class VulkanContext implements ComputeContext {
             staging.close();
             memory.close();
             vkDestroyFence(dev, fence, null);
+            for (long f : uploadFence) vkDestroyFence(dev, f, null);
             vkDestroyCommandPool(dev, commandPool, null);
             vkDestroyDevice(dev, null);
         }

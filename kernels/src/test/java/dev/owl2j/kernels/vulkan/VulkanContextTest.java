@@ -93,6 +93,8 @@ class VulkanContextTest {
                 back.get(got);
                 assertArrayEquals(java.util.Arrays.copyOfRange(data, 7, 7 + n), got);
                 assertArrayEquals(new byte[5], b.readBytes(0, 5), "bytes before the offset stay zero");
+                b.write(1, ByteBuffer.wrap(new byte[]{9, 8, 7}).position(1)); // a heap buffer, from its position
+                assertArrayEquals(new byte[]{0, 8, 7, 0}, b.readBytes(0, 4));
             }
         } finally {
             Files.deleteIfExists(f);
