@@ -29,6 +29,17 @@ public interface ComputeContext extends AutoCloseable {
      */
     Program compile(String name, String source, String options);
 
+    /**
+     * Compiles kernels written in Java for this device: emitted as the device's language from their bytecode
+     * (then like {@link #compile(String, String, String)}, through the kernel cache), or run as Java on the JVM
+     * backend. {@link Program#kernel} takes the Java method names. Throws
+     * {@link dev.owl2j.kernels.compiler.KernelCompileException} when a kernel uses something the language does
+     * not allow, {@link KernelBuildException} when the device compiler rejects the emitted source.
+     */
+    default Program compile(KernelProgram program, String options) {
+        throw new DeviceException(device().api().id() + " cannot compile kernels written in Java yet (program '" + program.name() + "')");
+    }
+
     /** Enqueues one launch (asynchronous; ordered with all other work of this context). */
     void launch(Launch launch);
 

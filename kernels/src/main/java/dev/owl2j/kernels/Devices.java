@@ -1,13 +1,14 @@
 package dev.owl2j.kernels;
 
 import dev.owl2j.kernels.cuda.CuDevice;
+import dev.owl2j.kernels.jvm.JvmDevice;
 import dev.owl2j.kernels.opencl.ClDevice;
 import dev.owl2j.kernels.vulkan.VulkanDevice;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** Every compute device this machine offers: CUDA devices first, then all OpenCL devices, then Vulkan devices. */
+/** Every compute device this machine offers: CUDA devices first, then all OpenCL devices, then Vulkan devices, then the JVM. */
 public final class Devices {
     private static volatile String openclUnavailable;
 
@@ -30,6 +31,7 @@ public final class Devices {
         List<Device> out = new ArrayList<>(of(Api.CUDA));
         out.addAll(of(Api.OPENCL));
         out.addAll(of(Api.VULKAN));
+        out.addAll(of(Api.JAVA));
         return out;
     }
 
@@ -37,6 +39,7 @@ public final class Devices {
     public static List<Device> of(Api api) {
         if (api == Api.CUDA) return CuDevice.list();
         if (api == Api.VULKAN) return VulkanDevice.list();
+        if (api == Api.JAVA) return List.of(JvmDevice.INSTANCE);
         try {
             return ClDevice.list();
         } catch (Throwable t) { // no libOpenCL.so: UnsatisfiedLinkError or an initializer error from LWJGL
@@ -62,6 +65,7 @@ public final class Devices {
             case CUDA -> CuDevice.unavailableReason();
             case VULKAN -> VulkanDevice.unavailableReason();
             case OPENCL -> openclUnavailable;
+            case JAVA -> null;
         };
     }
 }

@@ -5,8 +5,9 @@ import java.util.Arrays;
 /**
  * One kernel launch: the grid (global work items per dimension, like OpenCL's NDRange; on CUDA grid =
  * global/local blocks), the work-group size and the arguments. An argument is an {@link Integer}, a
- * {@link Float}, a {@link Buffer}, or a buffer wrapped in {@link Access} to declare how the launch uses it
- * (a bare buffer counts as read and written).
+ * {@link Long}, a {@link Float}, a {@link Double}, a {@link Buffer}, or a buffer wrapped in {@link Access} to
+ * declare how the launch uses it (a bare buffer counts as read and written). Kernels compiled from Java check
+ * the arguments against their parameters here.
  */
 public record Launch(Kernel kernel, long[] global, long[] local, Object[] args) {
     public Launch {
@@ -20,10 +21,12 @@ public record Launch(Kernel kernel, long[] global, long[] local, Object[] args) 
             }
         }
         for (Object a : args) {
-            if (!(a instanceof Integer || a instanceof Float || a instanceof Buffer || a instanceof Access)) {
+            if (!(a instanceof Integer || a instanceof Long || a instanceof Float || a instanceof Double
+                    || a instanceof Buffer || a instanceof Access)) {
                 throw new IllegalArgumentException("launch of " + kernel.name() + ": unsupported argument " + a);
             }
         }
+        if (kernel.signature() != null) kernel.signature().check(args);
     }
 
     /** How a launch uses a buffer argument, for the task graph's dependency checks. */

@@ -25,6 +25,14 @@ final class Pocl {
         return ctx;
     }
 
+    private static final java.util.Map<KernelProgram, Program> programs = new java.util.IdentityHashMap<>();
+
+    /** A Java kernel program compiled for the OpenCL device (once per test JVM). */
+    static synchronized Program program(KernelProgram p) {
+        ComputeContext c = context();
+        return programs.computeIfAbsent(p, k -> c.compile(k, ""));
+    }
+
     static synchronized Kernels kernels() {
         if (kernels == null) kernels = Kernels.load(context());
         return kernels;

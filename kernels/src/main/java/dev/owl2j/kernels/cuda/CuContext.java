@@ -8,9 +8,12 @@ import dev.owl2j.kernels.ExecutionPlan;
 import dev.owl2j.kernels.Kernel;
 import dev.owl2j.kernels.KernelBuildException;
 import dev.owl2j.kernels.KernelCache;
+import dev.owl2j.kernels.KernelProgram;
+import dev.owl2j.kernels.KernelSignature;
 import dev.owl2j.kernels.Launch;
 import dev.owl2j.kernels.Program;
 import dev.owl2j.kernels.TaskGraph;
+import dev.owl2j.kernels.compiler.target.CudaTarget;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
@@ -150,6 +153,14 @@ final class CuContext implements ComputeContext {
         }
     }
 
+    @Override
+    public Program compile(KernelProgram program, String options) {
+        KernelProgram.Compiled c = program.compiled(new CudaTarget());
+        CuModule m = (CuModule) compile(program.name(), c.source(), options);
+        m.signatures = c.kernels();
+        return m;
+    }
+
     private byte[] nvrtc(String name, String source, String options) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             PointerBuffer prog = stack.mallocPointer(1);
@@ -194,6 +205,8 @@ final class CuContext implements ComputeContext {
         private final String name;
         private final boolean cached;
         private final Map<String, CuKernel> kernels = new HashMap<>();
+        /** For programs compiled from Java: the kernels by Java method name. */
+        Map<String, KernelSignature> signatures;
 
         CuModule(String name, long module, boolean cached) {
             this.name = name;
@@ -207,12 +220,19 @@ final class CuContext implements ComputeContext {
         @Override
         public Kernel kernel(String entryPoint) {
             return kernels.computeIfAbsent(entryPoint, e -> {
+                KernelSignature sig = null;
+                String device = e;
+                if (signatures != null) {
+                    sig = signatures.get(e);
+                    if (sig == null) throw new DeviceException("kernel program '" + name + "' has no kernel " + e);
+                    device = sig.deviceName();
+                }
                 bind();
                 try (MemoryStack stack = MemoryStack.stackPush()) {
                     PointerBuffer f = stack.mallocPointer(1);
-                    int rc = cuModuleGetFunction(f, module, e);
+                    int rc = cuModuleGetFunction(f, module, device);
                     if (rc != CUDA_SUCCESS) throw new DeviceException("kernel program '" + name + "' has no kernel " + e + " (CUDA error " + rc + ")");
-                    return new CuKernel(this, e, f.get(0));
+                    return new CuKernel(this, e, f.get(0), sig);
                 }
             });
         }
@@ -228,14 +248,15 @@ final class CuContext implements ComputeContext {
         }
     }
 
-    record CuKernel(CuModule program, String name, long function) implements Kernel {}
+    record CuKernel(CuModule program, String name, long function, KernelSignature signature) implements Kernel {}
 
     /** Native memory holding each argument's value and the void*[] array cuLaunchKernel takes. */
     private static final class Params implements AutoCloseable {
         final ByteBuffer values;
         final PointerBuffer pointers;
 
-        Params(Object[] args) {
+        Params(Kernel k, Object[] javaArgs) {
+            Object[] args = k.signature() == null ? javaArgs : k.signature().deviceArgs(javaArgs);
             values = MemoryUtil.memAlloc(Math.max(8, args.length * 8)).order(ByteOrder.nativeOrder());
             pointers = MemoryUtil.memAllocPointer(Math.max(1, args.length));
             long base = MemoryUtil.memAddress(values);
@@ -243,6 +264,8 @@ final class CuContext implements ComputeContext {
                 Object a = args[i];
                 if (a instanceof Integer v) values.putInt(i * 8, v);
                 else if (a instanceof Float v) values.putFloat(i * 8, v);
+                else if (a instanceof Long v) values.putLong(i * 8, v);
+                else if (a instanceof Double v) values.putDouble(i * 8, v);
                 else values.putLong(i * 8, ((CuBuffer) Launch.bufferOf(a)).ptr);
                 pointers.put(i, base + i * 8L);
             }
@@ -263,14 +286,14 @@ final class CuContext implements ComputeContext {
             block[d] = (int) l.local()[d];
             grid[d] = (int) (l.global()[d] / l.local()[d]);
         }
-        int rc = cuLaunchKernel(k.function, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, stream, params.pointers, null);
-        if (rc != CUDA_SUCCESS) throw new DeviceException("launching kernel " + k.name + " failed with CUDA error " + rc);
+        int rc = cuLaunchKernel(k.function(), grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, stream, params.pointers, null);
+        if (rc != CUDA_SUCCESS) throw new DeviceException("launching kernel " + k.name() + " failed with CUDA error " + rc);
     }
 
     @Override
     public void launch(Launch l) {
         bind();
-        try (Params p = new Params(l.args())) {
+        try (Params p = new Params(l.kernel(), l.args())) {
             launchOn(l, p); // kernel parameters are copied at launch, so the memory can go right away
         }
     }
@@ -310,7 +333,7 @@ final class CuContext implements ComputeContext {
 
         CuPlan(TaskGraph graph) {
             this.graph = graph;
-            for (TaskGraph.Task t : graph.tasks()) params.add(new Params(t.launch().args()));
+            for (TaskGraph.Task t : graph.tasks()) params.add(new Params(t.launch().kernel(), t.launch().args()));
             uploadStaging = graph.uploads().stream().map(u -> staging(u.host())).toArray(ByteBuffer[]::new);
             downloadStaging = graph.downloads().stream().map(d -> staging(d.host())).toArray(ByteBuffer[]::new);
         }

@@ -8,9 +8,12 @@ import dev.owl2j.kernels.ExecutionPlan;
 import dev.owl2j.kernels.Kernel;
 import dev.owl2j.kernels.KernelBuildException;
 import dev.owl2j.kernels.KernelCache;
+import dev.owl2j.kernels.KernelProgram;
+import dev.owl2j.kernels.KernelSignature;
 import dev.owl2j.kernels.Launch;
 import dev.owl2j.kernels.Program;
 import dev.owl2j.kernels.TaskGraph;
+import dev.owl2j.kernels.compiler.target.OpenClTarget;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
@@ -153,6 +156,14 @@ final class ClContext implements ComputeContext {
         }
     }
 
+    @Override
+    public Program compile(KernelProgram program, String options) {
+        KernelProgram.Compiled c = program.compiled(new OpenClTarget());
+        ClProgram p = (ClProgram) compile(program.name(), c.source(), options);
+        p.signatures = c.kernels();
+        return p;
+    }
+
     /** A program from a cached binary, or 0 when the driver rejects it (then the source is compiled again). */
     private long fromBinary(byte[] binary, String options) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
@@ -210,6 +221,8 @@ final class ClContext implements ComputeContext {
         private final String name;
         private final boolean cached;
         private final Map<String, ClKernel> kernels = new HashMap<>();
+        /** For programs compiled from Java: the kernels by Java method name. */
+        Map<String, KernelSignature> signatures;
 
         ClProgram(String name, long program, boolean cached) {
             this.name = name;
@@ -222,7 +235,12 @@ final class ClContext implements ComputeContext {
 
         @Override
         public Kernel kernel(String entryPoint) {
-            return kernels.computeIfAbsent(entryPoint, e -> new ClKernel(this, e, createKernel(e)));
+            return kernels.computeIfAbsent(entryPoint, e -> {
+                if (signatures == null) return new ClKernel(this, e, e, createKernel(e), null);
+                KernelSignature sig = signatures.get(e);
+                if (sig == null) throw new DeviceException("kernel program '" + name + "' has no kernel " + e);
+                return new ClKernel(this, e, sig.deviceName(), createKernel(sig.deviceName()), sig);
+            });
         }
 
         long createKernel(String entryPoint) {
@@ -243,15 +261,17 @@ final class ClContext implements ComputeContext {
         public void close() {
             if (released) return;
             released = true;
-            for (ClKernel k : kernels.values()) clReleaseKernel(k.handle);
+            for (ClKernel k : kernels.values()) clReleaseKernel(k.handle());
             kernels.clear();
             clReleaseProgram(program);
         }
     }
 
-    record ClKernel(ClProgram program, String name, long handle) implements Kernel {}
+    record ClKernel(ClProgram program, String name, String deviceName, long handle, KernelSignature signature) implements Kernel {}
 
-    private static void setArgs(long kernel, String name, Object[] args) {
+    private static void setArgs(long kernel, ClKernel k, Object[] javaArgs) {
+        String name = k.name();
+        Object[] args = k.signature() == null ? javaArgs : k.signature().deviceArgs(javaArgs);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
@@ -260,6 +280,10 @@ final class ClContext implements ComputeContext {
                     rc = clSetKernelArg(kernel, i, stack.ints(v));
                 } else if (a instanceof Float v) {
                     rc = clSetKernelArg(kernel, i, stack.floats(v));
+                } else if (a instanceof Long v) {
+                    rc = clSetKernelArg(kernel, i, stack.longs(v));
+                } else if (a instanceof Double v) {
+                    rc = clSetKernelArg(kernel, i, stack.doubles(v));
                 } else {
                     ClBuffer b = (ClBuffer) Launch.bufferOf(a);
                     rc = clSetKernelArg(kernel, i, stack.pointers(b.mem));
@@ -288,8 +312,8 @@ final class ClContext implements ComputeContext {
     public void launch(Launch l) {
         ClKernel k = (ClKernel) l.kernel();
         // The in-order queue captures argument values at enqueue time, so one kernel object serves all launches.
-        setArgs(k.handle, k.name, l.args());
-        enqueue(k.handle, k.name, l);
+        setArgs(k.handle(), k, l.args());
+        enqueue(k.handle(), k.name(), l);
     }
 
     @Override
@@ -325,8 +349,8 @@ final class ClContext implements ComputeContext {
             kernels = new long[tasks.size()];
             for (int i = 0; i < tasks.size(); i++) {
                 ClKernel k = (ClKernel) tasks.get(i).launch().kernel();
-                kernels[i] = k.program.createKernel(k.name);
-                setArgs(kernels[i], k.name, tasks.get(i).launch().args());
+                kernels[i] = k.program().createKernel(k.deviceName());
+                setArgs(kernels[i], k, tasks.get(i).launch().args());
             }
             uploadStaging = graph.uploads().stream().map(u -> staging(u.host())).toArray(ByteBuffer[]::new);
             downloadStaging = graph.downloads().stream().map(d -> staging(d.host())).toArray(ByteBuffer[]::new);
