@@ -22,13 +22,21 @@ class KernelLanguageTest {
     static final KernelProgram PROGRAM = KernelProgram.of("language", LanguageKernels.class);
     final Random rnd = new Random(System.nanoTime());
 
+    /** The program compiled once per device context (subclasses compare other backends with the JVM). */
+    static final java.util.Map<ComputeContext, Program> PROGRAMS = new java.util.IdentityHashMap<>();
+
+    /** The device whose results are compared with the JVM's. */
+    ComputeContext device() {
+        return Pocl.context();
+    }
+
     static ComputeContext jvm() {
         return Jvm.context();
     }
 
     /** Uploads the Java arrays among args, launches kernel, returns every array argument read back. */
     static List<Object> run(ComputeContext ctx, String kernel, long[] global, long[] local, Object... args) {
-        Program p = ctx == Jvm.context() ? Jvm.program(PROGRAM) : Pocl.program(PROGRAM);
+        Program p = ctx == Jvm.context() ? Jvm.program(PROGRAM) : PROGRAMS.computeIfAbsent(ctx, c -> c.compile(PROGRAM, ""));
         Object[] launchArgs = new Object[args.length];
         List<Buffer> buffers = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -100,7 +108,7 @@ class KernelLanguageTest {
     /** The kernel on the JVM and on OpenCL; returns the JVM's outputs after comparing. */
     List<Object> both(String kernel, long[] global, long[] local, double relTol, Object... args) {
         List<Object> j = run(jvm(), kernel, global, local, args);
-        List<Object> c = run(Pocl.context(), kernel, global, local, args);
+        List<Object> c = run(device(), kernel, global, local, args);
         for (int k = 0; k < j.size(); k++) {
             String what = kernel + " output " + k;
             switch (j.get(k)) {

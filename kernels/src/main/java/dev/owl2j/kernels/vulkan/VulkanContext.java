@@ -6,9 +6,12 @@ import dev.owl2j.kernels.Device;
 import dev.owl2j.kernels.DeviceException;
 import dev.owl2j.kernels.ExecutionPlan;
 import dev.owl2j.kernels.KernelCache;
+import dev.owl2j.kernels.KernelProgram;
 import dev.owl2j.kernels.Launch;
 import dev.owl2j.kernels.Program;
 import dev.owl2j.kernels.TaskGraph;
+import dev.owl2j.kernels.compiler.Capabilities;
+import dev.owl2j.kernels.compiler.target.GlslTarget;
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
@@ -77,16 +80,22 @@ public final class VulkanContext implements ComputeContext {
     private long allocated;
     private boolean closed;
 
-    VulkanContext(VulkanDevice device) {
+    /** Whether 16-bit storage and shaderFloat64 are enabled (where the device has them). */
+    private final boolean storage16;
+    private final boolean float64;
+
+    VulkanContext(VulkanDevice device, boolean optionalFeatures) {
         this.device = device;
+        this.storage16 = optionalFeatures && device.storage16;
+        this.float64 = optionalFeatures && device.float64;
         try (MemoryStack s = MemoryStack.stackPush()) {
             VkDeviceQueueCreateInfo.Buffer q = VkDeviceQueueCreateInfo.calloc(1, s).sType$Default()
                     .queueFamilyIndex(device.queueFamily).pQueuePriorities(s.floats(1f));
             // Enable exactly the optional features the device has; the kernels are compiled to match them.
             VkPhysicalDeviceFeatures2 f2 = VkPhysicalDeviceFeatures2.calloc(s).sType$Default();
-            f2.features().shaderInt64(device.int64).shaderFloat64(device.float64);
+            f2.features().shaderInt64(device.int64).shaderFloat64(float64);
             VkPhysicalDevice16BitStorageFeatures f16 = VkPhysicalDevice16BitStorageFeatures.calloc(s).sType$Default()
-                    .storageBuffer16BitAccess(device.storage16);
+                    .storageBuffer16BitAccess(storage16);
             f2.pNext(f16.address());
             List<String> exts = new ArrayList<>();
             if (device.float16) {
@@ -139,7 +148,7 @@ public final class VulkanContext implements ComputeContext {
      * the device has them (see the GLSL target); without them shorts are read from 32-bit words and doubles are floats.
      */
     public String kernelOptions() {
-        return ((device.storage16 ? "-DOWL_STORAGE16 " : "") + (device.float64 ? "-DOWL_FP64" : "")).trim();
+        return ((storage16 ? "-DOWL_STORAGE16 " : "") + (float64 ? "-DOWL_FP64" : "")).trim();
     }
 
     @Override
@@ -167,6 +176,25 @@ public final class VulkanContext implements ComputeContext {
         VulkanProgram p = VulkanProgram.build(this, name, source, options, cache);
         programs.add(p);
         return p;
+    }
+
+    /**
+     * Kernels written in Java, emitted as GLSL by {@link GlslTarget} and built like any other program with this
+     * device's macros ({@link #kernelOptions()}) in front of the caller's options.
+     */
+    @Override
+    public Program compile(KernelProgram program, String options) {
+        KernelProgram.Compiled c = program.compiled(glslTarget());
+        String opts = (kernelOptions() + " " + options).trim();
+        VulkanProgram p = VulkanProgram.build(this, program.name(), c.source(), opts, cache);
+        p.signatures = c.kernels();
+        programs.add(p);
+        return p;
+    }
+
+    /** The GLSL target for this device: long arithmetic only where the device has shaderInt64. */
+    public GlslTarget glslTarget() {
+        return new GlslTarget(new Capabilities(device.int64, true));
     }
 
     @Override

@@ -259,6 +259,14 @@ public final class VulkanDevice implements Device {
 
     @Override
     public ComputeContext open() {
-        return new VulkanContext(this);
+        return new VulkanContext(this, true);
+    }
+
+    /**
+     * A context that leaves 16-bit storage and shaderFloat64 off, so kernels take the paths of devices without
+     * them (shorts read from 32-bit words, doubles as floats): lets one device test both paths.
+     */
+    public ComputeContext openWithoutOptionalFeatures() {
+        return new VulkanContext(this, false);
     }
 }

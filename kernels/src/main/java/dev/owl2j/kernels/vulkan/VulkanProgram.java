@@ -3,6 +3,7 @@ package dev.owl2j.kernels.vulkan;
 import dev.owl2j.kernels.DeviceException;
 import dev.owl2j.kernels.Kernel;
 import dev.owl2j.kernels.KernelCache;
+import dev.owl2j.kernels.KernelSignature;
 import dev.owl2j.kernels.Program;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
@@ -36,12 +37,15 @@ final class VulkanProgram implements Program {
     private boolean released;
 
     /** A kernel: its SPIR-V (for validation and tools) and its shader module. */
-    record VulkanKernel(VulkanProgram program, String name, byte[] spirv, long module) implements Kernel {
-        /** The arguments the shader takes for a launch's arguments. */
+    record VulkanKernel(VulkanProgram program, String name, byte[] spirv, long module, KernelSignature signature) implements Kernel {
+        /** The arguments the shader takes for a launch's arguments (kernels from Java: the hidden array sizes appended). */
         Object[] deviceArgs(Object[] args) {
-            return args;
+            return signature == null ? args : signature.deviceArgs(args);
         }
     }
+
+    /** For programs compiled from Java: the kernels by Java method name. */
+    Map<String, KernelSignature> signatures;
 
     private VulkanProgram(VulkanContext ctx, String name, boolean cached, boolean doubles) {
         this.doubles = doubles;
@@ -91,7 +95,7 @@ final class VulkanProgram implements Program {
         VulkanProgram p = new VulkanProgram(ctx, name, allCached, defined.contains("OWL_FP64") && !defined.contains("OWL_NO_FP64"));
         try {
             for (Map.Entry<String, byte[]> e : spirv.entrySet()) {
-                p.kernels.put(e.getKey(), new VulkanKernel(p, e.getKey(), e.getValue(), p.module(e.getValue())));
+                p.kernels.put(e.getKey(), new VulkanKernel(p, e.getKey(), e.getValue(), p.module(e.getValue()), null));
             }
         } catch (RuntimeException ex) {
             p.close();
@@ -117,12 +121,34 @@ final class VulkanProgram implements Program {
 
     @Override
     public Kernel kernel(String entryPoint) {
+        if (signatures != null) return javaKernel(entryPoint);
         VulkanKernel k = kernels.get(entryPoint);
         if (k == null) throw new DeviceException("kernel program '" + name + "' has no kernel " + entryPoint);
         return k;
     }
 
-    /** The kernels' names in source order. */
+    /** A kernel compiled from Java, by its Java method name. */
+    private Kernel javaKernel(String javaName) {
+        KernelSignature sig = signatures.get(javaName);
+        VulkanKernel k = sig == null ? null : kernels.get(sig.deviceName());
+        if (k == null) throw new DeviceException("kernel program '" + name + "' has no kernel " + javaName);
+        if (!doubles) {
+            for (KernelSignature.Param p : sig.params()) {
+                if (p.type().equals("DoubleArray")) {
+                    throw new DeviceException("kernel " + javaName + " takes a DoubleArray (" + p.name()
+                            + "), which needs shaderFloat64 (not enabled on " + ctx.device.name() + ")");
+                }
+            }
+        }
+        return new VulkanKernel(this, javaName, k.spirv(), k.module(), sig);
+    }
+
+    /** The SPIR-V of a shader by its name in the source (for validation). */
+    byte[] spirv(String shader) {
+        return kernels.get(shader).spirv();
+    }
+
+    /** The shaders' names in source order. */
     public java.util.Set<String> kernelNames() {
         return java.util.Collections.unmodifiableSet(kernels.keySet());
     }

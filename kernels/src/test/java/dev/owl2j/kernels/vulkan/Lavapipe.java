@@ -16,12 +16,13 @@ import java.util.List;
  * The first Vulkan device (Mesa's lavapipe on CI: {@code apt-get install mesa-vulkan-drivers}); tests skip when
  * the machine has none, except on CI (CI=true), where a missing device is a failure. Kernel cache in a temp dir.
  */
-final class Lavapipe {
+public final class Lavapipe {
     private static VulkanContext ctx;
+    private static VulkanContext plain;
 
     private Lavapipe() {}
 
-    static synchronized VulkanContext context() {
+    public static synchronized VulkanContext context() {
         if (ctx == null) {
             useTempCache();
             List<Device> ds = Devices.of(Api.VULKAN);
@@ -33,6 +34,12 @@ final class Lavapipe {
             ctx = (VulkanContext) ds.get(0).open();
         }
         return ctx;
+    }
+
+    /** A second context on the same device without 16-bit storage and fp64 (the other kernel paths). */
+    public static synchronized VulkanContext plainContext() {
+        if (plain == null) plain = (VulkanContext) context().vulkanDevice().openWithoutOptionalFeatures();
+        return plain;
     }
 
     static void useTempCache() {

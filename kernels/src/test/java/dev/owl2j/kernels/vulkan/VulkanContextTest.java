@@ -234,7 +234,7 @@ class VulkanContextTest {
         SpirvVal.requireTool();
         VulkanProgram p = (VulkanProgram) kernels();
         assertEquals(5, p.kernelNames().size());
-        for (String k : p.kernelNames()) SpirvVal.validate(k, ((VulkanProgram.VulkanKernel) p.kernel(k)).spirv());
+        for (String k : p.kernelNames()) SpirvVal.validate(k, p.spirv(k));
     }
 
     @Test
