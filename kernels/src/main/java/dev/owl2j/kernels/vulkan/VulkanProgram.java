@@ -132,14 +132,6 @@ final class VulkanProgram implements Program {
         KernelSignature sig = signatures.get(javaName);
         VulkanKernel k = sig == null ? null : kernels.get(sig.deviceName());
         if (k == null) throw new DeviceException("kernel program '" + name + "' has no kernel " + javaName);
-        if (!doubles) {
-            for (KernelSignature.Param p : sig.params()) {
-                if (p.type().equals("DoubleArray")) {
-                    throw new DeviceException("kernel " + javaName + " takes a DoubleArray (" + p.name()
-                            + "), which needs shaderFloat64 (not enabled on " + ctx.device.name() + ")");
-                }
-            }
-        }
         return new VulkanKernel(this, javaName, k.spirv(), k.module(), sig);
     }
 

@@ -1,9 +1,10 @@
 package dev.owl2j.kernels.vulkan;
 
+import dev.owl2j.kernels.lang.DoubleArray;
 import dev.owl2j.kernels.lang.FloatArray;
 import dev.owl2j.kernels.lang.KernelContext;
 
-/** Kernels for GlslTargetTest: what the GLSL target must refuse (GLSL has no pointers). */
+/** Kernels for the GLSL target's tests: what it must refuse (GLSL has no pointers), and doubles as device scratch. */
 public final class GlslKernels {
     private GlslKernels() {}
 
@@ -12,5 +13,13 @@ public final class GlslKernels {
         FloatArray src = a;
         if (n > 3) src = b;
         out.set(ctx.globalIdx, src.get(ctx.globalIdx));
+    }
+
+    /** Doubles written and read back on the device only (as the sampling kernel's work buffer is used). */
+    public static void doubleScratch(KernelContext ctx, FloatArray x, DoubleArray work, FloatArray out, int n) {
+        int i = ctx.globalIdx;
+        if (i >= n) return;
+        work.set(i, x.get(i) * 2.0 + 0.25);
+        out.set(i, (float) (work.get(i) * work.get(i)));
     }
 }

@@ -43,7 +43,9 @@ import java.util.Set;
  *       when the device has storageBuffer16BitAccess) and 32-bit words otherwise. Sub-word stores into words use
  *       atomicAnd/atomicOr so that neighbours written by other work items survive.</li>
  *   <li>Java's double is {@code owl_double}: double with {@code -DOWL_FP64} (shaderFloat64), float otherwise,
- *       as the OpenCL target does. GLSL has no double exp/log/trig: those are computed in float either way.</li>
+ *       as the OpenCL target does (a DoubleArray then holds floats: fine for device scratch, not for doubles the
+ *       host wrote). GLSL has double exp/log only through owl_exp/owl_log below; other double functions run
+ *       in float.</li>
  * </ul>
  */
 public final class GlslTarget implements Target {
