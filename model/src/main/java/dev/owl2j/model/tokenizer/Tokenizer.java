@@ -34,6 +34,7 @@ public final class Tokenizer {
     private final int[] byteIds = new int[256];
     private final boolean[] skippedOnDecode;
     private final String[] userDefined;
+    private final int longestPiece;
 
     Tokenizer(Vocab vocab) {
         this.v = vocab;
@@ -64,6 +65,10 @@ public final class Tokenizer {
             }
         }
         userDefined = user.toArray(String[]::new);
+        int longest = 1;
+        for (String p : vocab.pieces()) longest = Math.max(longest, p.length());
+        for (Vocab.SpecialToken t : vocab.textSpecials()) longest = Math.max(longest, t.text().length());
+        longestPiece = longest;
     }
 
     /** Reads a SentencePiece {@code tokenizer.model} or a Hugging Face {@code tokenizer.json} (also gzipped). */
@@ -117,6 +122,41 @@ public final class Tokenizer {
     public String piece(int id) {
         checkId(id);
         return v.pieces()[id];
+    }
+
+    /**
+     * A lower bound on the ids {@code encode(text, false)} returns, from the text's length alone: every id covers
+     * at most as many characters of the normalized text as the longest piece has. It lets a server refuse a
+     * prompt that cannot fit its context before paying for tokenizing it (linear, no allocation).
+     */
+    public long tokenLowerBound(String text) {
+        long chars = 0;
+        boolean lastSpace = true;
+        for (int k = 0; k < text.length(); k++) {
+            boolean space = text.charAt(k) == ' ';
+            if (!space || !v.removeExtraWhitespaces() || !lastSpace) chars++;
+            lastSpace = space;
+        }
+        int longest = longestPiece;
+        return (chars + longest - 1) / longest;
+    }
+
+    /**
+     * The bytes token {@code id} adds to decoded text (UTF-8 of its piece with "▁" as a space; a byte piece's one
+     * byte), or null for control and unknown pieces, which write no text of their own. A piece at the start of a
+     * reply may lose its leading space when decoded (the dummy prefix); these are the bytes before that rule.
+     */
+    public byte[] tokenBytes(int id) {
+        checkId(id);
+        byte kind = v.kinds()[id];
+        if (kind == Vocab.CONTROL || kind == Vocab.UNKNOWN || skippedOnDecode[id]) {
+            return null;
+        }
+        String piece = v.pieces()[id];
+        if (kind == Vocab.BYTE) {
+            return new byte[]{(byte) Integer.parseInt(piece.substring(3, 5), 16)};
+        }
+        return piece.replace(SPACE_SYMBOL, ' ').getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Ids of {@code text} with BOS first. */

@@ -32,6 +32,11 @@ final class ImageLoader {
                 : null;
     }
 
+    /** True for an http(s) URL (fetched over the network, so not on the preparation pool). */
+    boolean isRemote(String url) {
+        return url != null && (url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8));
+    }
+
     /** The image's bytes; {@code what} names it in errors ("image 1"). */
     byte[] load(String url, String what) {
         if (url == null || url.isBlank()) {

@@ -122,6 +122,16 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /** True once shutdown has begun (new work is refused). */
+    public boolean isClosing() {
+        lock.lock();
+        try {
+            return closing;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Sequences being decoded now. */
     public int activeCount() {
         return active;

@@ -27,6 +27,9 @@ public final class ServerMetrics {
     private final Histogram firstToken = new Histogram();
     private final Histogram total = new Histogram();
     private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> httpStatus = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> refusedConnections = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.List<String[]> gaugeHelp = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.Map<String, java.util.function.LongSupplier> gauges = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ServerMetrics() {
         for (int i = 0; i < finished.length; i++) finished[i] = new AtomicLong();
@@ -78,6 +81,16 @@ public final class ServerMetrics {
         scores.incrementAndGet();
     }
 
+    /** A gauge read when the metrics are rendered (connections open, preparations pending). */
+    void gauge(String name, String help, java.util.function.LongSupplier value) {
+        if (gauges.put(name, value) == null) gaugeHelp.add(new String[]{name, help});
+    }
+
+    /** A connection closed without being served, by reason (over the connection cap, read timeout). */
+    void connectionRefused(String reason) {
+        refusedConnections.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
+    }
+
     /** Counts an HTTP response by status code. */
     public void httpResponse(int status) {
         httpStatus.computeIfAbsent(status, k -> new AtomicLong()).incrementAndGet();
@@ -108,6 +121,10 @@ public final class ServerMetrics {
         counter(b, "owl2j_decode_step_tokens_total", "Sequence-steps advanced by batched decode steps.", decodeStepTokens.get());
         gauge(b, "owl2j_queue_depth", "Requests waiting for a batch slot.", queueDepth.get());
         gauge(b, "owl2j_active_sequences", "Sequences in the decode batch.", active.get());
+        header(b, "owl2j_connections_closed_total", "counter", "Connections the server closed without serving them, by reason.");
+        refusedConnections.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(e ->
+                b.append("owl2j_connections_closed_total{reason=\"").append(e.getKey()).append("\"} ").append(e.getValue().get()).append('\n'));
+        for (String[] g : gaugeHelp) gauge(b, g[0], g[1], gauges.get(g[0]).getAsLong());
         firstToken.render(b, "owl2j_time_to_first_token_seconds", "Time from submission to the first generated token.");
         total.render(b, "owl2j_request_duration_seconds", "Time from submission to the end of generation.");
         return b.toString();

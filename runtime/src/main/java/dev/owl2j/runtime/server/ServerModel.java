@@ -35,6 +35,15 @@ public interface ServerModel {
      */
     float[] pixelValues(byte[] data, String name);
 
+    /**
+     * A lower bound on the ids {@link #encodePrompt} returns for {@code prompt}, computed from its length without
+     * tokenizing (0 when the model cannot tell). The server refuses a prompt whose bound passes the context
+     * before tokenizing it.
+     */
+    default long tokenLowerBound(String prompt) {
+        return 0;
+    }
+
     /** Default temperature when a request gives none (the checkpoint's generation config). */
     default double defaultTemperature() {
         return 0;

@@ -96,6 +96,12 @@ public final class TokenizedModel implements ServerModel {
     }
 
     @Override
+    public long tokenLowerBound(String prompt) {
+        // An image marker is one id for its nine characters: leave the markers out of the count.
+        return tokenizer.tokenLowerBound(prompt.replace(PromptBuilder.IMAGE_MARKER, ""));
+    }
+
+    @Override
     public TextStream newTextStream() {
         StreamingDecoder d = tokenizer.newStreamingDecoder();
         return new TextStream() {

@@ -79,6 +79,12 @@ final class StubModel implements ServerModel {
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** Every UTF-8 byte outside an image marker is at least one id, so the characters bound the ids from below. */
+    @Override
+    public long tokenLowerBound(String prompt) {
+        return prompt.replace(PromptBuilder.IMAGE_MARKER, "").length();
+    }
+
     private static int[] bytes(String s) {
         byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         int[] out = new int[b.length];
