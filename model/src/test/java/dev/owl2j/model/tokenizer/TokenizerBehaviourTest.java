@@ -25,6 +25,39 @@ class TokenizerBehaviourTest {
     static final Tokenizer LLAMA = TokenizerGoldenTest.llama();
 
     @Test
+    void theLengthBoundNeverPassesTheTrueTokenCount() {
+        java.util.Random r = new java.util.Random(5);
+        String alphabet = "aaaaabbbcde      \n\t.,!?0123456789éü😀中</s><s>";
+        for (int trial = 0; trial < 300; trial++) {
+            StringBuilder b = new StringBuilder();
+            int n = r.nextInt(400);
+            while (b.length() < n) {
+                int cp = alphabet.codePointAt(alphabet.offsetByCodePoints(0, r.nextInt(alphabet.codePointCount(0, alphabet.length()))));
+                b.appendCodePoint(cp);
+            }
+            String text = trial % 10 == 0 ? " ".repeat(n) : b.toString();
+            long bound = LLAMA.tokenLowerBound(text);
+            assertTrue(bound <= LLAMA.encode(text, false).length, "bound " + bound + " for " + text);
+        }
+        // the bound grows with the text: a long text is refused without encoding it
+        assertTrue(LLAMA.tokenLowerBound("x".repeat(1_000_000)) >= 1_000_000 / 16);
+    }
+
+    @Test
+    void tokenBytesAreWhatDecodingWrites() {
+        String text = "Hello, wörld 😀 {\"a\": [1, 2]}";
+        int[] ids = LLAMA.encode(text, false);
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (int id : ids) all.writeBytes(LLAMA.tokenBytes(id));
+        // the bytes keep the dummy prefix's leading space, which decoding drops
+        assertEquals(" " + text, all.toString(StandardCharsets.UTF_8));
+        assertEquals(null, LLAMA.tokenBytes(LLAMA.bosId()));
+        assertEquals(null, LLAMA.tokenBytes(LLAMA.eosId()));
+        assertEquals(null, LLAMA.tokenBytes(0)); // <unk>
+        assertArrayEquals(new byte[]{(byte) 0xF0}, LLAMA.tokenBytes(3 + 0xF0)); // the byte piece <0xF0>
+    }
+
+    @Test
     void streamingHoldsBackSplitCharacters() {
         int[] ids = LLAMA.encode("a😀b", false);   // the emoji is four <0xNN> byte pieces in LLaMA
         StreamingDecoder d = LLAMA.newStreamingDecoder();
