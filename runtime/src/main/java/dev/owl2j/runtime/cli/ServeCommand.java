@@ -50,12 +50,21 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--allow-remote-images", description = "Also accept http(s) image URLs (fetched with a 10 s and 20 MB limit).")
     boolean allowRemoteImages;
 
+    @Option(names = "--read-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "Most time a client may take to send a request's headers and body, and to stay idle between requests (default: ${DEFAULT-VALUE}).")
+    double readTimeout;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "256",
+            description = "Open connections served; further ones get HTTP 503 except for /health and /metrics (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
     @Override
     public Integer call() throws InterruptedException {
         AspectMode mode = AspectMode.parse(aspect);
         ServerOptions defaults = ServerOptions.defaults();
         ServerOptions options = new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages,
-                defaults.maxImageBytes(), defaults.maxImagePixels(), maxTokens, Duration.ofSeconds(10));
+                defaults.maxImageBytes(), defaults.maxImagePixels(), maxTokens, Duration.ofSeconds(10))
+                .withConnections(seconds("--read-timeout", readTimeout), maxConnections);
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
             if (!model.hasTokenizer()) {
                 throw new Owl2jException("model " + model.dir() + " has no tokenizer.model or tokenizer.json; the server needs one");
@@ -77,5 +86,10 @@ public final class ServeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static Duration seconds(String option, double value) {
+        if (!(value > 0) || value > 86_400) throw new Owl2jException(option + " must be a number of seconds in (0, 86400], got " + value);
+        return Duration.ofMillis(Math.max(1, Math.round(value * 1000)));
     }
 }

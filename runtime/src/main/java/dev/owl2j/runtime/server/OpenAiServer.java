@@ -23,6 +23,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Scheduler scheduler;
     private final FrontEnd frontEnd;
     private final ServerParts parts;
+    private final Connections connections;
     private final long created = System.currentTimeMillis() / 1000;
     private final CountDownLatch closed = new CountDownLatch(1);
     private Javalin app;
@@ -34,6 +35,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.scheduler = new Scheduler(model.engine(), options.maxBatch(), options.queue(), model.eosId(), metrics);
         this.frontEnd = new FrontEnd(options.frontEndThreads(), options.queue(), metrics);
         metrics.gauge("owl2j_preparations_pending", "Requests being parsed, decoded or tokenized, or waiting for that.", frontEnd::pending);
+        this.connections = new Connections(options, metrics);
         RequestBodies bodies = new RequestBodies(options.maxBodyBytes(), options.bodyBudgetBytes());
         metrics.gauge("owl2j_request_body_bytes", "Request-body bytes held in memory by requests being read or prepared.", bodies::heldBytes);
         this.parts = new ServerParts(model, options, scheduler, bodies, frontEnd, new PromptBuilder(model, options, new ImageLoader(options)));
@@ -52,17 +54,9 @@ public final class OpenAiServer implements AutoCloseable {
             config.useVirtualThreads = true;
             // Bodies are read by RequestBodies (which also bounds chunked ones); this keeps Javalin's check in line.
             config.http.maxRequestSize = options.maxBodyBytes();
-            config.jetty.addConnector((server, httpConfig) -> {
-                org.eclipse.jetty.server.ServerConnector c = new org.eclipse.jetty.server.ServerConnector(server,
-                        new org.eclipse.jetty.server.HttpConnectionFactory(httpConfig));
-                c.setHost(options.host());
-                c.setPort(options.port());
-                // Jetty applies the idle timeout only while it waits to read or write: a request that waits in the
-                // queue or prefills for minutes is not cut off by it.
-                c.setIdleTimeout(options.readTimeout().toMillis());
-                return c;
-            });
+            config.jetty.addConnector(connections::connector);
         });
+        app.before(this::admit);
         app.post("/v1/chat/completions", chat::handle);
         app.post("/v1/score", score::handle);
         app.get("/v1/models", this::models);
@@ -106,6 +100,22 @@ public final class OpenAiServer implements AutoCloseable {
     /** Blocks until {@link #close} has run (the serve command's main thread waits here). */
     public void awaitClose() throws InterruptedException {
         closed.await();
+    }
+
+    /** Paths answered on any connection, even one over the cap: cheap, and what a load balancer polls. */
+    private static boolean isMonitoring(String path) {
+        return path.equals("/health") || path.equals("/metrics");
+    }
+
+    /** Before every handler: a connection opened over the cap gets 503 for anything but health and metrics. */
+    private void admit(Context ctx) {
+        if (connections.overCap(org.eclipse.jetty.server.Request.getBaseRequest(ctx.req()))) {
+            ctx.header("Connection", "close");
+            if (!isMonitoring(ctx.path())) {
+                throw new ApiException(503, "server_error", "too_many_connections", "the server has "
+                        + options.maxConnections() + " connections open (--max-connections); retry later");
+            }
+        }
     }
 
     /** Answered from counters only: never waits for the engine or the preparation pool. */
