@@ -4,32 +4,29 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.net.InetAddress;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.function.Predicate;
 
 /**
  * Fetches the bytes of an image given as an OpenAI {@code image_url}: a {@code data:} URI with base64
- * content, or (only when allowed) an http(s) URL fetched with a time and size limit. The image header is
+ * content, or (only when allowed) an http(s) URL from a public address ({@link RemoteImages}). The image header is
  * checked before any decoding so that unknown formats and oversized pictures are refused cheaply.
  */
-final class ImageLoader {
+final class ImageLoader implements AutoCloseable {
     private final ServerOptions options;
-    private final HttpClient http;
+    private final RemoteImages remote;
 
     ImageLoader(ServerOptions options) {
+        this(options, new PublicAddresses());
+    }
+
+    /** {@code allowed}: the addresses remote images may come from (tests widen it to their loopback image host). */
+    ImageLoader(ServerOptions options, Predicate<InetAddress> allowed) {
         this.options = options;
-        this.http = options.allowRemoteImages()
-                ? HttpClient.newBuilder().connectTimeout(options.remoteImageTimeout())
-                        .followRedirects(HttpClient.Redirect.NORMAL).build()
-                : null;
+        this.remote = options.allowRemoteImages() ? new RemoteImages(options, allowed) : null;
     }
 
     /** True for an http(s) URL (fetched over the network, so not on the preparation pool). */
@@ -45,15 +42,19 @@ final class ImageLoader {
         byte[] data;
         if (url.regionMatches(true, 0, "data:", 0, 5)) {
             data = decodeDataUri(url, what);
-        } else if (url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8)) {
-            if (!options.allowRemoteImages()) {
+        } else if (isRemote(url)) {
+            if (remote == null) {
                 throw ApiException.badRequest("remote_images_disabled",
                         what + ": remote image URLs are disabled (start the server with --allow-remote-images, or send a data: URI)");
             }
-            data = fetch(url, what);
+            if (url.length() > RemoteImages.MAX_URL_CHARS) {
+                throw ApiException.badRequest("invalid_image_url", what + ": the URL is longer than " + RemoteImages.MAX_URL_CHARS + " characters");
+            }
+            data = remote.fetch(url, what);
+            if (data == null) throw RemoteImages.failed(what, options);
         } else {
             throw ApiException.badRequest("invalid_image_url", what + ": image_url must be a data: URI"
-                    + (options.allowRemoteImages() ? " or an http(s) URL" : ""));
+                    + (remote != null ? " or an http(s) URL" : ""));
         }
         checkHeader(data, what);
         return data;
@@ -69,7 +70,11 @@ final class ImageLoader {
             throw ApiException.badRequest("invalid_image_url", what + ": data URI must be base64 (data:image/png;base64,...)");
         }
         long maxChars = (options.maxImageBytes() + 2L) / 3 * 4 + 4;
-        String payload = uri.substring(comma + 1).replaceAll("\\s", "");
+        String payload = uri.substring(comma + 1);
+        if (payload.length() > maxChars * 2) { // whitespace may pad it, but not to twice the limit
+            throw ApiException.badRequest("image_too_large", what + ": more than " + options.maxImageBytes() + " bytes");
+        }
+        payload = payload.replaceAll("\\s", "");
         if (payload.length() > maxChars) {
             throw ApiException.badRequest("image_too_large", what + ": more than " + options.maxImageBytes() + " bytes");
         }
@@ -80,71 +85,9 @@ final class ImageLoader {
         }
     }
 
-    /**
-     * GET with one deadline for the whole transfer: the client's timeout covers only the wait for the headers,
-     * so the body is read on a virtual thread and abandoned (stream closed) when the deadline passes.
-     */
-    private byte[] fetch(String url, String what) {
-        long deadline = System.nanoTime() + options.remoteImageTimeout().toNanos();
-        String timedOut = what + ": fetching the URL timed out after " + options.remoteImageTimeout().toSeconds() + " s";
-        HttpResponse<InputStream> response;
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(options.remoteImageTimeout()).GET().build();
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("invalid_image_url", what + ": not a valid URL");
-        } catch (java.net.http.HttpTimeoutException e) {
-            throw ApiException.badRequest("image_fetch_failed", timedOut);
-        } catch (IOException e) {
-            throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getClass().getSimpleName() + ")");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ApiException.badRequest("image_fetch_failed", what + ": interrupted while fetching the URL");
-        }
-        InputStream in = response.body();
-        try (in) {
-            if (response.statusCode() != 200) {
-                throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL gave HTTP " + response.statusCode());
-            }
-            long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
-            if (declared > options.maxImageBytes()) {
-                throw ApiException.badRequest("image_too_large", what + ": " + declared + " bytes, the limit is " + options.maxImageBytes());
-            }
-            java.util.concurrent.CompletableFuture<byte[]> body = new java.util.concurrent.CompletableFuture<>();
-            Thread.ofVirtual().start(() -> {
-                try {
-                    body.complete(readLimited(in, what));
-                } catch (Throwable t) {
-                    body.completeExceptionally(t);
-                }
-            });
-            try {
-                return body.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw ApiException.badRequest("image_fetch_failed", timedOut);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof ApiException a) throw a;
-                throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getCause().getClass().getSimpleName() + ")");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ApiException.badRequest("image_fetch_failed", what + ": interrupted while fetching the URL");
-            }
-        } catch (IOException e) {
-            throw ApiException.badRequest("image_fetch_failed", what + ": fetching the URL failed (" + e.getClass().getSimpleName() + ")");
-        }
-    }
-
-    private byte[] readLimited(InputStream in, String what) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[65536];
-        int n;
-        while ((n = in.read(buf)) >= 0) {
-            out.write(buf, 0, n);
-            if (out.size() > options.maxImageBytes()) {
-                throw ApiException.badRequest("image_too_large", what + ": more than " + options.maxImageBytes() + " bytes");
-            }
-        }
-        return out.toByteArray();
+    @Override
+    public void close() {
+        if (remote != null) remote.close();
     }
 
     /** Refuses data no installed image reader recognises, and pictures over the pixel limit, from the header alone. */

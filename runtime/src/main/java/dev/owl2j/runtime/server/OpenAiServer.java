@@ -24,11 +24,17 @@ public final class OpenAiServer implements AutoCloseable {
     private final FrontEnd frontEnd;
     private final ServerParts parts;
     private final Connections connections;
+    private final ImageLoader images;
     private final long created = System.currentTimeMillis() / 1000;
     private final CountDownLatch closed = new CountDownLatch(1);
     private Javalin app;
 
     public OpenAiServer(ServerModel model, ServerOptions options) {
+        this(model, options, new PublicAddresses());
+    }
+
+    /** {@code remoteAllowed}: the addresses remote images may come from (tests add their loopback image host). */
+    OpenAiServer(ServerModel model, ServerOptions options, java.util.function.Predicate<java.net.InetAddress> remoteAllowed) {
         this.model = model;
         this.options = options;
         ServerMetrics metrics = new ServerMetrics();
@@ -38,7 +44,8 @@ public final class OpenAiServer implements AutoCloseable {
         this.connections = new Connections(options, metrics);
         RequestBodies bodies = new RequestBodies(options.maxBodyBytes(), options.bodyBudgetBytes());
         metrics.gauge("owl2j_request_body_bytes", "Request-body bytes held in memory by requests being read or prepared.", bodies::heldBytes);
-        this.parts = new ServerParts(model, options, scheduler, bodies, frontEnd, new PromptBuilder(model, options, new ImageLoader(options)));
+        this.images = new ImageLoader(options, remoteAllowed);
+        this.parts = new ServerParts(model, options, scheduler, bodies, frontEnd, new PromptBuilder(model, options, images));
     }
 
     public Scheduler scheduler() {
@@ -75,6 +82,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             scheduler.shutdown(false, 1, TimeUnit.SECONDS);
             frontEnd.close();
+            images.close();
             throw new Owl2jException("cannot listen on " + options.host() + ":" + options.port() + ": " + rootMessage(e));
         }
         return this;
@@ -94,6 +102,7 @@ public final class OpenAiServer implements AutoCloseable {
         scheduler.shutdown(true, 30, TimeUnit.SECONDS);
         if (app != null) app.stop();
         frontEnd.close();
+        images.close();
         closed.countDown();
     }
 

@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * http(s) images with --allow-remote-images, from a loopback image host: a fetched image answers like the
- * same image sent inline; a 404, an oversized body and a host that never answers (1 s limit) are 400s. Also:
- * a second server on a taken port fails with a one-line user error.
+ * http(s) images with --allow-remote-images, from a loopback image host that this server is told to trust
+ * (127.0.0.1 only; a real server refuses it, see RemoteAddressTest): a fetched image answers like the same image
+ * sent inline; a 404, an oversized body, a host that never answers (1 s limit) and a trickling one are all the same
+ * 400. Also: a second server on a taken port fails with a one-line user error.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RemoteImageTest {
@@ -78,9 +79,14 @@ class RemoteImageTest {
         images.start();
         ServerOptions d = ServerOptions.defaults();
         ServerOptions o = new ServerOptions("127.0.0.1", 0, 2, 4, true, 2, 1 << 20, d.maxImagePixels(), 100, Duration.ofSeconds(1));
-        server = new OpenAiServer(new StubModel(2), o).start();
+        server = new OpenAiServer(new StubModel(2), o, RemoteImageTest::trustedForTests).start();
         ServerOptions p = new ServerOptions("127.0.0.1", 0, 2, 4, true, 2, 1 << 20, d.maxImagePixels(), 100, Duration.ofSeconds(60));
-        patient = new OpenAiServer(new StubModel(2), p).start();
+        patient = new OpenAiServer(new StubModel(2), p, RemoteImageTest::trustedForTests).start();
+    }
+
+    /** Public addresses, and 127.0.0.1 itself (where the tests' image host listens). */
+    static boolean trustedForTests(java.net.InetAddress a) {
+        return a.getHostAddress().equals("127.0.0.1") || new PublicAddresses().test(a);
     }
 
     @AfterAll
@@ -121,10 +127,12 @@ class RemoteImageTest {
 
     @Test
     void fetchFailuresAreBadRequests() throws Exception {
-        assertError(chatWithImage(host() + "/missing.png"), "image_fetch_failed", "HTTP 404");
-        assertError(chatWithImage(host() + "/huge.png"), "image_too_large", "more than 1048576 bytes");
-        assertError(chatWithImage(host() + "/slow.png"), "image_fetch_failed", "timed out after 1 s");
-        assertError(chatWithImage(host() + "/trickle.png"), "image_fetch_failed", "timed out after 1 s");
+        // One message for every failure: the answer must not tell a 404 from a timeout or an oversized body.
+        String same = "image 1: the image URL could not be fetched (it must be a public http(s) address that answers 200 with at most 1048576 bytes within 1 s)";
+        assertError(chatWithImage(host() + "/missing.png"), "image_fetch_failed", same);
+        assertError(chatWithImage(host() + "/huge.png"), "image_fetch_failed", same);
+        assertError(chatWithImage(host() + "/slow.png"), "image_fetch_failed", same);
+        assertError(chatWithImage(host() + "/trickle.png"), "image_fetch_failed", same);
     }
 
     static void assertError(HttpResponse<String> r, String code, String message) throws Exception {
