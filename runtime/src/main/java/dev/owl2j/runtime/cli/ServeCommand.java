@@ -12,6 +12,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
@@ -58,13 +60,24 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Open connections served; further ones get HTTP 503 except for /health and /metrics (default: ${DEFAULT-VALUE}).")
     int maxConnections;
 
+    @Option(names = "--cors", paramLabel = "ORIGIN", description = "A web origin (https://app.example.com) whose pages may call the API; repeatable. Without it, requests from web pages of other origins are refused.")
+    List<String> cors = new ArrayList<>();
+
+    @Option(names = "--host-name", paramLabel = "NAME", description = "A DNS name the server answers to in the Host header (IP addresses and localhost always are); repeatable.")
+    List<String> hostNames = new ArrayList<>();
+
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:OWL2J_API_KEY}",
+            description = "Require Authorization: Bearer KEY on every request but /health (default: $OWL2J_API_KEY; prefer the variable, a command line is visible to other users).")
+    String apiKey;
+
     @Override
     public Integer call() throws InterruptedException {
         AspectMode mode = AspectMode.parse(aspect);
         ServerOptions defaults = ServerOptions.defaults();
         ServerOptions options = new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages,
                 defaults.maxImageBytes(), defaults.maxImagePixels(), maxTokens, Duration.ofSeconds(10))
-                .withConnections(seconds("--read-timeout", readTimeout), maxConnections);
+                .withConnections(seconds("--read-timeout", readTimeout), maxConnections)
+                .withAccess(OpenAiServer.checkOrigins(cors), OpenAiServer.checkHostNames(hostNames), apiKey == null || apiKey.isEmpty() ? null : apiKey);
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
             if (!model.hasTokenizer()) {
                 throw new Owl2jException("model " + model.dir() + " has no tokenizer.model or tokenizer.json; the server needs one");

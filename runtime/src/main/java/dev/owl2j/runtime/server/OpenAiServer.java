@@ -7,6 +7,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -25,6 +26,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final ServerParts parts;
     private final Connections connections;
     private final ImageLoader images;
+    private final AccessGuard access;
     private final long created = System.currentTimeMillis() / 1000;
     private final CountDownLatch closed = new CountDownLatch(1);
     private Javalin app;
@@ -42,6 +44,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.frontEnd = new FrontEnd(options.frontEndThreads(), options.queue(), metrics);
         metrics.gauge("owl2j_preparations_pending", "Requests being parsed, decoded or tokenized, or waiting for that.", frontEnd::pending);
         this.connections = new Connections(options, metrics);
+        this.access = new AccessGuard(options);
         RequestBodies bodies = new RequestBodies(options.maxBodyBytes(), options.bodyBudgetBytes());
         metrics.gauge("owl2j_request_body_bytes", "Request-body bytes held in memory by requests being read or prepared.", bodies::heldBytes);
         this.images = new ImageLoader(options, remoteAllowed);
@@ -63,7 +66,9 @@ public final class OpenAiServer implements AutoCloseable {
             config.http.maxRequestSize = options.maxBodyBytes();
             config.jetty.addConnector(connections::connector);
         });
+        app.before(access::check);
         app.before(this::admit);
+        app.options("/*", access::preflight);
         app.post("/v1/chat/completions", chat::handle);
         app.post("/v1/score", score::handle);
         app.get("/v1/models", this::models);
@@ -86,6 +91,16 @@ public final class OpenAiServer implements AutoCloseable {
             throw new Owl2jException("cannot listen on " + options.host() + ":" + options.port() + ": " + rootMessage(e));
         }
         return this;
+    }
+
+    /** Checks {@code --cors} values: origins (scheme://host[:port]), no wildcard. One-line errors. */
+    public static List<String> checkOrigins(List<String> origins) {
+        return AccessGuard.checkOrigins(origins);
+    }
+
+    /** Checks {@code --host-name} values: DNS names. One-line errors. */
+    public static List<String> checkHostNames(List<String> names) {
+        return AccessGuard.checkHostNames(names);
     }
 
     /** The bound port. */

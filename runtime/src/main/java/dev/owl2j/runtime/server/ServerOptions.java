@@ -20,7 +20,7 @@ import java.util.List;
  * @param maxConnections     open connections served; further ones are answered 503 (health and metrics still served)
  * @param frontEndThreads    threads that parse bodies, decode images and tokenize prompts
  * @param bodyBudgetBytes    request-body bytes all requests together may hold in memory while they are prepared
- * @param corsOrigin         the one browser origin allowed to call the API (null: no cross-origin calls)
+ * @param corsOrigins        browser origins allowed to call the API (empty: no cross-origin calls)
  * @param hostNames          host names (besides IP literals and localhost) a request's Host header may carry
  * @param apiKey             the bearer token every API request must carry (null: none needed)
  * @param modelNames         the names /v1/models reports and a request's {@code model} may use (first = main id;
@@ -29,7 +29,7 @@ import java.util.List;
 public record ServerOptions(String host, int port, int maxBatch, int queue, boolean allowRemoteImages,
                             int maxImages, int maxImageBytes, long maxImagePixels, int maxTokens,
                             Duration remoteImageTimeout, Duration readTimeout, int maxConnections, int frontEndThreads,
-                            long bodyBudgetBytes, String corsOrigin, List<String> hostNames, String apiKey,
+                            long bodyBudgetBytes, List<String> corsOrigins, List<String> hostNames, String apiKey,
                             List<String> modelNames) {
     public ServerOptions {
         if (port < 0 || port > 65535) throw new Owl2jException("--port must be 0..65535, got " + port);
@@ -41,6 +41,7 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, bool
         if (maxConnections < 1) throw new Owl2jException("--max-connections must be at least 1, got " + maxConnections);
         if (frontEndThreads < 1) throw new Owl2jException("front-end threads must be at least 1, got " + frontEndThreads);
         hostNames = hostNames == null ? List.of() : List.copyOf(hostNames);
+        corsOrigins = corsOrigins == null ? List.of() : List.copyOf(corsOrigins);
         modelNames = modelNames == null ? List.of() : List.copyOf(modelNames);
         if (apiKey != null && apiKey.isBlank()) throw new Owl2jException("--api-key must not be empty");
         bodyBudgetBytes = Math.max(bodyBudgetBytes, maxBodyBytes(maxImages, maxImageBytes));
@@ -51,7 +52,7 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, bool
                          int maxImageBytes, long maxImagePixels, int maxTokens, Duration remoteImageTimeout) {
         this(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels, maxTokens,
                 remoteImageTimeout, DEFAULT_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, defaultFrontEndThreads(),
-                defaultBodyBudget(), null, List.of(), null, List.of());
+                defaultBodyBudget(), List.of(), List.of(), null, List.of());
     }
 
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
@@ -83,43 +84,43 @@ public record ServerOptions(String host, int port, int maxBatch, int queue, bool
 
     public ServerOptions withPort(int port) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
     public ServerOptions withBatch(int maxBatch, int queue) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
     public ServerOptions withHost(String host) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
     public ServerOptions withConnections(Duration readTimeout, int maxConnections) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
     public ServerOptions withFrontEnd(int frontEndThreads, long bodyBudgetBytes) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
-    public ServerOptions withAccess(String corsOrigin, List<String> hostNames, String apiKey) {
+    public ServerOptions withAccess(List<String> corsOrigins, List<String> hostNames, String apiKey) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
     public ServerOptions withModelNames(List<String> modelNames) {
         return new ServerOptions(host, port, maxBatch, queue, allowRemoteImages, maxImages, maxImageBytes, maxImagePixels,
-                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigin,
+                maxTokens, remoteImageTimeout, readTimeout, maxConnections, frontEndThreads, bodyBudgetBytes, corsOrigins,
                 hostNames, apiKey, modelNames);
     }
 
