@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The server with the project's real front end (LLaMA-2 tokenizer from testdata/tokenizer, mplug_owl2 chat
@@ -91,5 +92,19 @@ class RealFrontEndTest {
         // prompt1 of the fixture is this question without the system text.
         assertArrayEquals(TinyFixture.ids("prompt1"), model.encodePrompt(model.renderChat(List.of(
                 new ServerModel.Turn("user", "What is the capital of France?")))));
+    }
+
+    @Test
+    void aFifteenMegabyteTextIsRefusedBeforeTheTokenizerSeesIt() throws Exception {
+        // With the real LLaMA vocabulary the length bound alone refuses it (the test would take minutes and
+        // gigabytes if the text were tokenized, as it was before the bound).
+        for (String filler : new String[]{"a", " "}) {
+            String text = filler.repeat((15 << 20) / filler.length());
+            java.net.http.HttpResponse<String> r = Wire.post(server.port(), "/v1/chat/completions", Wire.chat(
+                    Wire.JSON.writeValueAsString(text), "\"max_tokens\":1"));
+            Wire.assertApiError(400, "context_length_exceeded", "the context holds 2048", r.statusCode(), r.body());
+            assertTrue(Wire.JSON.readTree(r.body()).get("error").get("message").asText().startsWith("the prompt is at least "), r.body());
+        }
+        assertTrue(model.tokenLowerBound("x".repeat(15 << 20)) >= 2048);
     }
 }
