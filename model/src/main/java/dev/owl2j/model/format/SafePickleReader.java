@@ -232,7 +232,7 @@ public final class SafePickleReader {
         Global g = new Global(module, name);
         boolean storage = module.equals("torch") && STORAGES.containsKey(name);
         if (!storage && !CALLABLES.contains(g.qualified())) {
-            throw new Owl2jException(where + ": refusing to load pickle global " + g.qualified());
+            throw new Owl2jException(where + ": refusing to load pickle global " + printable(g.qualified()));
         }
         return g;
     }
@@ -248,7 +248,7 @@ public final class SafePickleReader {
         if (dtype == null || !type.module().equals("torch")) {
             fail("persistent id names " + type.qualified() + ", not a storage type");
         }
-        if (numel < 0) fail("storage " + key + " has negative size " + numel);
+        if (numel < 0) fail("storage " + printable(key) + " has negative size " + numel);
         return new StorageRef(key, dtype, location, numel);
     }
 
@@ -443,17 +443,26 @@ public final class SafePickleReader {
 
     /** A name for a one-line message: control characters escaped as \xNN, at most 200 characters. */
     public static String printable(String s) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            if (sb.length() >= 200) return sb.append("...").toString();
-            char c = s.charAt(i);
-            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) sb.append(String.format("\\x%02x", (int) c));
-            else sb.append(c);
-        }
-        return sb.toString();
+        return escape(s.length() > 200 ? s.substring(0, 200) + "..." : s);
     }
 
+    /** Control characters (C0, DEL, C1, line and paragraph separators) as \\xNN or \\uNNNN. */
+    static String escape(String s) {
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029;
+            if (control && sb == null) sb = new StringBuilder(s.substring(0, i));
+            if (sb != null) {
+                if (!control) sb.append(c);
+                else sb.append(c < 0x100 ? String.format("\\x%02x", (int) c) : String.format("\\u%04x", (int) c));
+            }
+        }
+        return sb == null ? s : sb.toString();
+    }
+
+    /** Every refusal: names from the pickle may hold any character, so the whole line is escaped once more. */
     private void fail(String msg) {
-        throw new Owl2jException(where + ": " + msg);
+        throw new Owl2jException(where + ": " + escape(msg));
     }
 }

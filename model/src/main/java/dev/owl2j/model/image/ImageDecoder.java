@@ -17,7 +17,6 @@ import java.awt.image.ComponentColorModel;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -48,6 +47,8 @@ import java.util.Locale;
 public final class ImageDecoder {
     /** Largest accepted width x height (Pillow warns from 89,478,485 pixels and refuses from twice that). */
     public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+    /** Largest image file read from a path (the server's request limit is the same 20 MiB). */
+    public static final int MAX_FILE_BYTES = 20 << 20;
 
     private final long maxPixels;
 
@@ -65,17 +66,35 @@ public final class ImageDecoder {
         return maxPixels;
     }
 
+    /**
+     * Decodes an image file: only a regular file (a FIFO would block, {@code /dev/zero} never ends) of at most
+     * {@link #MAX_FILE_BYTES}, read with that cap even if the file grows meanwhile.
+     */
     public RgbImage decode(Path file) {
         byte[] data;
         try {
             if (Files.isDirectory(file)) {
                 throw new Owl2jException("cannot read image " + file + ": it is a directory");
             }
-            data = Files.readAllBytes(file);
+            if (!Files.exists(file)) {
+                throw new Owl2jException("image not found: " + file);
+            }
+            if (!Files.isRegularFile(file)) {
+                throw new Owl2jException("cannot read image " + file + ": not a regular file");
+            }
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new Owl2jException("image " + file + " is " + Files.size(file) + " bytes, over the limit of " + MAX_FILE_BYTES);
+            }
+            try (var in = Files.newInputStream(file)) {
+                data = in.readNBytes(MAX_FILE_BYTES + 1);
+            }
+            if (data.length > MAX_FILE_BYTES) {
+                throw new Owl2jException("image " + file + " is over the limit of " + MAX_FILE_BYTES + " bytes");
+            }
         } catch (NoSuchFileException e) {
             throw new Owl2jException("image not found: " + file);
         } catch (IOException e) {
-            throw new Owl2jException("cannot read image " + file + ": " + e.getMessage());
+            throw new Owl2jException("cannot read image " + file + ": " + oneLine(String.valueOf(e.getMessage())));
         }
         return decode(data, file.toString());
     }
@@ -114,7 +133,7 @@ public final class ImageDecoder {
         String what = format.name();
         ImageReader reader = readerFor(format, name);
         List<String> warnings = new ArrayList<>();
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+        try (ImageInputStream in = new ByteImageInputStream(data)) {
             reader.setInput(in, true, false);
             reader.addIIOReadWarningListener(new IIOReadWarningListener() {
                 @Override
@@ -158,12 +177,17 @@ public final class ImageDecoder {
             return out;
         } catch (Owl2jException e) {
             throw e;
-        } catch (IOException | RuntimeException e) {
-            // ImageIO readers report corrupt data as IIOException, but some throw runtime exceptions
-            // (IndexOutOfBounds, IllegalArgument, NegativeArraySize) on malformed headers.
-            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            String kind = endsEarly(e) || missingEnd(format, data) ? "truncated" : "corrupt";
-            throw new Owl2jException(name + ": " + kind + " " + what + " image, cannot decode it (" + oneLine(msg) + ")");
+        } catch (IOException | RuntimeException | LinkageError | StackOverflowError e) {
+            // ImageIO readers report corrupt data as IIOException, some throw runtime exceptions on malformed headers
+            // (IndexOutOfBounds, IllegalArgument, NegativeArraySize), and the PNG reader wraps whatever it caught as
+            // "Caught exception during read:". The user sees what the reader said in words, never a class name.
+            if (causedBy(e, OutOfMemoryError.class)) {
+                throw new Owl2jException(name + ": not enough memory to decode the " + what + " image");
+            }
+            String kind = e instanceof ByteImageInputStream.PastEnd || endsEarly(e) || missingEnd(format, data) ? "truncated" : "corrupt";
+            String detail = readerMessage(e);
+            throw new Owl2jException(name + ": " + kind + " " + what + " image, cannot decode it"
+                    + (detail == null ? "" : " (" + detail + ")"));
         } catch (OutOfMemoryError e) {
             throw new Owl2jException(name + ": not enough memory to decode the " + what + " image");
         } finally {
@@ -258,6 +282,28 @@ public final class ImageDecoder {
         return false;
     }
 
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) return true;
+        }
+        return false;
+    }
+
+    /**
+     * The first message in the cause chain that a reader wrote for people (an IIOException's own words), without
+     * the PNG reader's "Caught exception during read:" wrapper; null when there is none (a bare runtime exception).
+     */
+    private static String readerMessage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            if (!(t instanceof IOException) || m == null || m.isBlank()) continue;
+            if (m.startsWith("Caught exception during read")) continue;
+            if (m.contains("Exception") || m.contains("java.")) continue;
+            return oneLine(m);
+        }
+        return null;
+    }
+
     private static boolean isTruncation(String warning) {
         String w = warning.toLowerCase(Locale.ROOT);
         return w.contains("premature end") || w.contains("eof") || w.contains("truncat") || w.contains("end of file")
@@ -265,7 +311,7 @@ public final class ImageDecoder {
     }
 
     private static String oneLine(String s) {
-        String t = s.replaceAll("\\s+", " ").trim();
+        String t = s.replaceAll("[\\s\\p{Cntrl}]+", " ").trim();
         return t.length() > 200 ? t.substring(0, 200) + "..." : t;
     }
 

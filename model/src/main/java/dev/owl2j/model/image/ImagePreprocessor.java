@@ -41,11 +41,38 @@ public final class ImagePreprocessor {
     }
 
     public float[] pixelValues(Path file, AspectMode mode) {
-        return pixelValues(decoder.decode(file), mode);
+        RgbImage image = decoder.decode(file);
+        checkSizes(image, mode, file.toString());
+        return pixelValues(image, mode);
     }
 
     public float[] pixelValues(byte[] data, String sourceName, AspectMode mode) {
-        return pixelValues(decoder.decode(data, sourceName), mode);
+        RgbImage image = decoder.decode(data, sourceName);
+        checkSizes(image, mode, sourceName == null ? "<image>" : sourceName);
+        return pixelValues(image, mode);
+    }
+
+    /**
+     * Refuses an image whose intermediate images would exceed the decoder's pixel limit: the square canvas of
+     * {@code pad} and {@code resize} (side max(W, H)) and the shortest-edge resize (a 100000000x1 image would
+     * become 44,800,000,000 pixels wide). Checked before anything is allocated (docs/security.md, Images).
+     */
+    public void checkSizes(RgbImage image, AspectMode mode, String name) {
+        long w = image.width(), h = image.height(), limit = decoder.maxPixels();
+        long side = mode == AspectMode.CROP ? -1 : Math.max(w, h);
+        if (side > 0 && w != h && side * side > limit) {
+            throw new Owl2jException(name + ": a " + w + "x" + h + " image needs a " + side + "x" + side + " square for --aspect "
+                    + mode.name().toLowerCase(java.util.Locale.ROOT) + ", over the limit of " + limit
+                    + " pixels (try --aspect crop)");
+        }
+        if (cfg.doResize()) {
+            long shortSide = side > 0 ? side : Math.min(w, h), longSide = side > 0 ? side : Math.max(w, h);
+            double newLong = (double) cfg.shortestEdge() * longSide / shortSide;
+            if (newLong * cfg.shortestEdge() > limit) {
+                throw new Owl2jException(name + ": a " + w + "x" + h + " image resized to a shortest edge of " + cfg.shortestEdge()
+                        + " would be " + (long) newLong + " pixels long, over the limit of " + limit + " pixels");
+            }
+        }
     }
 
     /** CHW float32 [3 * S * S] with S = {@link #imageSize()}. */
@@ -55,6 +82,7 @@ public final class ImagePreprocessor {
 
     /** The uint8 image after the aspect step, the resize and the centre crop (before rescaling). */
     public RgbImage prepare(RgbImage image, AspectMode mode) {
+        checkSizes(image, mode, "image");
         RgbImage squared = switch (mode) {
             case PAD -> expandToSquare(image, background);
             case RESIZE -> {

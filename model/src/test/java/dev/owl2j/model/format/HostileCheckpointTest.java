@@ -76,6 +76,16 @@ class HostileCheckpointTest {
         pickleRefused(p.op('e').op('.').bytes(), msg);
     }
 
+    /** Fuzzing finding: a GLOBAL name holding control characters made the refusal several lines long. */
+    @Test
+    void namesFromThePickleAreEscapedInErrors() {
+        String m = refused(() -> SafePickleReader.readStateDict(Pickles.proto2().global("torc\r\u0000h", "x\u0085y").op('.').bytes(), "x"),
+                "refusing to load pickle global torc\\x0d\\x00h.x\\x85y");
+        assertFalse(m.contains("\r"), m);
+        refused(() -> SafePickleReader.readStateDict(Pickles.proto2().op('}').str("k\n").op(')').op('s').op('.').bytes(), "x"),
+                "k\\x0a is a tuple of 0, not a tensor");
+    }
+
     @Test
     void onlyStringKeysAreAccepted() {
         String msg = "only string keys";

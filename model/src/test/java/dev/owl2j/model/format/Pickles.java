@@ -56,7 +56,7 @@ public final class Pickles {
     /** GLOBAL module\nname\n. */
     public Pickles global(String module, String name) {
         op('c');
-        out.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
+        out.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.ISO_8859_1));
         return this;
     }
 
