@@ -3,10 +3,8 @@ package dev.owl2j.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.checkpoint.ComputedBuffers;
-import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.SimpleLinear;
-import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.engine.CpuEngine;
 import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.model.DefaultModel;
@@ -14,10 +12,8 @@ import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
 import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * What continuous batching buys on the CPU: one decode step for B sessions through {@link Engine#stepBatch}
@@ -45,11 +41,7 @@ public final class BatchStepBench {
             }
         }
         Owl2Config cfg = config(hidden, layers);
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).withPresence(ExpectedTensors.Presence.REQUIRED)) {
-            shapes.put(e.name(), e.shape());
-        }
-        try (SyntheticWeights weights = new SyntheticWeights(shapes, n -> DType.F16, 1L)) {
+        try (SyntheticWeights weights = SyntheticWeights.forConfig(cfg, null, 1L)) {
             Engine engine = new CpuEngine(ComputedBuffers.over(weights, cfg), cfg, SimpleLinear::new, "F16");
             System.out.printf(Locale.ROOT, "decoder hidden %d, MLP %d, %d layers, vocab %d, F16 weights %.0f MB; %s%n",
                     cfg.hiddenSize(), cfg.intermediateSize(), cfg.numHiddenLayers(), cfg.vocabSize(), weights.byteSize() / 1e6,

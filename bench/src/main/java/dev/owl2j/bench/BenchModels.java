@@ -8,11 +8,9 @@ import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.server.ServerModel;
 import dev.owl2j.runtime.server.TokenizedModel;
 
-import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.GenerationConfig;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.config.PreprocessorConfig;
-import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tokenizer.DefaultTokenizerBuilder;
@@ -24,9 +22,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The model a load benchmark serves, loaded as {@code owl2j serve} loads it (default: the embedded random
@@ -54,12 +50,7 @@ final class BenchModels {
     static ServerModel synthetic7b(String quant) {
         Owl2Config cfg = Owl2Config.parse("{}"); // the defaults are the release's config
         DType q = ModelOptions.parseQuant(quant);
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).withPresence(ExpectedTensors.Presence.REQUIRED)) {
-            shapes.put(e.name(), e.shape());
-        }
-        SyntheticWeights weights = new SyntheticWeights(shapes,
-                n -> q != null && Linears.isDecoderProjection(n) && shapes.get(n)[1] % 32 == 0 ? q : DType.F16, 1);
+        SyntheticWeights weights = SyntheticWeights.forConfig(cfg, q, 1);
         Engine engine = new CpuEngine(weights, cfg, weights.kernelsReleasingCopies(),
                 "synthetic 7B, " + (q == null ? "F16" : q + " decoder"));
         Tokenizer tokenizer;

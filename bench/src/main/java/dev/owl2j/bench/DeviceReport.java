@@ -92,7 +92,7 @@ public final class DeviceReport {
         if (!"none".equals(synthetic)) {
             synthCfg = "tiny".equals(synthetic) ? tinyCfg : release7b();
             Owl2Config c = synthCfg;
-            synth = new SyntheticWeights(ModelShapes.of(c), name -> DType.F16, 42);
+            synth = SyntheticWeights.forConfig(c, null, 42);
         }
         for (Api api : apis) {
             for (Device d : Devices.of(api)) {

@@ -45,12 +45,12 @@ public final class ComputedBuffers implements TensorSource {
         Owl2Config.AbstractorConfig a = config.abstractor();
         Map<String, long[]> computed = new LinkedHashMap<>();
         for (int l = 0; l < a.numHiddenLayers(); l++) {
-            String p = "model.visual_abstractor.encoder.layers." + l + ".crossattention.attention.";
-            if (!stored.contains(p + "q_pos_embed")) {
-                computed.put(p + "q_pos_embed", new long[]{a.numLearnableQueries(), a.hiddenSize()});
+            String qName = ExpectedTensors.abstractorLayer(l).qPosEmbed(), kName = ExpectedTensors.abstractorLayer(l).kPosEmbed();
+            if (!stored.contains(qName)) {
+                computed.put(qName, new long[]{a.numLearnableQueries(), a.hiddenSize()});
             }
-            if (!stored.contains(p + "k_pos_embed")) {
-                computed.put(p + "k_pos_embed", new long[]{1L + (long) a.gridSize() * a.gridSize(), a.hiddenSize()});
+            if (!stored.contains(kName)) {
+                computed.put(kName, new long[]{1L + (long) a.gridSize() * a.gridSize(), a.hiddenSize()});
             }
         }
         return new ComputedBuffers(stored, a, computed);

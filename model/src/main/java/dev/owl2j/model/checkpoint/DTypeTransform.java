@@ -39,7 +39,7 @@ public final class DTypeTransform implements TensorTransform {
 
     /** True for tensors kept in float32 whatever the target (positional/rotary buffers). */
     public static boolean isBuffer(String name) {
-        return name.endsWith("rotary_emb.inv_freq") || name.endsWith("q_pos_embed") || name.endsWith("k_pos_embed");
+        return ExpectedTensors.isBuffer(name);
     }
 
     @Override

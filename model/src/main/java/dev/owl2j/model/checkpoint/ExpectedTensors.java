@@ -7,10 +7,16 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Every tensor an mPLUG-Owl2 checkpoint holds, by name and shape, derived from its config (docs/model.md,
  * Checkpoint). The release's names are the state_dict of MPLUGOwl2LlamaForCausalLM as written by the converter.
+ *
+ * <p>This is the one place where checkpoint names are spelled out: the engines, {@code convert}, the synthetic
+ * weights of the benchmarks and the tests look names up through the typed helpers below
+ * ({@link #decoderLayer}, {@link #visionLayer}, {@link #abstractorLayer}, the constants) and shapes through
+ * {@link #forConfig}.
  */
 public final class ExpectedTensors {
     public enum Component { VISION, ABSTRACTOR, DECODER }
@@ -24,7 +30,17 @@ public final class ExpectedTensors {
         COMPUTED_IF_MISSING
     }
 
-    public record Expected(String name, long[] shape, Component component, Presence presence) {
+    /** How the engines use a tensor. */
+    public enum Kind {
+        /** Norm weights, biases, learned positions and tokens, computed tables: widened to float. */
+        VECTOR,
+        /** A weight matrix [rows, cols] (or stored with more dimensions, flattened after the first), kept as stored. */
+        MATRIX,
+        /** A decoder layer's projection: a matrix that the quantized modes convert to Q8_0/Q4_0. */
+        DECODER_PROJECTION
+    }
+
+    public record Expected(String name, long[] shape, Component component, Presence presence, Kind kind) {
         public long numel() {
             long n = 1;
             for (long d : shape) n *= d;
@@ -34,7 +50,239 @@ public final class ExpectedTensors {
         public String shapeString() {
             return Arrays.toString(shape);
         }
+
+        /** Rows of the matrix this tensor is used as (its first dimension). */
+        public int rows() {
+            return Math.toIntExact(shape[0]);
+        }
+
+        /** Columns of the matrix this tensor is used as (the product of the other dimensions). */
+        public int cols() {
+            return Math.toIntExact(numel() / shape[0]);
+        }
+
+        /** A matrix in any form (plain or decoder projection). */
+        public boolean matrix() {
+            return kind != Kind.VECTOR;
+        }
     }
+
+    // ---- names ------------------------------------------------------------------------------------------
+
+    public static final String EMBED_TOKENS = "model.embed_tokens.weight";
+    /** The decoder's final RMSNorm. */
+    public static final String NORM = "model.norm.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    private static final String VISION = "model.vision_model.";
+    private static final String ABSTRACTOR = "model.visual_abstractor.";
+    private static final Pattern DECODER_PROJECTION = Pattern.compile("model\\.layers\\.\\d+\\.(self_attn|mlp)\\..*proj.*");
+
+    /** A weight and its bias, named {@code base.weight} and {@code base.bias}. */
+    public record Affine(String base) {
+        public String weight() {
+            return base + ".weight";
+        }
+
+        public String bias() {
+            return base + ".bias";
+        }
+    }
+
+    /** Names of decoder layer N ({@code model.layers.N.}); {@code way} is the MAM's 0 (text) or 1 (visual). */
+    public record DecoderLayerNames(int index) {
+        private String p() {
+            return "model.layers." + index + ".";
+        }
+
+        public String inputLayernorm(int way) {
+            return p() + "input_layernorm.multiway." + way + ".weight";
+        }
+
+        public String qProj() {
+            return p() + "self_attn.q_proj.weight";
+        }
+
+        public String kProj(int way) {
+            return p() + "self_attn.k_proj.multiway." + way + ".weight";
+        }
+
+        public String vProj(int way) {
+            return p() + "self_attn.v_proj.multiway." + way + ".weight";
+        }
+
+        public String oProj() {
+            return p() + "self_attn.o_proj.weight";
+        }
+
+        public String postAttentionLayernorm(int way) {
+            return p() + "post_attention_layernorm.multiway." + way + ".weight";
+        }
+
+        public String gateProj() {
+            return p() + "mlp.gate_proj.weight";
+        }
+
+        public String upProj() {
+            return p() + "mlp.up_proj.weight";
+        }
+
+        public String downProj() {
+            return p() + "mlp.down_proj.weight";
+        }
+
+        public String rotaryInvFreq() {
+            return p() + "self_attn.rotary_emb.inv_freq";
+        }
+    }
+
+    /** Names of the vision tower outside its layers ({@code model.vision_model.}). */
+    public static final class VisionNames {
+        public static final String CLS_TOKEN = VISION + "embeddings.cls_token";
+        public static final String PATCH_EMBED = VISION + "embeddings.patch_embed.weight";
+        public static final String POSITION_EMBEDDING = VISION + "embeddings.position_embedding";
+        public static final Affine PRE_LAYERNORM = new Affine(VISION + "embeddings.pre_layernorm");
+        public static final Affine POST_LAYERNORM = new Affine(VISION + "post_layernorm");
+
+        private VisionNames() {}
+    }
+
+    /** Names of vision layer N ({@code model.vision_model.encoder.layers.N.}). */
+    public record VisionLayerNames(int index) {
+        private Affine a(String s) {
+            return new Affine(VISION + "encoder.layers." + index + "." + s);
+        }
+
+        public Affine inputLayernorm() {
+            return a("input_layernorm");
+        }
+
+        /** The fused projection, output features per head then q/k/v (docs/model.md, Vision encoder). */
+        public Affine queryKeyValue() {
+            return a("self_attn.query_key_value");
+        }
+
+        public Affine dense() {
+            return a("self_attn.dense");
+        }
+
+        public Affine postAttentionLayernorm() {
+            return a("post_attention_layernorm");
+        }
+
+        public Affine fc1() {
+            return a("mlp.fc1");
+        }
+
+        public Affine fc2() {
+            return a("mlp.fc2");
+        }
+    }
+
+    /** Names of the abstractor outside its layers ({@code model.visual_abstractor.}). */
+    public static final class AbstractorNames {
+        public static final String QUERY_EMBEDS = ABSTRACTOR + "query_embeds";
+        public static final Affine VISUAL_FC = new Affine(ABSTRACTOR + "visual_fc");
+        public static final String VIT_EOS = ABSTRACTOR + "vit_eos";
+
+        private AbstractorNames() {}
+    }
+
+    /** Names of abstractor layer N ({@code model.visual_abstractor.encoder.layers.N.crossattention.}). */
+    public record AbstractorLayerNames(int index) {
+        private String p() {
+            return ABSTRACTOR + "encoder.layers." + index + ".crossattention.";
+        }
+
+        private Affine a(String s) {
+            return new Affine(p() + s);
+        }
+
+        public Affine norm1() {
+            return a("norm1");
+        }
+
+        public Affine normk() {
+            return a("normk");
+        }
+
+        public Affine query() {
+            return a("attention.query");
+        }
+
+        public Affine key() {
+            return a("attention.key");
+        }
+
+        public Affine value() {
+            return a("attention.value");
+        }
+
+        /** The query position table (computed when absent). */
+        public String qPosEmbed() {
+            return p() + "attention.q_pos_embed";
+        }
+
+        /** The key position table (computed when absent). */
+        public String kPosEmbed() {
+            return p() + "attention.k_pos_embed";
+        }
+
+        public Affine outProj() {
+            return a("output.out_proj");
+        }
+
+        public Affine norm2() {
+            return a("output.norm2");
+        }
+
+        public Affine w1() {
+            return a("output.mlp.w1");
+        }
+
+        public Affine w3() {
+            return a("output.mlp.w3");
+        }
+
+        public Affine ffnLn() {
+            return a("output.mlp.ffn_ln");
+        }
+
+        public Affine w2() {
+            return a("output.mlp.w2");
+        }
+    }
+
+    public static DecoderLayerNames decoderLayer(int index) {
+        return new DecoderLayerNames(index);
+    }
+
+    public static VisionLayerNames visionLayer(int index) {
+        return new VisionLayerNames(index);
+    }
+
+    public static AbstractorLayerNames abstractorLayer(int index) {
+        return new AbstractorLayerNames(index);
+    }
+
+    /** True for the decoder linear weights that quantized modes convert ({@code model.layers.N.(self_attn|mlp).*proj*}). */
+    public static boolean isDecoderProjection(String name) {
+        return DECODER_PROJECTION.matcher(name).matches();
+    }
+
+    /** True for the position and rotary buffers, kept in float32 whatever a conversion's target dtype. */
+    public static boolean isBuffer(String name) {
+        return name.endsWith("rotary_emb.inv_freq") || name.endsWith("q_pos_embed") || name.endsWith("k_pos_embed");
+    }
+
+    /** The component a tensor name belongs to by its prefix (also for names the config does not expect). */
+    public static Component componentOf(String name) {
+        if (name.startsWith(VISION)) return Component.VISION;
+        if (name.startsWith(ABSTRACTOR)) return Component.ABSTRACTOR;
+        return Component.DECODER;
+    }
+
+    // ---- shapes -----------------------------------------------------------------------------------------
 
     private final Map<String, Expected> byName;
 
@@ -47,92 +295,73 @@ public final class ExpectedTensors {
         Builder b = new Builder(m);
 
         // decoder (docs/model.md, Decoder): shared q/o/MLP, per-modality (multiway 0 = text, 1 = visual) k/v and RMSNorms
-        int h = c.hiddenSize(), kv = c.numKeyValueHeads() * c.headDim(), ff = c.intermediateSize();
+        int h = c.hiddenSize(), q = c.numAttentionHeads() * c.headDim(), kv = c.numKeyValueHeads() * c.headDim();
+        int ff = c.intermediateSize();
         b.component = Component.DECODER;
-        b.req("model.embed_tokens.weight", c.vocabSize(), h);
+        b.matrix(EMBED_TOKENS, c.vocabSize(), h);
         for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            b.req(p + "self_attn.q_proj.weight", h, h);
+            DecoderLayerNames n = decoderLayer(l);
+            b.projection(n.qProj(), q, h);
             for (int w = 0; w < 2; w++) {
-                b.req(p + "self_attn.k_proj.multiway." + w + ".weight", kv, h);
-                b.req(p + "self_attn.v_proj.multiway." + w + ".weight", kv, h);
+                b.projection(n.kProj(w), kv, h);
+                b.projection(n.vProj(w), kv, h);
             }
-            b.req(p + "self_attn.o_proj.weight", h, h);
-            b.req(p + "mlp.gate_proj.weight", ff, h);
-            b.req(p + "mlp.up_proj.weight", ff, h);
-            b.req(p + "mlp.down_proj.weight", h, ff);
+            b.projection(n.oProj(), h, q);
+            b.projection(n.gateProj(), ff, h);
+            b.projection(n.upProj(), ff, h);
+            b.projection(n.downProj(), h, ff);
             for (int w = 0; w < 2; w++) {
-                b.req(p + "input_layernorm.multiway." + w + ".weight", h);
-                b.req(p + "post_attention_layernorm.multiway." + w + ".weight", h);
+                b.vector(n.inputLayernorm(w), h);
+                b.vector(n.postAttentionLayernorm(w), h);
             }
-            b.add(p + "self_attn.rotary_emb.inv_freq", Presence.OPTIONAL, c.headDim() / 2);
+            b.add(n.rotaryInvFreq(), Presence.OPTIONAL, Kind.VECTOR, c.headDim() / 2);
         }
-        b.req("model.norm.weight", h);
-        b.add("lm_head.weight", c.tieWordEmbeddings() ? Presence.OPTIONAL : Presence.REQUIRED, c.vocabSize(), h);
+        b.vector(NORM, h);
+        b.add(LM_HEAD, c.tieWordEmbeddings() ? Presence.OPTIONAL : Presence.REQUIRED, Kind.MATRIX, c.vocabSize(), h);
 
         // vision encoder (docs/model.md, Vision encoder)
         Owl2Config.VisionConfig v = c.vision();
-        int hv = v.hiddenSize();
+        int hv = v.hiddenSize(), fv = v.intermediateSize();
         b.component = Component.VISION;
-        String vp = "model.vision_model.";
-        b.req(vp + "embeddings.cls_token", 1, 1, hv);
-        b.req(vp + "embeddings.patch_embed.weight", hv, v.numChannels(), v.patchSize(), v.patchSize());
-        b.req(vp + "embeddings.position_embedding", 1, v.seqLen(), hv);
-        b.req(vp + "embeddings.pre_layernorm.weight", hv);
-        b.req(vp + "embeddings.pre_layernorm.bias", hv);
+        b.vector(VisionNames.CLS_TOKEN, 1, 1, hv);
+        b.matrix(VisionNames.PATCH_EMBED, hv, v.numChannels(), v.patchSize(), v.patchSize());
+        b.vector(VisionNames.POSITION_EMBEDDING, 1, v.seqLen(), hv);
+        b.norm(VisionNames.PRE_LAYERNORM, hv);
         for (int l = 0; l < v.numHiddenLayers(); l++) {
-            String p = vp + "encoder.layers." + l + ".";
-            b.req(p + "input_layernorm.weight", hv);
-            b.req(p + "input_layernorm.bias", hv);
-            b.req(p + "self_attn.query_key_value.weight", 3L * hv, hv);
-            b.req(p + "self_attn.query_key_value.bias", 3L * hv);
-            b.req(p + "self_attn.dense.weight", hv, hv);
-            b.req(p + "self_attn.dense.bias", hv);
-            b.req(p + "post_attention_layernorm.weight", hv);
-            b.req(p + "post_attention_layernorm.bias", hv);
-            b.req(p + "mlp.fc1.weight", v.intermediateSize(), hv);
-            b.req(p + "mlp.fc1.bias", v.intermediateSize());
-            b.req(p + "mlp.fc2.weight", hv, v.intermediateSize());
-            b.req(p + "mlp.fc2.bias", hv);
+            VisionLayerNames n = visionLayer(l);
+            b.norm(n.inputLayernorm(), hv);
+            b.affine(n.queryKeyValue(), 3 * hv, hv);
+            b.affine(n.dense(), hv, hv);
+            b.norm(n.postAttentionLayernorm(), hv);
+            b.affine(n.fc1(), fv, hv);
+            b.affine(n.fc2(), hv, fv);
         }
         if (v.usePostLayernorm()) {
-            b.req(vp + "post_layernorm.weight", hv);
-            b.req(vp + "post_layernorm.bias", hv);
+            b.norm(VisionNames.POST_LAYERNORM, hv);
         }
 
         // visual abstractor (docs/model.md, Abstractor)
         Owl2Config.AbstractorConfig a = c.abstractor();
-        int ha = a.hiddenSize(), fa = a.intermediateSize();
+        int ha = a.hiddenSize(), fa = a.intermediateSize(), enc = a.encoderHiddenSize(), nq = a.numLearnableQueries();
         b.component = Component.ABSTRACTOR;
-        String ap = "model.visual_abstractor.";
-        b.req(ap + "query_embeds", 1, a.numLearnableQueries(), ha);
-        b.req(ap + "visual_fc.weight", h, ha);
-        b.req(ap + "visual_fc.bias", h);
-        b.req(ap + "vit_eos", 1, 1, h);
+        b.vector(AbstractorNames.QUERY_EMBEDS, 1, nq, ha);
+        b.affine(AbstractorNames.VISUAL_FC, h, ha);
+        b.vector(AbstractorNames.VIT_EOS, 1, 1, h);
         for (int l = 0; l < a.numHiddenLayers(); l++) {
-            String p = ap + "encoder.layers." + l + ".crossattention.";
-            for (String proj : new String[]{"query", "key", "value"}) {
-                b.req(p + "attention." + proj + ".weight", ha, proj.equals("query") ? ha : a.encoderHiddenSize());
-                b.req(p + "attention." + proj + ".bias", ha);
-            }
-            b.add(p + "attention.q_pos_embed", Presence.COMPUTED_IF_MISSING, a.numLearnableQueries(), ha);
-            b.add(p + "attention.k_pos_embed", Presence.COMPUTED_IF_MISSING, 1L + (long) a.gridSize() * a.gridSize(), ha);
-            b.req(p + "norm1.weight", ha);
-            b.req(p + "norm1.bias", ha);
-            b.req(p + "normk.weight", a.encoderHiddenSize());
-            b.req(p + "normk.bias", a.encoderHiddenSize());
-            b.req(p + "output.out_proj.weight", ha, ha);
-            b.req(p + "output.out_proj.bias", ha);
-            b.req(p + "output.norm2.weight", ha);
-            b.req(p + "output.norm2.bias", ha);
-            b.req(p + "output.mlp.w1.weight", fa, ha);
-            b.req(p + "output.mlp.w1.bias", fa);
-            b.req(p + "output.mlp.w3.weight", fa, ha);
-            b.req(p + "output.mlp.w3.bias", fa);
-            b.req(p + "output.mlp.w2.weight", ha, fa);
-            b.req(p + "output.mlp.w2.bias", ha);
-            b.req(p + "output.mlp.ffn_ln.weight", fa);
-            b.req(p + "output.mlp.ffn_ln.bias", fa);
+            AbstractorLayerNames n = abstractorLayer(l);
+            b.affine(n.query(), ha, ha);
+            b.affine(n.key(), ha, enc);
+            b.affine(n.value(), ha, enc);
+            b.add(n.qPosEmbed(), Presence.COMPUTED_IF_MISSING, Kind.VECTOR, nq, ha);
+            b.add(n.kPosEmbed(), Presence.COMPUTED_IF_MISSING, Kind.VECTOR, 1L + (long) a.gridSize() * a.gridSize(), ha);
+            b.norm(n.norm1(), ha);
+            b.norm(n.normk(), enc);
+            b.affine(n.outProj(), ha, ha);
+            b.norm(n.norm2(), ha);
+            b.affine(n.w1(), fa, ha);
+            b.affine(n.w3(), fa, ha);
+            b.affine(n.w2(), ha, fa);
+            b.norm(n.ffnLn(), fa);
         }
         return new ExpectedTensors(Collections.unmodifiableMap(m));
     }
@@ -142,19 +371,27 @@ public final class ExpectedTensors {
         return byName;
     }
 
+    /** The entry of {@code name}, or null when the config does not expect it. */
     public Expected get(String name) {
         return byName.get(name);
+    }
+
+    /** The entry of a name an engine asks for; a name outside the table is a bug, not bad input. */
+    public Expected require(String name) {
+        Expected e = byName.get(name);
+        if (e == null) throw new IllegalStateException(name + " is not a tensor of this config");
+        return e;
     }
 
     public List<Expected> withPresence(Presence p) {
         return byName.values().stream().filter(e -> e.presence() == p).toList();
     }
 
-    /** The component a tensor name belongs to by its prefix (also for names the config does not expect). */
-    public static Component componentOf(String name) {
-        if (name.startsWith("model.vision_model.")) return Component.VISION;
-        if (name.startsWith("model.visual_abstractor.")) return Component.ABSTRACTOR;
-        return Component.DECODER;
+    /** Name → shape of every tensor a checkpoint must store, in checkpoint order (for synthetic weights). */
+    public Map<String, long[]> requiredShapes() {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (Expected e : withPresence(Presence.REQUIRED)) m.put(e.name(), e.shape().clone());
+        return m;
     }
 
     private static final class Builder {
@@ -165,12 +402,32 @@ public final class ExpectedTensors {
             this.m = m;
         }
 
-        void req(String name, long... shape) {
-            add(name, Presence.REQUIRED, shape);
+        void vector(String name, long... shape) {
+            add(name, Presence.REQUIRED, Kind.VECTOR, shape);
         }
 
-        void add(String name, Presence p, long... shape) {
-            m.put(name, new Expected(name, shape, component, p));
+        void matrix(String name, long... shape) {
+            add(name, Presence.REQUIRED, Kind.MATRIX, shape);
+        }
+
+        void projection(String name, long rows, long cols) {
+            add(name, Presence.REQUIRED, Kind.DECODER_PROJECTION, rows, cols);
+        }
+
+        /** A linear with bias: weight [rows, cols], bias [rows]. */
+        void affine(Affine n, long rows, long cols) {
+            matrix(n.weight(), rows, cols);
+            vector(n.bias(), rows);
+        }
+
+        /** A LayerNorm: weight and bias [width]. */
+        void norm(Affine n, long width) {
+            vector(n.weight(), width);
+            vector(n.bias(), width);
+        }
+
+        void add(String name, Presence p, Kind kind, long... shape) {
+            m.put(name, new Expected(name, shape, component, p, kind));
         }
     }
 }

@@ -114,7 +114,7 @@ public final class ModelCheckpoint implements AutoCloseable {
                 throw new Owl2jException("tensor " + e.name() + " has shape " + Arrays.toString(shape) + " but config.json implies "
                         + e.shapeString());
             }
-            if (e.presence() != Presence.COMPUTED_IF_MISSING && !e.name().endsWith("rotary_emb.inv_freq")) {
+            if (e.presence() != Presence.COMPUTED_IF_MISSING && !ExpectedTensors.isBuffer(e.name())) {
                 params.merge(e.component(), e.numel(), Long::sum);
             }
         }

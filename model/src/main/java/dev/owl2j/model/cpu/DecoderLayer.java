@@ -1,5 +1,7 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.DecoderLayerNames;
 import dev.owl2j.model.config.Owl2Config;
 
 /**
@@ -37,18 +39,18 @@ final class DecoderLayer {
         this.kvDim = kvHeads * headDim;
         this.inter = cfg.intermediateSize();
         this.eps = cfg.rmsNormEps();
-        String p = "model.layers." + index + ".";
+        DecoderLayerNames n = ExpectedTensors.decoderLayer(index);
         for (int m = 0; m < WAYS; m++) {
-            inputLayernorm[m] = w.floats(p + "input_layernorm.multiway." + m + ".weight", hidden);
-            kProj[m] = w.linear(p + "self_attn.k_proj.multiway." + m + ".weight", kvDim, hidden);
-            vProj[m] = w.linear(p + "self_attn.v_proj.multiway." + m + ".weight", kvDim, hidden);
-            postAttentionLayernorm[m] = w.floats(p + "post_attention_layernorm.multiway." + m + ".weight", hidden);
+            inputLayernorm[m] = w.floats(n.inputLayernorm(m));
+            kProj[m] = w.linear(n.kProj(m));
+            vProj[m] = w.linear(n.vProj(m));
+            postAttentionLayernorm[m] = w.floats(n.postAttentionLayernorm(m));
         }
-        qProj = w.linear(p + "self_attn.q_proj.weight", heads * headDim, hidden);
-        oProj = w.linear(p + "self_attn.o_proj.weight", hidden, heads * headDim);
-        gateProj = w.linear(p + "mlp.gate_proj.weight", inter, hidden);
-        upProj = w.linear(p + "mlp.up_proj.weight", inter, hidden);
-        downProj = w.linear(p + "mlp.down_proj.weight", hidden, inter);
+        qProj = w.linear(n.qProj());
+        oProj = w.linear(n.oProj());
+        gateProj = w.linear(n.gateProj());
+        upProj = w.linear(n.upProj());
+        downProj = w.linear(n.downProj());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.tensor.Tensor;
 
@@ -22,16 +23,16 @@ public final class Owl2Decoder {
         this.cfg = cfg;
         this.hidden = cfg.hiddenSize();
         this.vocab = cfg.vocabSize();
-        this.embedTokens = w.tensor("model.embed_tokens.weight", vocab, hidden);
+        this.embedTokens = w.tensor(ExpectedTensors.EMBED_TOKENS);
         if (embedTokens.dtype().isQuantized()) {
-            throw new Owl2jException("model.embed_tokens.weight must be stored as a float type, not " + embedTokens.dtype());
+            throw new Owl2jException(ExpectedTensors.EMBED_TOKENS + " must be stored as a float type, not " + embedTokens.dtype());
         }
         this.layers = new DecoderLayer[cfg.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = new DecoderLayer(w, cfg, i);
         }
-        this.norm = w.floats("model.norm.weight", hidden);
-        this.lmHead = w.linear("lm_head.weight", vocab, hidden);
+        this.norm = w.floats(ExpectedTensors.NORM);
+        this.lmHead = w.linear(ExpectedTensors.LM_HEAD);
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta());
     }
 

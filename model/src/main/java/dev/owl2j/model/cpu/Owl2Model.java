@@ -1,6 +1,7 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.Tensor;
@@ -32,7 +33,7 @@ public final class Owl2Model {
      * naming the tensor.
      */
     public static Owl2Model load(TensorSource weights, Owl2Config cfg, Function<Tensor, Linear> linearFactory) {
-        Weights w = new Weights(weights, linearFactory);
+        Weights w = new Weights(weights, ExpectedTensors.forConfig(cfg), linearFactory);
         VisionEncoder vision = new VisionEncoder(w, cfg.vision());
         VisualAbstractor abstractor = new VisualAbstractor(w, cfg.abstractor(), cfg.vision().seqLen(), cfg.hiddenSize());
         Owl2Decoder decoder = new Owl2Decoder(w, cfg);

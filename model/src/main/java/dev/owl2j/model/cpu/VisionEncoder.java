@@ -1,6 +1,9 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.VisionLayerNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.VisionNames;
 import dev.owl2j.model.config.Owl2Config.VisionConfig;
 
 /**
@@ -8,8 +11,6 @@ import dev.owl2j.model.config.Owl2Config.VisionConfig;
  * after post_layernorm. Weight names below are the checkpoint's, under {@code model.vision_model.}.
  */
 public final class VisionEncoder {
-    private static final String PREFIX = "model.vision_model.";
-
     private final VisionConfig cfg;
     private final int hidden;
     private final int seq;
@@ -46,27 +47,24 @@ public final class VisionEncoder {
         this.patch = cfg.patchSize();
         this.channels = cfg.numChannels();
         this.patchDim = channels * patch * patch;
-        int inter = cfg.intermediateSize();
-        String e = PREFIX + "embeddings.";
-        patchEmbed = w.linearReshaped(e + "patch_embed.weight", new long[]{hidden, channels, patch, patch}, hidden, patchDim);
-        clsToken = w.floats(e + "cls_token", 1, 1, hidden);
-        positionEmbedding = w.floats(e + "position_embedding", 1, seq, hidden);
-        preLayernormWeight = w.floats(e + "pre_layernorm.weight", hidden);
-        preLayernormBias = w.floats(e + "pre_layernorm.bias", hidden);
+        patchEmbed = w.linear(VisionNames.PATCH_EMBED); // [hidden, 3, 14, 14] used as [hidden, 3·14·14]
+        clsToken = w.floats(VisionNames.CLS_TOKEN);
+        positionEmbedding = w.floats(VisionNames.POSITION_EMBEDDING);
+        preLayernormWeight = w.floats(VisionNames.PRE_LAYERNORM.weight());
+        preLayernormBias = w.floats(VisionNames.PRE_LAYERNORM.bias());
         blocks = new Block[cfg.numHiddenLayers()];
         for (int i = 0; i < blocks.length; i++) {
-            String p = PREFIX + "encoder.layers." + i + ".";
+            VisionLayerNames n = ExpectedTensors.visionLayer(i);
             blocks[i] = new Block(
-                    w.floats(p + "input_layernorm.weight", hidden), w.floats(p + "input_layernorm.bias", hidden),
-                    w.linear(p + "self_attn.query_key_value.weight", 3 * hidden, hidden),
-                    w.floats(p + "self_attn.query_key_value.bias", 3 * hidden),
-                    w.linear(p + "self_attn.dense.weight", hidden, hidden), w.floats(p + "self_attn.dense.bias", hidden),
-                    w.floats(p + "post_attention_layernorm.weight", hidden), w.floats(p + "post_attention_layernorm.bias", hidden),
-                    w.linear(p + "mlp.fc1.weight", inter, hidden), w.floats(p + "mlp.fc1.bias", inter),
-                    w.linear(p + "mlp.fc2.weight", hidden, inter), w.floats(p + "mlp.fc2.bias", hidden));
+                    w.floats(n.inputLayernorm().weight()), w.floats(n.inputLayernorm().bias()),
+                    w.linear(n.queryKeyValue().weight()), w.floats(n.queryKeyValue().bias()),
+                    w.linear(n.dense().weight()), w.floats(n.dense().bias()),
+                    w.floats(n.postAttentionLayernorm().weight()), w.floats(n.postAttentionLayernorm().bias()),
+                    w.linear(n.fc1().weight()), w.floats(n.fc1().bias()),
+                    w.linear(n.fc2().weight()), w.floats(n.fc2().bias()));
         }
-        postLayernormWeight = w.floats(PREFIX + "post_layernorm.weight", hidden);
-        postLayernormBias = w.floats(PREFIX + "post_layernorm.bias", hidden);
+        postLayernormWeight = w.floats(VisionNames.POST_LAYERNORM.weight());
+        postLayernormBias = w.floats(VisionNames.POST_LAYERNORM.bias());
     }
 
     /** Pixel floats the encoder takes: channels × image_size × image_size, channels first. */

@@ -1,6 +1,9 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorLayerNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorNames;
 import dev.owl2j.model.config.Owl2Config.AbstractorConfig;
 
 /**
@@ -9,7 +12,6 @@ import dev.owl2j.model.config.Owl2Config.AbstractorConfig;
  * Weight names are the checkpoint's, under {@code model.visual_abstractor.}.
  */
 public final class VisualAbstractor {
-    private static final String PREFIX = "model.visual_abstractor.";
     /** norm1, normk and norm2 are nn.LayerNorm with the default eps 1e-5; only ffn_ln uses layer_norm_eps. */
     private static final double ATTENTION_NORM_EPS = AbstractorConfig.ATTENTION_NORM_EPS;
 
@@ -44,34 +46,31 @@ public final class VisualAbstractor {
             throw new Owl2jException("abstractor encoder_hidden_size " + cfg.encoderHiddenSize()
                     + " must equal its hidden_size " + hidden + " (keys are [queries ; image tokens])");
         }
-        int inter = cfg.intermediateSize();
-        queryEmbeds = w.floats(PREFIX + "query_embeds", 1, queries, hidden);
+        queryEmbeds = w.floats(AbstractorNames.QUERY_EMBEDS);
         // The position tables are buffers the release does not store; use stored ones when present.
         float[] computedQ = SinCosPositions.queryTable(hidden, queries);
         float[] computedK = SinCosPositions.keyTable(hidden, cfg.gridSize());
         layers = new Layer[cfg.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
-            String p = PREFIX + "encoder.layers." + i + ".crossattention.";
-            String qPos = p + "attention.q_pos_embed";
-            String kPos = p + "attention.k_pos_embed";
+            AbstractorLayerNames n = ExpectedTensors.abstractorLayer(i);
             layers[i] = new Layer(
-                    w.floats(p + "norm1.weight", hidden), w.floats(p + "norm1.bias", hidden),
-                    w.floats(p + "normk.weight", hidden), w.floats(p + "normk.bias", hidden),
-                    w.contains(qPos) ? w.floats(qPos, queries, hidden) : computedQ,
-                    w.contains(kPos) ? w.floats(kPos, imageTokens, hidden) : computedK,
-                    w.linear(p + "attention.query.weight", hidden, hidden), w.floats(p + "attention.query.bias", hidden),
-                    w.linear(p + "attention.key.weight", hidden, hidden), w.floats(p + "attention.key.bias", hidden),
-                    w.linear(p + "attention.value.weight", hidden, hidden), w.floats(p + "attention.value.bias", hidden),
-                    w.linear(p + "output.out_proj.weight", hidden, hidden), w.floats(p + "output.out_proj.bias", hidden),
-                    w.floats(p + "output.norm2.weight", hidden), w.floats(p + "output.norm2.bias", hidden),
-                    w.linear(p + "output.mlp.w1.weight", inter, hidden), w.floats(p + "output.mlp.w1.bias", inter),
-                    w.linear(p + "output.mlp.w3.weight", inter, hidden), w.floats(p + "output.mlp.w3.bias", inter),
-                    w.floats(p + "output.mlp.ffn_ln.weight", inter), w.floats(p + "output.mlp.ffn_ln.bias", inter),
-                    w.linear(p + "output.mlp.w2.weight", hidden, inter), w.floats(p + "output.mlp.w2.bias", hidden));
+                    w.floats(n.norm1().weight()), w.floats(n.norm1().bias()),
+                    w.floats(n.normk().weight()), w.floats(n.normk().bias()),
+                    w.contains(n.qPosEmbed()) ? w.floats(n.qPosEmbed()) : computedQ,
+                    w.contains(n.kPosEmbed()) ? w.floats(n.kPosEmbed()) : computedK,
+                    w.linear(n.query().weight()), w.floats(n.query().bias()),
+                    w.linear(n.key().weight()), w.floats(n.key().bias()),
+                    w.linear(n.value().weight()), w.floats(n.value().bias()),
+                    w.linear(n.outProj().weight()), w.floats(n.outProj().bias()),
+                    w.floats(n.norm2().weight()), w.floats(n.norm2().bias()),
+                    w.linear(n.w1().weight()), w.floats(n.w1().bias()),
+                    w.linear(n.w3().weight()), w.floats(n.w3().bias()),
+                    w.floats(n.ffnLn().weight()), w.floats(n.ffnLn().bias()),
+                    w.linear(n.w2().weight()), w.floats(n.w2().bias()));
         }
-        visualFc = w.linear(PREFIX + "visual_fc.weight", decoderHidden, hidden);
-        visualFcBias = w.floats(PREFIX + "visual_fc.bias", decoderHidden);
-        vitEos = w.floats(PREFIX + "vit_eos", 1, 1, decoderHidden);
+        visualFc = w.linear(AbstractorNames.VISUAL_FC.weight());
+        visualFcBias = w.floats(AbstractorNames.VISUAL_FC.bias());
+        vitEos = w.floats(AbstractorNames.VIT_EOS);
     }
 
     /** The position tables layer i uses (stored or computed), for tests: {Pq, Pk}. */

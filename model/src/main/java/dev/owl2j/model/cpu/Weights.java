@@ -1,6 +1,8 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.Expected;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.Tensor;
 
@@ -8,16 +10,19 @@ import java.util.Arrays;
 import java.util.function.Function;
 
 /**
- * Fetches checkpoint tensors by their checkpoint names and checks their shapes, so a wrong or truncated
- * checkpoint fails at load with a message naming the tensor. Matrices become {@link Linear}s through the
- * injected factory and keep their stored dtype; small vectors are widened to float.
+ * Fetches checkpoint tensors by their checkpoint names and checks them against the shapes the config implies
+ * ({@link ExpectedTensors}), so a wrong or truncated checkpoint fails at load with a message naming the tensor.
+ * Matrices become {@link Linear}s through the injected factory and keep their stored dtype; small vectors are
+ * widened to float.
  */
 final class Weights {
     private final TensorSource source;
+    private final ExpectedTensors expected;
     private final Function<Tensor, Linear> linearFactory;
 
-    Weights(TensorSource source, Function<Tensor, Linear> linearFactory) {
+    Weights(TensorSource source, ExpectedTensors expected, Function<Tensor, Linear> linearFactory) {
         this.source = source;
+        this.expected = expected;
         this.linearFactory = linearFactory;
     }
 
@@ -25,8 +30,9 @@ final class Weights {
         return source.contains(name);
     }
 
-    /** The tensor, which must have exactly this shape. */
-    Tensor tensor(String name, long... shape) {
+    /** The tensor, which must have the shape the config implies. */
+    Tensor tensor(String name) {
+        long[] shape = expected.require(name).shape();
         if (!source.contains(name)) {
             throw new Owl2jException("checkpoint has no tensor " + name);
         }
@@ -41,23 +47,23 @@ final class Weights {
         return t;
     }
 
-    /** A small tensor of this shape widened to float (norm weights, biases, embeddings tables of the vision side). */
-    float[] floats(String name, long... shape) {
-        Tensor t = tensor(name, shape);
+    /** A small tensor widened to float (norm weights, biases, embeddings tables of the vision side). */
+    float[] floats(String name) {
+        Tensor t = tensor(name);
         if (t.dtype().isQuantized()) {
             throw new Owl2jException("checkpoint tensor " + name + " is quantized (" + t.dtype() + "); only matrices may be");
         }
         return t.toFloatArray();
     }
 
-    /** A [rows, cols] weight matrix as a Linear (y = W·x). */
-    Linear linear(String name, int rows, int cols) {
-        return linearFactory.apply(tensor(name, rows, cols));
-    }
-
-    /** A weight stored with more dimensions (the patch conv) used as the [rows, cols] matrix it flattens to. */
-    Linear linearReshaped(String name, long[] storedShape, int rows, int cols) {
-        Tensor t = tensor(name, storedShape);
-        return linearFactory.apply(new Tensor(t.name(), t.dtype(), new long[]{rows, cols}, t.data()));
+    /**
+     * A weight matrix as a Linear (y = W·x): [rows, cols], or stored with more dimensions (the patch conv) and
+     * used as the [first dimension, product of the others] matrix it flattens to.
+     */
+    Linear linear(String name) {
+        Expected e = expected.require(name);
+        Tensor t = tensor(name);
+        if (t.rank() != 2) t = new Tensor(t.name(), t.dtype(), new long[]{e.rows(), e.cols()}, t.data());
+        return linearFactory.apply(t);
     }
 }

@@ -61,4 +61,32 @@ class ExpectedTensorsTest {
             assertEquals(stored, expected);
         }
     }
+
+    @Test
+    void typedNamesAndKindsMatchTheTable() {
+        Owl2Config cfg = Owl2Config.read(TestData.tinyFixture().resolve("config.json"));
+        ExpectedTensors ex = ExpectedTensors.forConfig(cfg);
+        var d = ExpectedTensors.decoderLayer(1);
+        for (String n : new String[]{d.qProj(), d.kProj(1), d.vProj(0), d.oProj(), d.gateProj(), d.upProj(), d.downProj()}) {
+            assertEquals(ExpectedTensors.Kind.DECODER_PROJECTION, ex.require(n).kind(), n);
+            assertTrue(ExpectedTensors.isDecoderProjection(n), n);
+        }
+        assertEquals(ExpectedTensors.Kind.VECTOR, ex.require(d.postAttentionLayernorm(1)).kind());
+        assertFalse(ExpectedTensors.isDecoderProjection(d.inputLayernorm(0)));
+        assertEquals(Presence.OPTIONAL, ex.require(d.rotaryInvFreq()).presence());
+        // the patch conv is a matrix of [hidden, 3·14·14]
+        Expected patch = ex.require(ExpectedTensors.VisionNames.PATCH_EMBED);
+        assertEquals(cfg.vision().hiddenSize(), patch.rows());
+        assertEquals(3 * 14 * 14, patch.cols());
+        var v = ExpectedTensors.visionLayer(0);
+        assertEquals(ExpectedTensors.Kind.MATRIX, ex.require(v.queryKeyValue().weight()).kind());
+        assertEquals(ExpectedTensors.Kind.VECTOR, ex.require(v.queryKeyValue().bias()).kind());
+        var a = ExpectedTensors.abstractorLayer(1);
+        assertEquals(Presence.COMPUTED_IF_MISSING, ex.require(a.kPosEmbed()).presence());
+        assertEquals(ExpectedTensors.Kind.MATRIX, ex.require(a.w2().weight()).kind());
+        assertFalse(ExpectedTensors.isDecoderProjection(a.w2().weight()));
+        assertThrows(IllegalStateException.class, () -> ex.require(ExpectedTensors.decoderLayer(99).qProj()));
+        // every REQUIRED shape a synthetic model is made from
+        assertEquals(ex.withPresence(Presence.REQUIRED).size(), ex.requiredShapes().size());
+    }
 }

@@ -40,9 +40,9 @@ class GroupedQueryAttentionTest {
         Map<String, Tensor> gqaWeights = new HashMap<>();
         Map<String, Tensor> mhaWeights = new HashMap<>();
         for (int l = 0; l < mhaConfig.numHiddenLayers(); l++) {
-            for (String proj : List.of("k_proj", "v_proj")) {
-                for (int way = 0; way < 2; way++) {
-                    String name = "model.layers." + l + ".self_attn." + proj + ".multiway." + way + ".weight";
+            var names = dev.owl2j.model.checkpoint.ExpectedTensors.decoderLayer(l);
+            for (int way = 0; way < 2; way++) {
+                for (String name : List.of(names.kProj(way), names.vProj(way))) {
                     Tensor original = Fixture.WEIGHTS.get(name);
                     gqaWeights.put(name, OverlaySource.selectRows(original, headRows(keptHeads, headDim)));
                     mhaWeights.put(name, OverlaySource.selectRows(original, headRows(repeatedHeads, headDim)));

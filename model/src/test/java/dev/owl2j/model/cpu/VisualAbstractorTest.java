@@ -41,10 +41,10 @@ class VisualAbstractorTest {
     void computedSinCosTablesEqualTheStoredBuffers() {
         int hidden = Fixture.CONFIG.abstractor().hiddenSize();
         for (int l = 0; l < Fixture.CONFIG.abstractor().numHiddenLayers(); l++) {
-            String p = "model.visual_abstractor.encoder.layers." + l + ".crossattention.attention.";
-            NumericAssert.assertAllClose("q_pos_embed layer " + l, Fixture.WEIGHTS.get(p + "q_pos_embed").toFloatArray(),
+            var names = dev.owl2j.model.checkpoint.ExpectedTensors.abstractorLayer(l);
+            NumericAssert.assertAllClose("q_pos_embed layer " + l, Fixture.WEIGHTS.get(names.qPosEmbed()).toFloatArray(),
                     SinCosPositions.queryTable(hidden, 64), 1e-6);
-            NumericAssert.assertAllClose("k_pos_embed layer " + l, Fixture.WEIGHTS.get(p + "k_pos_embed").toFloatArray(),
+            NumericAssert.assertAllClose("k_pos_embed layer " + l, Fixture.WEIGHTS.get(names.kPosEmbed()).toFloatArray(),
                     SinCosPositions.keyTable(hidden, 32), 1e-6);
         }
     }

@@ -1,13 +1,13 @@
 package dev.owl2j.runtime.cli;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Owl2Model;
 import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.cpu.Session;
 import dev.owl2j.model.cpu.Trace;
-import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.cpu.kernel.MallocTrim;
 import dev.owl2j.model.cpu.kernel.MachinePeaks;
 import dev.owl2j.model.tensor.DType;
@@ -20,10 +20,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.LongAdder;
@@ -99,16 +97,14 @@ public final class BenchCommand implements Callable<Integer> {
         out.println("machine: " + peaks.format());
         out.flush();
 
-        Map<String, long[]> shapes = shapes(cfg);
-        SyntheticWeights weights = new SyntheticWeights(shapes,
-                n -> q != null && Linears.isDecoderProjection(n) && shapes.get(n)[1] % 32 == 0 ? q : DType.F16, seed);
+        SyntheticWeights weights = SyntheticWeights.forConfig(cfg, q, seed);
         try (weights) {
             long t0 = System.nanoTime();
             // the vision tower's linears report their own time, so the GEMMs' share of the FMA peak is measured on
             // the GEMMs alone as well as over the whole tower (attention products, norms and GELU included)
             LongAdder visionLinearNanos = new LongAdder();
             var kernels = weights.kernelsReleasingCopies();
-            Owl2Model model = Owl2Model.load(weights, cfg, w -> w.name().startsWith("model.vision_model.")
+            Owl2Model model = Owl2Model.load(weights, cfg, w -> ExpectedTensors.componentOf(w.name()) == ExpectedTensors.Component.VISION
                     ? new TimedLinear(kernels.apply(w), visionLinearNanos) : kernels.apply(w));
             MallocTrim.releaseFreePages(); // as CpuEngine does after loading
             out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s%n", weights.byteSize() / GIB, secondsSince(t0));
@@ -258,11 +254,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Weight bytes one decode step reads: every decoder matrix (one of each multiway pair) and lm_head. */
     static long decodeBytesPerToken(SyntheticWeights w, Owl2Config cfg) {
-        long bytes = 0;
-        for (String n : w.names()) {
-            boolean decoderMatrix = Linears.isDecoderProjection(n) && !n.contains("multiway.1");
-            if (decoderMatrix || n.equals("lm_head.weight")) {
-                bytes += w.byteSize(n); // from the shape: get() would make a released tensor again
+        // from the shapes: get() would make a released tensor again
+        long bytes = w.byteSize(ExpectedTensors.LM_HEAD);
+        for (int l = 0; l < cfg.numHiddenLayers(); l++) {
+            ExpectedTensors.DecoderLayerNames n = ExpectedTensors.decoderLayer(l);
+            for (String m : new String[]{n.qProj(), n.kProj(0), n.vProj(0), n.oProj(), n.gateProj(), n.upProj(), n.downProj()}) {
+                bytes += w.byteSize(m);
             }
         }
         return bytes;
@@ -315,95 +312,6 @@ public final class BenchCommand implements Callable<Integer> {
         public long byteSize() {
             return inner.byteSize();
         }
-    }
-
-    /** Checkpoint names and shapes of an mPLUG-Owl2 model with this config (docs/model.md, Checkpoint). */
-    static Map<String, long[]> shapes(Owl2Config c) {
-        Map<String, long[]> m = new LinkedHashMap<>();
-        long h = c.hiddenSize();
-        long inter = c.intermediateSize();
-        long kv = (long) c.numKeyValueHeads() * c.headDim();
-        m.put("model.embed_tokens.weight", new long[]{c.vocabSize(), h});
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            m.put(p + "self_attn.q_proj.weight", new long[]{h, h});
-            for (int w = 0; w < 2; w++) {
-                m.put(p + "self_attn.k_proj.multiway." + w + ".weight", new long[]{kv, h});
-                m.put(p + "self_attn.v_proj.multiway." + w + ".weight", new long[]{kv, h});
-            }
-            m.put(p + "self_attn.o_proj.weight", new long[]{h, h});
-            m.put(p + "mlp.gate_proj.weight", new long[]{inter, h});
-            m.put(p + "mlp.up_proj.weight", new long[]{inter, h});
-            m.put(p + "mlp.down_proj.weight", new long[]{h, inter});
-            for (int w = 0; w < 2; w++) {
-                m.put(p + "input_layernorm.multiway." + w + ".weight", new long[]{h});
-                m.put(p + "post_attention_layernorm.multiway." + w + ".weight", new long[]{h});
-            }
-        }
-        m.put("model.norm.weight", new long[]{h});
-        m.put("lm_head.weight", new long[]{c.vocabSize(), h});
-
-        var v = c.vision();
-        long d = v.hiddenSize();
-        String vp = "model.vision_model.";
-        m.put(vp + "embeddings.cls_token", new long[]{1, 1, d});
-        m.put(vp + "embeddings.patch_embed.weight", new long[]{d, v.numChannels(), v.patchSize(), v.patchSize()});
-        m.put(vp + "embeddings.position_embedding", new long[]{1, v.seqLen(), d});
-        m.put(vp + "embeddings.pre_layernorm.weight", new long[]{d});
-        m.put(vp + "embeddings.pre_layernorm.bias", new long[]{d});
-        for (int l = 0; l < v.numHiddenLayers(); l++) {
-            String p = vp + "encoder.layers." + l + ".";
-            for (String norm : new String[]{"input_layernorm", "post_attention_layernorm"}) {
-                m.put(p + norm + ".weight", new long[]{d});
-                m.put(p + norm + ".bias", new long[]{d});
-            }
-            m.put(p + "self_attn.query_key_value.weight", new long[]{3 * d, d});
-            m.put(p + "self_attn.query_key_value.bias", new long[]{3 * d});
-            m.put(p + "self_attn.dense.weight", new long[]{d, d});
-            m.put(p + "self_attn.dense.bias", new long[]{d});
-            m.put(p + "mlp.fc1.weight", new long[]{v.intermediateSize(), d});
-            m.put(p + "mlp.fc1.bias", new long[]{v.intermediateSize()});
-            m.put(p + "mlp.fc2.weight", new long[]{d, v.intermediateSize()});
-            m.put(p + "mlp.fc2.bias", new long[]{d});
-        }
-        m.put(vp + "post_layernorm.weight", new long[]{d});
-        m.put(vp + "post_layernorm.bias", new long[]{d});
-
-        var a = c.abstractor();
-        long da = a.hiddenSize();
-        long enc = a.encoderHiddenSize();
-        long ia = a.intermediateSize();
-        String ap = "model.visual_abstractor.";
-        m.put(ap + "query_embeds", new long[]{1, a.numLearnableQueries(), da});
-        m.put(ap + "visual_fc.weight", new long[]{h, da});
-        m.put(ap + "visual_fc.bias", new long[]{h});
-        m.put(ap + "vit_eos", new long[]{1, 1, h});
-        for (int l = 0; l < a.numHiddenLayers(); l++) {
-            String p = ap + "encoder.layers." + l + ".crossattention.";
-            m.put(p + "attention.query.weight", new long[]{da, da});
-            m.put(p + "attention.query.bias", new long[]{da});
-            m.put(p + "attention.key.weight", new long[]{da, enc});
-            m.put(p + "attention.key.bias", new long[]{da});
-            m.put(p + "attention.value.weight", new long[]{da, enc});
-            m.put(p + "attention.value.bias", new long[]{da});
-            m.put(p + "norm1.weight", new long[]{da});
-            m.put(p + "norm1.bias", new long[]{da});
-            m.put(p + "normk.weight", new long[]{enc});
-            m.put(p + "normk.bias", new long[]{enc});
-            m.put(p + "output.out_proj.weight", new long[]{da, da});
-            m.put(p + "output.out_proj.bias", new long[]{da});
-            m.put(p + "output.norm2.weight", new long[]{da});
-            m.put(p + "output.norm2.bias", new long[]{da});
-            for (String w : new String[]{"w1", "w3"}) {
-                m.put(p + "output.mlp." + w + ".weight", new long[]{ia, da});
-                m.put(p + "output.mlp." + w + ".bias", new long[]{ia});
-            }
-            m.put(p + "output.mlp.w2.weight", new long[]{da, ia});
-            m.put(p + "output.mlp.w2.bias", new long[]{da});
-            m.put(p + "output.mlp.ffn_ln.weight", new long[]{ia});
-            m.put(p + "output.mlp.ffn_ln.bias", new long[]{ia});
-        }
-        return m;
     }
 
     /** The test fixture's shapes (tiny-owl2-f16): 64-wide, 2 layers everywhere, 448-pixel images. */

@@ -1,7 +1,7 @@
 package dev.owl2j.runtime.cli;
 
 import dev.owl2j.model.Owl2jException;
-import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Quantizer;
 import dev.owl2j.runtime.model.ModelOptions;
@@ -90,7 +90,7 @@ public final class ConvertCommand implements Callable<Integer> {
      * rows are whole blocks of 32; everything else keeps its type. A later load maps the blocks as stored.
      */
     static TensorTransform quantizeDecoderProjections(DType q) {
-        return t -> Linears.isDecoderProjection(t.name()) && t.rank() == 2 && t.dim(1) % q.blockSize == 0
+        return t -> ExpectedTensors.isDecoderProjection(t.name()) && t.rank() == 2 && t.dim(1) % q.blockSize == 0
                 && t.dtype().isFloat() ? Quantizer.quantize(t, q) : t;
     }
 

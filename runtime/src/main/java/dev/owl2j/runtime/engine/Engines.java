@@ -1,6 +1,7 @@
 package dev.owl2j.runtime.engine;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
@@ -23,7 +24,7 @@ public final class Engines {
 
     /** The dtype of the decoder's first weight, for descriptions ("F16"). */
     static String storedType(TensorSource weights) {
-        String probe = "model.layers.0.mlp.gate_proj.weight";
+        String probe = ExpectedTensors.decoderLayer(0).gateProj();
         return weights.contains(probe) ? weights.get(probe).dtype().toString() : "mixed";
     }
 }

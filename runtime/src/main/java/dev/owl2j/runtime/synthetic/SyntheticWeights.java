@@ -1,6 +1,8 @@
 package dev.owl2j.runtime.synthetic;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
@@ -47,6 +49,20 @@ public final class SyntheticWeights implements TensorSource {
             dtypes.put(n, dtypeOf.apply(n));
         }
         this.seed = seed;
+    }
+
+    /**
+     * Random weights for every tensor a checkpoint of {@code cfg} stores ({@link ExpectedTensors}): F16, with the
+     * decoder projections made directly in {@code quantOrNull} (Q8_0/Q4_0) when given and their rows split into
+     * 32-weight blocks, as a quantized load would convert them.
+     */
+    public static SyntheticWeights forConfig(Owl2Config cfg, DType quantOrNull, long seed) {
+        ExpectedTensors expected = ExpectedTensors.forConfig(cfg);
+        return new SyntheticWeights(expected.requiredShapes(), name -> {
+            ExpectedTensors.Expected e = expected.get(name);
+            return quantOrNull != null && e.kind() == ExpectedTensors.Kind.DECODER_PROJECTION && e.cols() % 32 == 0
+                    ? quantOrNull : DType.F16;
+        }, seed);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.owl2j.model.cpu.kernel;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.ReferenceLinear;
 import dev.owl2j.model.tensor.DType;
@@ -9,7 +10,6 @@ import dev.owl2j.model.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 
 /**
  * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 and
@@ -18,8 +18,6 @@ import java.util.regex.Pattern;
  */
 public final class Linears {
     /** The decoder's projection matrices (q/k/v/o and the MLP, including the multiway k/v copies). */
-    private static final Pattern DECODER_PROJ = Pattern.compile("model\\.layers\\.\\d+\\.(self_attn|mlp)\\..*proj.*");
-
     private Linears() {}
 
     /** The fast kernel for w in its stored dtype (F32, F16, BF16, Q8_0 or Q4_0). */
@@ -101,6 +99,6 @@ public final class Linears {
 
     /** True for the decoder linear weights that quantized modes convert. */
     public static boolean isDecoderProjection(String name) {
-        return DECODER_PROJ.matcher(name).matches();
+        return ExpectedTensors.isDecoderProjection(name);
     }
 }

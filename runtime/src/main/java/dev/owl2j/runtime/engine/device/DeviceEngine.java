@@ -13,6 +13,14 @@ import dev.owl2j.kernels.Launch;
 import dev.owl2j.kernels.TaskGraph;
 import dev.owl2j.kernels.WeightType;
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorLayerNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.DecoderLayerNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.Expected;
+import dev.owl2j.model.checkpoint.ExpectedTensors.Kind;
+import dev.owl2j.model.checkpoint.ExpectedTensors.VisionLayerNames;
+import dev.owl2j.model.checkpoint.ExpectedTensors.VisionNames;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.config.Owl2Config.AbstractorConfig;
 import dev.owl2j.model.config.Owl2Config.VisionConfig;
@@ -170,33 +178,30 @@ public final class DeviceEngine implements Engine {
         checkMemory(source, quant);
 
         this.k = Kernels.load(ctx);
-        this.w = new DeviceWeights(source, ctx);
+        this.w = new DeviceWeights(source, ExpectedTensors.forConfig(cfg), ctx);
 
         // decoder weights: multiway.{0 text, 1 visual} for the two RMSNorms, k_proj and v_proj
-        Tensor embed = w.tensor("model.embed_tokens.weight", vocab, hidden);
-        if (embed.dtype().isQuantized()) throw new Owl2jException("model.embed_tokens.weight must be stored as a float type, not " + embed.dtype());
-        Mat e = w.matrix("model.embed_tokens.weight", vocab, hidden, null);
+        Tensor embed = w.tensor(ExpectedTensors.EMBED_TOKENS);
+        if (embed.dtype().isQuantized()) throw new Owl2jException(ExpectedTensors.EMBED_TOKENS + " must be stored as a float type, not " + embed.dtype());
+        Mat e = w.matrix(ExpectedTensors.EMBED_TOKENS, null);
         this.embedTokens = e.buffer();
         this.embedType = e.type();
         this.layers = new DecoderLayer[layersN];
         for (int l = 0; l < layersN; l++) {
-            String p = "model.layers." + l + ".";
+            DecoderLayerNames n = ExpectedTensors.decoderLayer(l);
             Buffer[] in = new Buffer[WAYS], post = new Buffer[WAYS];
             Mat[] kp = new Mat[WAYS], vp = new Mat[WAYS];
             for (int m = 0; m < WAYS; m++) {
-                in[m] = w.vector(p + "input_layernorm.multiway." + m + ".weight", hidden);
-                kp[m] = w.matrix(p + "self_attn.k_proj.multiway." + m + ".weight", kvDim, hidden, quant);
-                vp[m] = w.matrix(p + "self_attn.v_proj.multiway." + m + ".weight", kvDim, hidden, quant);
-                post[m] = w.vector(p + "post_attention_layernorm.multiway." + m + ".weight", hidden);
+                in[m] = w.vector(n.inputLayernorm(m));
+                kp[m] = w.matrix(n.kProj(m), quant);
+                vp[m] = w.matrix(n.vProj(m), quant);
+                post[m] = w.vector(n.postAttentionLayernorm(m));
             }
-            layers[l] = new DecoderLayer(in, w.matrix(p + "self_attn.q_proj.weight", qDim, hidden, quant), kp, vp,
-                    w.matrix(p + "self_attn.o_proj.weight", hidden, qDim, quant), post,
-                    w.matrix(p + "mlp.gate_proj.weight", inter, hidden, quant),
-                    w.matrix(p + "mlp.up_proj.weight", inter, hidden, quant),
-                    w.matrix(p + "mlp.down_proj.weight", hidden, inter, quant));
+            layers[l] = new DecoderLayer(in, w.matrix(n.qProj(), quant), kp, vp, w.matrix(n.oProj(), quant), post,
+                    w.matrix(n.gateProj(), quant), w.matrix(n.upProj(), quant), w.matrix(n.downProj(), quant));
         }
-        this.finalNorm = w.vector("model.norm.weight", hidden);
-        this.lmHead = w.matrix("lm_head.weight", vocab, hidden, null); // kept as stored: logits are what we compare
+        this.finalNorm = w.vector(ExpectedTensors.NORM);
+        this.lmHead = w.matrix(ExpectedTensors.LM_HEAD, null); // kept as stored: logits are what we compare
         // rotate-half RoPE tables for every position, computed in double like the CPU Rope, stored as float
         int half = headDim / 2;
         float[] cos = new float[capacity * half], sin = new float[capacity * half];
@@ -228,66 +233,64 @@ public final class DeviceEngine implements Engine {
         this.batchParams = alloc(2L * MAX_CHUNK);
 
         // vision tower
-        int vh = vc.hiddenSize(), seq = vc.seqLen(), patchDim = vc.numChannels() * vc.patchSize() * vc.patchSize();
-        String ve = "model.vision_model.embeddings.";
-        this.patchEmbed = w.matrix(ve + "patch_embed.weight", new long[]{vh, vc.numChannels(), vc.patchSize(), vc.patchSize()}, vh, patchDim, null);
-        this.clsToken = w.vector(ve + "cls_token", 1, 1, vh);
-        this.positionEmbedding = w.vector(ve + "position_embedding", 1, seq, vh);
-        this.preLnW = w.vector(ve + "pre_layernorm.weight", vh);
-        this.preLnB = w.vector(ve + "pre_layernorm.bias", vh);
+        int seq = vc.seqLen();
+        this.patchEmbed = w.matrix(VisionNames.PATCH_EMBED, null);
+        this.clsToken = w.vector(VisionNames.CLS_TOKEN);
+        this.positionEmbedding = w.vector(VisionNames.POSITION_EMBEDDING);
+        this.preLnW = w.vector(VisionNames.PRE_LAYERNORM.weight());
+        this.preLnB = w.vector(VisionNames.PRE_LAYERNORM.bias());
         this.blocks = new VisionBlock[vc.numHiddenLayers()];
         for (int i = 0; i < blocks.length; i++) {
-            String p = "model.vision_model.encoder.layers." + i + ".";
-            blocks[i] = new VisionBlock(w.vector(p + "input_layernorm.weight", vh), w.vector(p + "input_layernorm.bias", vh),
-                    w.matrix(p + "self_attn.query_key_value.weight", 3 * vh, vh, null), w.vector(p + "self_attn.query_key_value.bias", 3 * vh),
-                    w.matrix(p + "self_attn.dense.weight", vh, vh, null), w.vector(p + "self_attn.dense.bias", vh),
-                    w.vector(p + "post_attention_layernorm.weight", vh), w.vector(p + "post_attention_layernorm.bias", vh),
-                    w.matrix(p + "mlp.fc1.weight", vc.intermediateSize(), vh, null), w.vector(p + "mlp.fc1.bias", vc.intermediateSize()),
-                    w.matrix(p + "mlp.fc2.weight", vh, vc.intermediateSize(), null), w.vector(p + "mlp.fc2.bias", vh));
+            VisionLayerNames n = ExpectedTensors.visionLayer(i);
+            blocks[i] = new VisionBlock(w.vector(n.inputLayernorm().weight()), w.vector(n.inputLayernorm().bias()),
+                    w.matrix(n.queryKeyValue().weight(), null), w.vector(n.queryKeyValue().bias()),
+                    w.matrix(n.dense().weight(), null), w.vector(n.dense().bias()),
+                    w.vector(n.postAttentionLayernorm().weight()), w.vector(n.postAttentionLayernorm().bias()),
+                    w.matrix(n.fc1().weight(), null), w.vector(n.fc1().bias()),
+                    w.matrix(n.fc2().weight(), null), w.vector(n.fc2().bias()));
         }
-        this.postLnW = w.vector("model.vision_model.post_layernorm.weight", vh);
-        this.postLnB = w.vector("model.vision_model.post_layernorm.bias", vh);
+        this.postLnW = w.vector(VisionNames.POST_LAYERNORM.weight());
+        this.postLnB = w.vector(VisionNames.POST_LAYERNORM.bias());
 
         // visual abstractor; position tables from the checkpoint when stored, else computed
-        int ah = ac.hiddenSize(), nq = ac.numLearnableQueries(), ai = ac.intermediateSize();
+        int ah = ac.hiddenSize(), nq = ac.numLearnableQueries();
         if (ac.encoderHiddenSize() != ah) {
             throw new Owl2jException("abstractor encoder_hidden_size " + ac.encoderHiddenSize() + " must equal its hidden_size " + ah);
         }
-        String ap = "model.visual_abstractor.";
-        this.queryEmbeds = w.vector(ap + "query_embeds", 1, nq, ah);
+        this.queryEmbeds = w.vector(AbstractorNames.QUERY_EMBEDS);
         Buffer computedQ = null, computedK = null;
         this.absLayers = new AbstractorLayer[ac.numHiddenLayers()];
         for (int i = 0; i < absLayers.length; i++) {
-            String p = ap + "encoder.layers." + i + ".crossattention.";
+            AbstractorLayerNames n = ExpectedTensors.abstractorLayer(i);
             Buffer qPos, kPos;
-            if (w.contains(p + "attention.q_pos_embed")) {
-                qPos = w.vector(p + "attention.q_pos_embed", nq, ah);
+            if (w.contains(n.qPosEmbed())) {
+                qPos = w.vector(n.qPosEmbed());
             } else {
                 if (computedQ == null) computedQ = w.upload(SinCosPositions.queryTable(ah, nq));
                 qPos = computedQ;
             }
-            if (w.contains(p + "attention.k_pos_embed")) {
-                kPos = w.vector(p + "attention.k_pos_embed", seq, ah);
+            if (w.contains(n.kPosEmbed())) {
+                kPos = w.vector(n.kPosEmbed());
             } else {
                 if (computedK == null) computedK = w.upload(SinCosPositions.keyTable(ah, ac.gridSize()));
                 kPos = computedK;
             }
             absLayers[i] = new AbstractorLayer(
-                    w.vector(p + "norm1.weight", ah), w.vector(p + "norm1.bias", ah),
-                    w.vector(p + "normk.weight", ah), w.vector(p + "normk.bias", ah), qPos, kPos,
-                    w.matrix(p + "attention.query.weight", ah, ah, null), w.vector(p + "attention.query.bias", ah),
-                    w.matrix(p + "attention.key.weight", ah, ah, null), w.vector(p + "attention.key.bias", ah),
-                    w.matrix(p + "attention.value.weight", ah, ah, null), w.vector(p + "attention.value.bias", ah),
-                    w.matrix(p + "output.out_proj.weight", ah, ah, null), w.vector(p + "output.out_proj.bias", ah),
-                    w.vector(p + "output.norm2.weight", ah), w.vector(p + "output.norm2.bias", ah),
-                    w.matrix(p + "output.mlp.w1.weight", ai, ah, null), w.vector(p + "output.mlp.w1.bias", ai),
-                    w.matrix(p + "output.mlp.w3.weight", ai, ah, null), w.vector(p + "output.mlp.w3.bias", ai),
-                    w.vector(p + "output.mlp.ffn_ln.weight", ai), w.vector(p + "output.mlp.ffn_ln.bias", ai),
-                    w.matrix(p + "output.mlp.w2.weight", ah, ai, null), w.vector(p + "output.mlp.w2.bias", ah));
+                    w.vector(n.norm1().weight()), w.vector(n.norm1().bias()),
+                    w.vector(n.normk().weight()), w.vector(n.normk().bias()), qPos, kPos,
+                    w.matrix(n.query().weight(), null), w.vector(n.query().bias()),
+                    w.matrix(n.key().weight(), null), w.vector(n.key().bias()),
+                    w.matrix(n.value().weight(), null), w.vector(n.value().bias()),
+                    w.matrix(n.outProj().weight(), null), w.vector(n.outProj().bias()),
+                    w.vector(n.norm2().weight()), w.vector(n.norm2().bias()),
+                    w.matrix(n.w1().weight(), null), w.vector(n.w1().bias()),
+                    w.matrix(n.w3().weight(), null), w.vector(n.w3().bias()),
+                    w.vector(n.ffnLn().weight()), w.vector(n.ffnLn().bias()),
+                    w.matrix(n.w2().weight(), null), w.vector(n.w2().bias()));
         }
-        this.visualFc = w.matrix(ap + "visual_fc.weight", hidden, ah, null);
-        this.visualFcBias = w.vector(ap + "visual_fc.bias", hidden);
-        this.vitEos = w.tensor(ap + "vit_eos", 1, 1, hidden).toFloatArray();
+        this.visualFc = w.matrix(AbstractorNames.VISUAL_FC.weight(), null);
+        this.visualFcBias = w.vector(AbstractorNames.VISUAL_FC.bias());
+        this.vitEos = w.tensor(AbstractorNames.VIT_EOS).toFloatArray();
 
         Device d = ctx.device();
         this.description = String.format("%s:%d %s, %s weights%s, %.2f GiB on device", d.api().id(), d.index(), d.name(),
@@ -303,12 +306,10 @@ public final class DeviceEngine implements Engine {
     /** Fails before any upload when the device cannot hold the weights plus one session's KV cache. */
     private void checkMemory(TensorSource source, DType quant) {
         long needed = 0;
-        for (String name : source.names()) {
-            Tensor t = source.get(name);
-            boolean decoderLinear = name.startsWith("model.layers.") && t.rank() == 2;
-            boolean matrix = t.rank() >= 2 && !name.endsWith("pos_embed") && !name.endsWith("position_embedding")
-                    && !name.endsWith("query_embeds") && !name.endsWith("cls_token") && !name.endsWith("vit_eos");
-            needed += matrix ? DeviceWeights.matrixBytes(t, decoderLinear ? quant : null) : t.numel() * 4;
+        for (Expected e : ExpectedTensors.forConfig(cfg).all().values()) {
+            if (!source.contains(e.name())) continue;
+            Tensor t = source.get(e.name());
+            needed += e.matrix() ? DeviceWeights.matrixBytes(t, e.kind() == Kind.DECODER_PROJECTION ? quant : null) : t.numel() * 4;
         }
         needed += 2L * layersN * capacity * kvDim * 4;              // one session's KV cache
         needed += 2L * capacity * (headDim / 2) * 4;                // rope tables

@@ -4,6 +4,8 @@ import dev.owl2j.kernels.Buffer;
 import dev.owl2j.kernels.ComputeContext;
 import dev.owl2j.kernels.WeightType;
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.checkpoint.ExpectedTensors.Expected;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Quantizer;
@@ -17,7 +19,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Checks checkpoint tensors by name and shape and uploads them once: matrices as stored (F32/F16/BF16, or
+ * Checks checkpoint tensors against the names and shapes the config implies ({@link ExpectedTensors}) and
+ * uploads them once: matrices as stored (F32/F16/BF16, or
  * already-quantized Q8_0/Q4_0), optionally quantized at upload; vectors widened to F32. Also sizes the upload
  * beforehand so a device that is too small fails with "needed vs free" before anything is allocated.
  */
@@ -28,12 +31,14 @@ final class DeviceWeights {
     private static final long CHUNK = 64L << 20;
 
     private final TensorSource source;
+    private final ExpectedTensors expected;
     private final ComputeContext ctx;
     private final List<Buffer> owned = new ArrayList<>();
     private long uploadedBytes;
 
-    DeviceWeights(TensorSource source, ComputeContext ctx) {
+    DeviceWeights(TensorSource source, ExpectedTensors expected, ComputeContext ctx) {
         this.source = source;
+        this.expected = expected;
         this.ctx = ctx;
     }
 
@@ -49,7 +54,9 @@ final class DeviceWeights {
         return source.contains(name);
     }
 
-    Tensor tensor(String name, long... shape) {
+    /** The tensor, which must have the shape the config implies. */
+    Tensor tensor(String name) {
+        long[] shape = expected.require(name).shape();
         if (!source.contains(name)) throw new Owl2jException("checkpoint has no tensor " + name);
         Tensor t = source.get(name);
         if (!Arrays.equals(t.shape(), shape)) {
@@ -80,9 +87,14 @@ final class DeviceWeights {
         };
     }
 
-    /** A [rows, cols] matrix (the tensor may be stored with more dimensions, like the patch conv). */
-    Mat matrix(String name, long[] storedShape, int rows, int cols, DType quant) {
-        Tensor t = tensor(name, storedShape);
+    /**
+     * A [rows, cols] matrix (the tensor may be stored with more dimensions, like the patch conv, and is used as
+     * [first dimension, product of the others]), quantized at upload to {@code quant} unless null.
+     */
+    Mat matrix(String name, DType quant) {
+        Expected e = expected.require(name);
+        int rows = e.rows(), cols = e.cols();
+        Tensor t = tensor(name);
         WeightType type = weightType(t.dtype(), quant, cols);
         Buffer b = ctx.allocate(type.bytes(rows, cols));
         owned.add(b);
@@ -97,13 +109,9 @@ final class DeviceWeights {
         return new Mat(b, type, rows, cols);
     }
 
-    Mat matrix(String name, int rows, int cols, DType quant) {
-        return matrix(name, new long[]{rows, cols}, rows, cols, quant);
-    }
-
     /** A small tensor widened to float and uploaded as F32 (norm weights, biases, embeddings of the vision side). */
-    Buffer vector(String name, long... shape) {
-        Tensor t = tensor(name, shape);
+    Buffer vector(String name) {
+        Tensor t = tensor(name);
         if (t.dtype().isQuantized()) throw new Owl2jException("checkpoint tensor " + name + " is quantized (" + t.dtype() + "); only matrices may be");
         return upload(t.toFloatArray());
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.kernels.Api;
 import dev.owl2j.kernels.Devices;
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.format.SafetensorsFile;
 import dev.owl2j.model.tensor.DType;
@@ -206,7 +207,7 @@ class DeviceEngineTest {
         for (String name : base.names()) {
             Tensor t = base.get(name);
             // like the engine: matrices whose rows are not whole blocks of 32 (tiny down_proj: 172) stay as stored
-            if (!name.startsWith("model.layers.") || t.rank() != 2 || t.dim(1) % 32 != 0) continue;
+            if (!ExpectedTensors.isDecoderProjection(name) || t.dim(1) % 32 != 0) continue;
             ByteBuffer q = Quantizer.quantize(t, quant).data().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             float[] v = new float[(int) t.numel()];
             int blockBytes = quant == DType.Q8_0 ? 34 : 18;
