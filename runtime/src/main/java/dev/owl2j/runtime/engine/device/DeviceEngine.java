@@ -306,10 +306,14 @@ public final class DeviceEngine implements Engine {
     /** Fails before any upload when the device cannot hold the weights plus one session's KV cache. */
     private void checkMemory(TensorSource source, DType quant) {
         long needed = 0;
-        for (Expected e : ExpectedTensors.forConfig(cfg).all().values()) {
-            if (!source.contains(e.name())) continue;
-            Tensor t = source.get(e.name());
-            needed += e.matrix() ? DeviceWeights.matrixBytes(t, e.kind() == Kind.DECODER_PROJECTION ? quant : null) : t.numel() * 4;
+        ExpectedTensors expected = ExpectedTensors.forConfig(cfg);
+        for (String name : source.names()) {
+            // every stored tensor counts, as if uploaded; one the config does not know is sized as stored
+            Tensor t = source.get(name);
+            Expected e = expected.get(name);
+            boolean matrix = e != null ? e.matrix() : t.rank() >= 2;
+            boolean projection = e != null && e.kind() == Kind.DECODER_PROJECTION;
+            needed += matrix ? DeviceWeights.matrixBytes(t, projection ? quant : null) : t.numel() * 4;
         }
         needed += 2L * layersN * capacity * kvDim * 4;              // one session's KV cache
         needed += 2L * capacity * (headDim / 2) * 4;                // rope tables
