@@ -1,7 +1,7 @@
 package dev.owl2j.model.checkpoint;
 
 import dev.owl2j.model.config.Owl2Config;
-import dev.owl2j.model.cpu.SinCosPositions;
+import dev.owl2j.model.host.SinCosPositions;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;

@@ -54,13 +54,22 @@ final class DecoderLayer {
     }
 
     /**
-     * Advances the residual stream x [n, hidden] of the positions cache.length() .. +n−1 through this layer,
-     * writing their keys and values into the cache (which must have room reserved).
+     * Rows of the residual stream that continue one sequence: {@code rows} consecutive rows from {@code row0},
+     * at positions {@code pos0} .. {@code pos0 + rows − 1} of {@code cache}.
      */
-    void forward(float[] x, int n, int[] modality, KVCache cache, Rope rope) {
-        int pos0 = cache.length();
+    record Run(KVCache cache, int row0, int rows, int pos0) {}
+
+    /**
+     * Advances the residual stream x [n, hidden] through this layer, writing the keys and values of every run's
+     * rows into its cache (which must have room reserved). A prefill chunk is one run of n rows; a batched
+     * decode step is n runs of one text row each, over n caches. The projections and the MLP run as one matmul
+     * over all n rows, so the weights are read once for the whole batch; attention runs per run over its own
+     * cache. This is the layer's only body: prefill, single steps and batched steps all come through here.
+     */
+    void forward(float[] x, int n, int[] modality, Run[] runs, Rope rope) {
+        int qDim = heads * headDim;
         float[] a = new float[n * hidden];
-        float[] q = new float[n * heads * headDim];
+        float[] q = new float[n * qDim];
         float[] k = new float[n * kvDim];
         float[] v = new float[n * kvDim];
 
@@ -73,26 +82,29 @@ final class DecoderLayer {
         multiway(kProj, a, n, modality, hidden, k, kvDim);
         multiway(vProj, a, n, modality, hidden, v, kvDim);
 
-        // Rotate-half RoPE (docs/model.md, RoPE) on q and k at their absolute positions, before k is cached.
-        for (int t = 0; t < n; t++) {
-            for (int h = 0; h < heads; h++) {
-                rope.rotate(q, (t * heads + h) * headDim, pos0 + t);
-            }
-            for (int h = 0; h < kvHeads; h++) {
-                rope.rotate(k, (t * kvHeads + h) * headDim, pos0 + t);
-            }
-        }
-        cache.write(index, k, v, 0, pos0, n);
-
-        // Causal attention over every cached position ≤ t, both modalities, scores / √headDim;
-        // with fewer kv heads each kv head serves heads/kvHeads query heads (grouped-query attention).
         float[] attn = a; // a is no longer needed
-        Attention.attend(
-                new Attention.HeadLayout(q, 0, heads * headDim, headDim), n,
-                new Attention.KvLayout(cache.keys(index), 0, kvDim, headDim),
-                new Attention.KvLayout(cache.values(index), 0, kvDim, headDim), pos0 + n,
-                heads, kvHeads, headDim, (float) (1.0 / Math.sqrt(headDim)), true, pos0,
-                new Attention.HeadLayout(attn, 0, heads * headDim, headDim));
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        for (Run r : runs) {
+            // Rotate-half RoPE (docs/model.md, RoPE) on q and k at their absolute positions, before k is cached.
+            for (int t = r.row0(); t < r.row0() + r.rows(); t++) {
+                int pos = r.pos0() + t - r.row0();
+                for (int h = 0; h < heads; h++) {
+                    rope.rotate(q, (t * heads + h) * headDim, pos);
+                }
+                for (int h = 0; h < kvHeads; h++) {
+                    rope.rotate(k, (t * kvHeads + h) * headDim, pos);
+                }
+            }
+            r.cache().write(index, k, v, r.row0(), r.pos0(), r.rows());
+            // Causal attention over every cached position ≤ t, both modalities, scores / √headDim;
+            // with fewer kv heads each kv head serves heads/kvHeads query heads (grouped-query attention).
+            Attention.attend(
+                    new Attention.HeadLayout(q, r.row0() * qDim, qDim, headDim), r.rows(),
+                    new Attention.KvLayout(r.cache().keys(index), 0, kvDim, headDim),
+                    new Attention.KvLayout(r.cache().values(index), 0, kvDim, headDim), r.pos0() + r.rows(),
+                    heads, kvHeads, headDim, scale, true, r.pos0(),
+                    new Attention.HeadLayout(attn, r.row0() * qDim, qDim, headDim));
+        }
         // x = x + Wo·attn
         float[] out = new float[n * hidden];
         oProj.matmul(attn, n, out);
@@ -102,59 +114,6 @@ final class DecoderLayer {
         float[] b = out;
         for (int t = 0; t < n; t++) {
             Ops.rmsNormRow(x, t * hidden, hidden, postAttentionLayernorm[modality[t]], eps, b, t * hidden);
-        }
-        float[] gate = new float[n * inter];
-        float[] up = new float[n * inter];
-        gateProj.matmul(b, n, gate);
-        upProj.matmul(b, n, up);
-        Ops.siluMul(gate, up, n * inter);
-        downProj.matmul(gate, n, b);
-        Ops.addInPlace(x, b, n * hidden);
-    }
-
-    /**
-     * One decode step of n independent sequences (continuous batching): row t of x [n, hidden] is a text
-     * token of caches[t] at position caches[t].length(). The projections and the MLP run as one matmul over
-     * the n rows, so the weights are read once for the whole batch; attention stays per sequence, each over
-     * its own cache. Every cache must have room reserved for one more position.
-     */
-    void stepBatch(float[] x, int n, KVCache[] caches, Rope rope) {
-        float[] a = new float[n * hidden];
-        float[] q = new float[n * heads * headDim];
-        float[] k = new float[n * kvDim];
-        float[] v = new float[n * kvDim];
-        for (int t = 0; t < n; t++) {
-            Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[0], eps, a, t * hidden);
-        }
-        // Generated tokens are text: the multiway.0 k/v projections for every row (docs/model.md, Decoder: KV cache).
-        qProj.matmul(a, n, q);
-        kProj[0].matmul(a, n, k);
-        vProj[0].matmul(a, n, v);
-        float[] attn = a;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        for (int t = 0; t < n; t++) {
-            int pos = caches[t].length();
-            for (int h = 0; h < heads; h++) {
-                rope.rotate(q, (t * heads + h) * headDim, pos);
-            }
-            for (int h = 0; h < kvHeads; h++) {
-                rope.rotate(k, (t * kvHeads + h) * headDim, pos);
-            }
-            caches[t].write(index, k, v, t, pos, 1);
-            Attention.attend(
-                    new Attention.HeadLayout(q, t * heads * headDim, heads * headDim, headDim), 1,
-                    new Attention.KvLayout(caches[t].keys(index), 0, kvDim, headDim),
-                    new Attention.KvLayout(caches[t].values(index), 0, kvDim, headDim), pos + 1,
-                    heads, kvHeads, headDim, scale, true, pos,
-                    new Attention.HeadLayout(attn, t * heads * headDim, heads * headDim, headDim));
-        }
-        float[] out = new float[n * hidden];
-        oProj.matmul(attn, n, out);
-        Ops.addInPlace(x, out, n * hidden);
-
-        float[] b = out;
-        for (int t = 0; t < n; t++) {
-            Ops.rmsNormRow(x, t * hidden, hidden, postAttentionLayernorm[0], eps, b, t * hidden);
         }
         float[] gate = new float[n * inter];
         float[] up = new float[n * inter];

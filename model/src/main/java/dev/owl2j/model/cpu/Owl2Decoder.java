@@ -78,8 +78,9 @@ public final class Owl2Decoder {
         }
         cache.reserve(n);
         rope.ensure(cache.length() + n);
+        DecoderLayer.Run[] runs = {new DecoderLayer.Run(cache, 0, n, cache.length())};
         for (int l = 0; l < layers.length; l++) {
-            layers[l].forward(x, n, modality, cache, rope);
+            layers[l].forward(x, n, modality, runs, rope);
             Trace.emit(trace, "decoder.layer" + l, n, hidden, x);
         }
         cache.commit(n);
@@ -98,7 +99,7 @@ public final class Owl2Decoder {
 
     /**
      * One decode step for n sequences at once: tokens[t] (text) is appended to caches[t] at its own next
-     * position. The weights are read once for the batch (see {@link DecoderLayer#stepBatch}).
+     * position. The weights are read once for the batch (see {@link DecoderLayer#forward}).
      *
      * @return the next-token logits of every sequence, [n][vocab]
      */
@@ -126,8 +127,14 @@ public final class Owl2Decoder {
             c.reserve(1);
         }
         rope.ensure(maxPos + 1);
+        // generated tokens are text: modality 0, so every row uses multiway.0
+        int[] modality = new int[n];
+        DecoderLayer.Run[] runs = new DecoderLayer.Run[n];
+        for (int t = 0; t < n; t++) {
+            runs[t] = new DecoderLayer.Run(caches[t], t, 1, caches[t].length());
+        }
         for (DecoderLayer layer : layers) {
-            layer.stepBatch(x, n, caches, rope);
+            layer.forward(x, n, modality, runs, rope);
         }
         for (KVCache c : caches) {
             c.commit(1);

@@ -1,5 +1,7 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.host.RopeTables;
+
 /**
  * Rotary position embedding in the LLaMA / GPT-NeoX rotate-half convention (docs/model.md, RoPE), on the weights as stored: element i
  * of the first half pairs with element i + headDim/2. cos/sin tables are computed in double and stored as
@@ -22,18 +24,7 @@ final class Rope {
             return;
         }
         int size = Math.max(positions, Math.max(64, have * 2));
-        float[] cos = new float[size * half];
-        float[] sin = new float[size * half];
-        for (int i = 0; i < half; i++) {
-            // inv_freq_i = θ^(−2i/headDim)
-            double invFreq = Math.pow(theta, -2.0 * i / (2 * half));
-            for (int p = 0; p < size; p++) {
-                double angle = p * invFreq;
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) Math.sin(angle);
-            }
-        }
-        tables = new float[][]{cos, sin};
+        tables = RopeTables.compute(2 * half, theta, size);
     }
 
     /** Rotates one head vector x[off .. off+headDim) in place for this position: x·cos + rotate_half(x)·sin. */

@@ -1,6 +1,6 @@
 package dev.owl2j.model.cpu;
 
-import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.host.Splice;
 
 import java.util.List;
 
@@ -14,43 +14,21 @@ import java.util.List;
  */
 public record SplicedInput(float[] embeds, int[] modality, int length) {
     /** The sentinel id of an image placeholder in a prompt (IMAGE_TOKEN_INDEX of the reference). */
-    public static final int IMAGE_TOKEN_INDEX = -200;
+    public static final int IMAGE_TOKEN_INDEX = Splice.IMAGE_TOKEN_INDEX;
 
     static SplicedInput of(int[] ids, List<float[]> images, Owl2Decoder decoder, int tokensPerImage) {
         int hidden = decoder.hiddenSize();
-        int placeholders = 0;
-        for (int id : ids) {
-            if (id == IMAGE_TOKEN_INDEX) placeholders++;
-        }
-        if (placeholders != images.size()) {
-            throw new Owl2jException("the prompt has " + placeholders + " image placeholder(s) but "
-                    + images.size() + " image(s) were given");
-        }
-        if (ids.length == 0) {
-            throw new Owl2jException("the prompt is empty");
-        }
-        for (int i = 0; i < images.size(); i++) {
-            if (images.get(i).length != tokensPerImage * hidden) {
-                throw new Owl2jException("image " + i + " has " + images.get(i).length + " visual-token floats, expected "
-                        + tokensPerImage + "x" + hidden);
-            }
-        }
-        int length = ids.length - placeholders + placeholders * tokensPerImage;
-        float[] embeds = new float[length * hidden];
-        int[] modality = new int[length];
-        int pos = 0;
-        int image = 0;
-        for (int id : ids) {
-            if (id == IMAGE_TOKEN_INDEX) {
-                // The k-th placeholder takes the k-th image, in order of appearance.
-                System.arraycopy(images.get(image++), 0, embeds, pos * hidden, tokensPerImage * hidden);
-                java.util.Arrays.fill(modality, pos, pos + tokensPerImage, 1);
-                pos += tokensPerImage;
+        int[] floats = new int[images.size()];
+        for (int i = 0; i < floats.length; i++) floats[i] = images.get(i).length;
+        Splice plan = Splice.plan(ids, floats, tokensPerImage, hidden, decoder.vocabSize());
+        float[] embeds = new float[plan.length() * hidden];
+        for (int pos = 0; pos < plan.length(); pos++) {
+            if (plan.ids()[pos] >= 0) {
+                decoder.embed(plan.ids()[pos], embeds, pos * hidden);
             } else {
-                decoder.embed(id, embeds, pos * hidden);
-                pos++;
+                System.arraycopy(images.get(plan.image()[pos]), plan.row()[pos] * hidden, embeds, pos * hidden, hidden);
             }
         }
-        return new SplicedInput(embeds, modality, length);
+        return new SplicedInput(embeds, plan.modality(), plan.length());
     }
 }

@@ -2,6 +2,7 @@ package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.host.Patches;
 import dev.owl2j.model.checkpoint.ExpectedTensors.VisionLayerNames;
 import dev.owl2j.model.checkpoint.ExpectedTensors.VisionNames;
 import dev.owl2j.model.config.Owl2Config.VisionConfig;
@@ -94,7 +95,7 @@ public final class VisionEncoder {
 
         // The stride-14 conv without bias is a matmul of the [patches, 3·14·14] patch matrix
         // (patches row-major over the grid, each patch flattened channel, row, column like the conv weight).
-        float[] patches = extractPatches(pixelValues);
+        float[] patches = Patches.extract(pixelValues, cfg);
         float[] patchStates = new float[nPatches * hidden];
         patchEmbed.matmul(patches, nPatches, patchStates);
         System.arraycopy(patchStates, 0, x, hidden, nPatches * hidden);
@@ -149,24 +150,5 @@ public final class VisionEncoder {
         Ops.layerNorm(x, seq, hidden, postLayernormWeight, postLayernormBias, eps, x);
         Trace.emit(trace, "vision.last_hidden_state", seq, hidden, x);
         return x;
-    }
-
-    /** Rearranges [C, H, W] pixels into [grid·grid, C·P·P] patch rows (patch index = row·grid + col). */
-    private float[] extractPatches(float[] px) {
-        int size = cfg.imageSize();
-        float[] out = new float[grid * grid * patchDim];
-        for (int gr = 0; gr < grid; gr++) {
-            for (int gc = 0; gc < grid; gc++) {
-                int o = (gr * grid + gc) * patchDim;
-                for (int c = 0; c < channels; c++) {
-                    for (int ky = 0; ky < patch; ky++) {
-                        int src = (c * size + gr * patch + ky) * size + gc * patch;
-                        System.arraycopy(px, src, out, o, patch);
-                        o += patch;
-                    }
-                }
-            }
-        }
-        return out;
     }
 }

@@ -2,6 +2,7 @@ package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
+import dev.owl2j.model.host.SinCosPositions;
 import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorLayerNames;
 import dev.owl2j.model.checkpoint.ExpectedTensors.AbstractorNames;
 import dev.owl2j.model.config.Owl2Config.AbstractorConfig;

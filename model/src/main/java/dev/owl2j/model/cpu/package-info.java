@@ -1,7 +1,7 @@
 /**
  * mPLUG-Owl2 forward pass on the CPU (docs/model.md), one file per component:
  * {@link dev.owl2j.model.cpu.VisionEncoder} (ViT), {@link dev.owl2j.model.cpu.VisualAbstractor}
- * (with {@link dev.owl2j.model.cpu.SinCosPositions}), {@link dev.owl2j.model.cpu.SplicedInput}
+ * (with {@link dev.owl2j.model.host.SinCosPositions}), {@link dev.owl2j.model.cpu.SplicedInput}
  * (image splice and modality indicators), {@link dev.owl2j.model.cpu.Owl2Decoder} and its
  * {@code DecoderLayer} (LLaMA-2 + Modality-Adaptive Module) over a {@link dev.owl2j.model.cpu.KVCache}.
  *

@@ -1,5 +1,7 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.host.SinCosPositions;
+
 import dev.owl2j.model.format.TensorSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

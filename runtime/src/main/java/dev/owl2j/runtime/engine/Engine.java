@@ -18,6 +18,14 @@ public interface Engine extends AutoCloseable {
     /** Vision encoder + abstractor for one image: pixel_values [3*S*S] CHW in, visual tokens [65*hidden] out. */
     float[] encodeImage(float[] pixelValues);
 
+    /**
+     * {@link #encodeImage}, with the tokens left where the engine computed them (device memory on a device
+     * engine) for {@link Session#prefillEncoded}.
+     */
+    default VisualTokens encode(float[] pixelValues) {
+        return VisualTokens.of(encodeImage(pixelValues));
+    }
+
     /** A fresh conversation with its own KV cache. */
     Session newSession();
 
@@ -43,6 +51,11 @@ public interface Engine extends AutoCloseable {
          * by the next entry of imageTokens (docs/model.md, Splice); its positions get modality 1, text gets modality 0.
          */
         float[] prefill(int[] ids, List<float[]> imageTokens);
+
+        /** {@link #prefill} with images from {@link Engine#encode}, read where they are (no host round trip on a device). */
+        default float[] prefillEncoded(int[] ids, List<? extends VisualTokens> images) {
+            return prefill(ids, VisualTokens.toHost(images));
+        }
 
         /** Appends one generated (text) token and returns the logits for the next. */
         float[] step(int token);

@@ -17,7 +17,8 @@ public final class Engines {
         return switch (chosen) {
             case "cpu" -> new CpuEngine(weights, config, Linears.factory(quant),
                     quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,");
-            case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant);
+            case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant,
+                    !"false".equalsIgnoreCase(System.getProperty("owl2j.tensorCores")));
             default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl or cuda");
         };
     }

@@ -133,6 +133,23 @@ class DeviceEngineTest {
         assertAllClose(image + ".visual_tokens", golden(image + ".visual_tokens"), engine.encodeImage(golden(image + ".pixel_values")), STATE_TOLERANCE);
     }
 
+    @Test
+    void visualTokensStayOnTheDeviceAndPrefillFromThemEqualsPrefillFromHostCopies() {
+        int[] ids = promptIds("prompt2"); // two images, in the order image1, image0
+        List<dev.owl2j.runtime.engine.VisualTokens> onDevice = new ArrayList<>();
+        for (JsonNode n : prompt("prompt2").get("images")) onDevice.add(engine.encode(golden(n.asText() + ".pixel_values")));
+        try (Engine.Session fromDevice = engine.newSession(); Engine.Session fromHost = engine.newSession()) {
+            assertAllClose("image1.visual_tokens (device-resident)", golden("image1.visual_tokens"), onDevice.get(0).toHost(), STATE_TOLERANCE);
+            float[] a = fromDevice.prefillEncoded(ids, onDevice);
+            float[] b = fromHost.prefill(ids, dev.owl2j.runtime.engine.VisualTokens.toHost(onDevice));
+            assertAllClose("prefill logits, visual tokens read on the device vs uploaded", b, a, 0);
+            assertEquals(fromHost.position(), fromDevice.position());
+        } finally {
+            onDevice.forEach(dev.owl2j.runtime.engine.VisualTokens::close);
+        }
+        assertThrows(IllegalStateException.class, onDevice.get(0)::toHost);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"prompt0", "prompt1", "prompt2"})
     void lastLogitsTopLogitsPerStepAndGreedyTokensMatchTheOracle(String prompt) {

@@ -1,4 +1,4 @@
-package dev.owl2j.model.cpu;
+package dev.owl2j.model.host;
 
 /**
  * The abstractor's fixed sin-cos position tables (docs/model.md, Abstractor), which the release checkpoint does not store.
