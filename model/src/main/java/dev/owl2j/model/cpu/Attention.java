@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.Settings;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
@@ -60,7 +61,7 @@ public final class Attention {
     }
 
     /** Cached positions from which one query's attention streams the cache row by row ({@link #attendStreaming}). */
-    static final int LONG_CACHE = Integer.getInteger("owl2j.streamingAttention", 256);
+    static final int LONG_CACHE = Settings.fromSystem().streamingAttention();
 
     /**
      * One query over a long cache, reading K and V front to back as stored ([position][kv heads · headDim]): the

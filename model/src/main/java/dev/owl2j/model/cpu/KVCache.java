@@ -1,11 +1,11 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.Owl2jException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.ManagementFactory;
 import java.lang.ref.Cleaner;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -68,21 +68,10 @@ public final class KVCache implements AutoCloseable {
     }
 
     /**
-     * The process-wide budget: system property {@code owl2j.kvCacheGiB}, by default half the physical memory (the
-     * rest is for the weights, which are mapped or off-heap too, the heap and the system).
+     * The process-wide budget ({@link Settings#kvCacheBytes}: {@code owl2j.kvCacheGiB}, by default half the physical
+     * memory; the rest is for the weights, which are mapped or off-heap too, the heap and the system).
      */
-    static final Budget PROCESS_BUDGET = new Budget(defaultLimit());
-
-    private static long defaultLimit() {
-        String gib = System.getProperty("owl2j.kvCacheGiB");
-        if (gib != null) {
-            return (long) (Double.parseDouble(gib) * GIB);
-        }
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize() / 2;
-        }
-        return Long.MAX_VALUE;
-    }
+    static final Budget PROCESS_BUDGET = new Budget(Settings.fromSystem().kvCacheBytes());
 
     /** The limit of the process-wide budget, in bytes (for error messages). */
     public static long memoryLimit() {

@@ -1,6 +1,7 @@
 package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.format.TensorSource;
@@ -19,9 +20,12 @@ public final class Owl2Model {
     private final VisionEncoder visionEncoder;
     private final VisualAbstractor visualAbstractor;
     private final Owl2Decoder decoder;
+    private final int prefillChunk;
 
-    private Owl2Model(Owl2Config cfg, VisionEncoder visionEncoder, VisualAbstractor visualAbstractor, Owl2Decoder decoder) {
+    private Owl2Model(Owl2Config cfg, VisionEncoder visionEncoder, VisualAbstractor visualAbstractor, Owl2Decoder decoder,
+                      int prefillChunk) {
         this.cfg = cfg;
+        this.prefillChunk = prefillChunk;
         this.visionEncoder = visionEncoder;
         this.visualAbstractor = visualAbstractor;
         this.decoder = decoder;
@@ -33,15 +37,29 @@ public final class Owl2Model {
      * naming the tensor.
      */
     public static Owl2Model load(TensorSource weights, Owl2Config cfg, Function<Tensor, Linear> linearFactory) {
+        return load(weights, cfg, linearFactory, Settings.fromSystem().prefillChunk());
+    }
+
+    /**
+     * {@link #load(TensorSource, Owl2Config, Function)} running prompts through the decoder at most
+     * {@code prefillChunk} positions at a time ({@link Settings#prefillChunk}).
+     */
+    public static Owl2Model load(TensorSource weights, Owl2Config cfg, Function<Tensor, Linear> linearFactory, int prefillChunk) {
+        if (prefillChunk < 1) throw new IllegalArgumentException("prefill chunk " + prefillChunk);
         Weights w = new Weights(weights, ExpectedTensors.forConfig(cfg), linearFactory);
         VisionEncoder vision = new VisionEncoder(w, cfg.vision());
         VisualAbstractor abstractor = new VisualAbstractor(w, cfg.abstractor(), cfg.vision().seqLen(), cfg.hiddenSize());
         Owl2Decoder decoder = new Owl2Decoder(w, cfg);
-        return new Owl2Model(cfg, vision, abstractor, decoder);
+        return new Owl2Model(cfg, vision, abstractor, decoder, prefillChunk);
     }
 
     public Owl2Config config() {
         return cfg;
+    }
+
+    /** Prompt positions per decoder pass; longer prompts run in chunks over the same cache. */
+    int prefillChunk() {
+        return prefillChunk;
     }
 
     public VisionEncoder visionEncoder() {

@@ -1,5 +1,7 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.Settings;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
@@ -16,11 +18,11 @@ import java.util.concurrent.locks.LockSupport;
  * the same pool with work stealing, so accidental nesting does not deadlock.
  */
 public final class Parallel {
-    /** Threads in all, the caller included: system property {@code owl2j.threads} (read once), else all processors. */
-    private static final int THREADS = Math.max(1,
-            Integer.getInteger("owl2j.threads", Runtime.getRuntime().availableProcessors()));
-    /** The other THREADS − 1 threads (null when there are none). */
-    private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS - 1) : null;
+    /** Threads in all, the caller included, and the pool of the other threads − 1 (null when there are none). */
+    private record Pool(int threads, ForkJoinPool workers) {}
+
+    /** Started by {@link #start} (the engine, with the settings' thread count) or on first use. */
+    private static volatile Pool pool;
 
     /** Body over the half-open index range [start, end). */
     @FunctionalInterface
@@ -30,9 +32,30 @@ public final class Parallel {
 
     private Parallel() {}
 
+    /**
+     * Starts the pool with {@code threads} threads in all (the caller included) unless it runs already, and returns
+     * the count it runs with: the pool is process-wide and lives as long as the process.
+     */
+    public static synchronized int start(int threads) {
+        if (pool == null) {
+            int t = Math.max(1, threads);
+            pool = new Pool(t, t > 1 ? new ForkJoinPool(t - 1) : null);
+        }
+        return pool.threads();
+    }
+
+    private static Pool pool() {
+        Pool p = pool;
+        if (p == null) {
+            start(Settings.fromSystem().threads());
+            p = pool;
+        }
+        return p;
+    }
+
     /** Threads that run a {@link #forRange} at once, the caller included. */
     public static int parallelism() {
-        return THREADS;
+        return pool().threads();
     }
 
     /**
@@ -44,13 +67,15 @@ public final class Parallel {
         if (n <= 0) {
             return;
         }
+        Pool p = pool();
+        ForkJoinPool workers = p.workers();
         int maxChunks = Math.max(1, n / Math.max(1, minChunk));
-        int chunks = Math.min(maxChunks, THREADS * 4);
-        if (chunks <= 1 || POOL == null) {
+        int chunks = Math.min(maxChunks, p.threads() * 4);
+        if (chunks <= 1 || workers == null) {
             body.run(0, n);
             return;
         }
-        if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == POOL) {
+        if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == workers) {
             List<ForkJoinTask<?>> tasks = new ArrayList<>(chunks);
             for (int c = 0; c < chunks; c++) {
                 int start = chunkStart(n, chunks, c);
@@ -61,8 +86,8 @@ public final class Parallel {
             return;
         }
         Range range = new Range(n, chunks, body);
-        for (int h = Math.min(chunks, THREADS) - 1; h > 0; h--) {
-            POOL.execute(range::drain);
+        for (int h = Math.min(chunks, p.threads()) - 1; h > 0; h--) {
+            workers.execute(range::drain);
         }
         range.drain();
         range.await();

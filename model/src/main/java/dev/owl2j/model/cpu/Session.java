@@ -26,7 +26,7 @@ public final class Session implements AutoCloseable {
      * @return the logits of the chunk's last position
      */
     public float[] prefill(int[] ids, List<float[]> imageTokens) {
-        return prefill(ids, imageTokens, PREFILL_CHUNK);
+        return prefill(ids, imageTokens, model.prefillChunk());
     }
 
     /** {@link #prefill(int[], List)} with the decoder run over at most chunk positions at a time. */
@@ -55,9 +55,6 @@ public final class Session implements AutoCloseable {
         }
         return logits;
     }
-
-    /** Prompt positions per decoder pass (system property {@code owl2j.prefillChunk}). */
-    static final int PREFILL_CHUNK = Math.max(1, Integer.getInteger("owl2j.prefillChunk", 256));
 
     /** Appends one generated (text, modality 0) token and returns the logits of the next position. */
     public float[] step(int token) {

@@ -1,6 +1,7 @@
 package dev.owl2j.runtime.cli;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
@@ -74,14 +75,12 @@ public final class BenchCommand implements Callable<Integer> {
         if (decodeTokens < 1 || prefillText < 1) {
             throw new Owl2jException("--decode-tokens and --prefill-text must be at least 1");
         }
+        Settings settings = Settings.fromSystem();
         if (threads != null) {
-            if (threads < 1) {
-                throw new Owl2jException("--threads must be at least 1, got " + threads);
-            }
-            System.setProperty("owl2j.threads", Integer.toString(threads));
+            settings = settings.withThreads(threads);
         }
         boolean tiny = cfg.hiddenSize() < 1024;
-        int poolThreads = Parallel.parallelism();
+        int poolThreads = Parallel.start(settings.threads());
         if (threads != null && threads != poolThreads) {
             out.printf("note: the worker pool was already started with %d threads; --threads %d ignored%n", poolThreads, threads);
         }

@@ -1,6 +1,8 @@
 package dev.owl2j.runtime.engine;
 
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Owl2Model;
 import dev.owl2j.model.cpu.kernel.Linears;
@@ -24,13 +26,23 @@ public final class CpuEngine implements Engine {
 
     /** Vector API kernels, with the decoder's projections quantized at load to quant (Q8_0/Q4_0; null = as stored). */
     public CpuEngine(TensorSource weights, Owl2Config config, DType quant) {
-        this(weights, config, Linears.factory(quant), quant == null ? "stored" : quant.name());
+        this(weights, config, Linears.factory(quant), quant == null ? "stored" : quant.name(), Settings.fromSystem());
     }
 
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType) {
-        this.model = Owl2Model.load(weights, config, linearFactory);
+        this(weights, config, linearFactory, weightType, Settings.fromSystem());
+    }
+
+    /**
+     * The model over {@code weights} with matrices wrapped by {@code linearFactory}, on {@code settings.threads()}
+     * threads (the worker pool is process-wide: the first engine of a process sizes it) and chunked prefill.
+     */
+    public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType,
+                     Settings settings) {
+        int threads = Parallel.start(settings.threads());
+        this.model = Owl2Model.load(weights, config, linearFactory, settings.prefillChunk());
         MallocTrim.releaseFreePages(); // scratch freed while loading (quantized copies) leaves resident holes
-        this.description = "cpu, " + dev.owl2j.model.cpu.Parallel.parallelism() + " threads, " + weightType + " weights";
+        this.description = "cpu, " + threads + " threads, " + weightType + " weights";
     }
 
     public Owl2Model model() {

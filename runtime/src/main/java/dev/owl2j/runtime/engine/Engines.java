@@ -1,6 +1,7 @@
 package dev.owl2j.runtime.engine;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.kernel.Linears;
@@ -12,13 +13,17 @@ import dev.owl2j.runtime.engine.device.DeviceEngine;
 public final class Engines {
     private Engines() {}
 
+    /** Opens the backend with the process's settings ({@link Settings#fromSystem}). */
     public static Engine open(TensorSource weights, Owl2Config config, String backend, int device, DType quant) {
+        return open(weights, config, backend, device, quant, Settings.fromSystem());
+    }
+
+    public static Engine open(TensorSource weights, Owl2Config config, String backend, int device, DType quant, Settings settings) {
         String chosen = backend.equals("auto") ? DeviceEngine.autoBackend() : backend;
         return switch (chosen) {
             case "cpu" -> new CpuEngine(weights, config, Linears.factory(quant),
-                    quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,");
-            case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant,
-                    !"false".equalsIgnoreCase(System.getProperty("owl2j.tensorCores")));
+                    quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,", settings);
+            case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant, settings.tensorCores());
             default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl or cuda");
         };
     }

@@ -1,5 +1,7 @@
 package dev.owl2j.runtime.hub;
 
+import dev.owl2j.model.Settings;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,13 +19,9 @@ public final class ModelCache {
 
     private ModelCache() {}
 
-    /** The cache root: {@code $OWL2J_HOME} when set and not blank, else {@code ~/.cache/owl2j}. */
+    /** The cache root with {@code env} as the environment: {@link Settings#home} ({@code $OWL2J_HOME}, else {@code ~/.cache/owl2j}). */
     public static Path root(Map<String, String> env) {
-        String home = env.get(HOME_ENV);
-        if (home != null && !home.isBlank()) {
-            return Path.of(home);
-        }
-        return Path.of(System.getProperty("user.home"), ".cache", "owl2j");
+        return Settings.fromSystem(env).home();
     }
 
     /** The folder a pull of {@code ref} writes to by default. */

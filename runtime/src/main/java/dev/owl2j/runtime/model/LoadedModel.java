@@ -1,6 +1,7 @@
 package dev.owl2j.runtime.model;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ModelCheckpoint;
 import dev.owl2j.model.config.GenerationConfig;
 import dev.owl2j.model.config.Owl2Config;
@@ -38,11 +39,12 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Loads what the options name; with no --model, the embedded default (and a notice on {@code log}). */
     public static LoadedModel open(ModelOptions options, PrintStream log) {
+        Settings settings = Settings.fromSystem();
         if (options.threads != null) {
             if (options.threads < 1) {
                 throw new Owl2jException("--threads must be at least 1");
             }
-            System.setProperty("owl2j.threads", Integer.toString(options.threads));
+            settings = settings.withThreads(options.threads);
         }
         String backend = options.backendName();
         boolean isDefault = options.model == null || options.model.isBlank();
@@ -62,7 +64,7 @@ public final class LoadedModel implements AutoCloseable {
         try {
             dev.owl2j.model.format.TensorSource source = LoadProgress.wrap(checkpoint.tensors(),
                     weightBytes(checkpoint), "loading " + dir.getFileName());
-            Engine engine = Engines.open(source, checkpoint.config(), backend, options.device, options.quantType());
+            Engine engine = Engines.open(source, checkpoint.config(), backend, options.device, options.quantType(), settings);
             LoadProgress.finish(source);
             return new LoadedModel(id, dir, checkpoint, engine, isDefault);
         } catch (RuntimeException e) {

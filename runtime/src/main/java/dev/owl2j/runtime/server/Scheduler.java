@@ -356,7 +356,7 @@ public final class Scheduler implements AutoCloseable {
 
     /** The decode state of one request (decode thread only, apart from the handle). */
     /** Prompt positions admitted per step at most (one longer prompt is always admitted on its own). */
-    static final int PREFILL_BUDGET = Integer.getInteger("owl2j.prefillBudget", 512);
+    static final int PREFILL_BUDGET = dev.owl2j.model.Settings.fromSystem().prefillBudget();
 
     private final class Sequence {
         final Request request;

@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.Settings;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -30,7 +31,7 @@ final class AlignedRows {
 
     /** Only 512-bit vectors load whole cache lines; with 256-bit vectors the alignment measured no difference. */
     static final boolean ENABLED =
-            VectorLinear.L == 16 && !Boolean.getBoolean("owl2j.noAlignX") && Native.MEMSET != null;
+            VectorLinear.L == 16 && Settings.fromSystem().alignX() && Native.MEMSET != null;
 
     /** An array and the index in it where row 0 starts. */
     record Rows(float[] data, int offset) {}

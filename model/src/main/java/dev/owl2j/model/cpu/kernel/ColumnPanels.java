@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.tensor.Tensor;
 
@@ -23,7 +24,7 @@ final class ColumnPanels implements Linear {
     /**
      * Longest panel row in columns: system property {@code owl2j.panelCols}; 0 keeps every matrix whole.
      */
-    static final int MAX_COLS = Integer.getInteger("owl2j.panelCols", 4096);
+    static final int MAX_COLS = Settings.fromSystem().panelCols();
 
     private final Linear[] panels;
     /** First column of each panel, and cols at the end. */

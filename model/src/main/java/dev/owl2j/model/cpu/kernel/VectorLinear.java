@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu.kernel;
 
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.Tensor;
@@ -103,12 +104,12 @@ abstract class VectorLinear implements Linear {
      * tiled so the group's X rows stay in L1 while a chunk of weight rows passes over them. Above it the
      * outer-product tiles win.
      */
-    static final int BLOCKED_MAX = Integer.getInteger("owl2j.matmulBlocked", 24);
+    static final int BLOCKED_MAX = Settings.fromSystem().matmulBlocked();
     /** Weight rows per chunk of matmulBlocked (its vector accumulators: BR × group width × L floats). */
     private static final int BR = 16;
     /** K tile of matmulBlocked: eight X rows × BK floats = 16 KiB, within L1. */
-    private static final int BK = Integer.getInteger("owl2j.blockK", 512);
-    static final boolean TOUCH = !Boolean.getBoolean("owl2j.noTouch");
+    private static final int BK = Settings.fromSystem().blockK();
+    static final boolean TOUCH = Settings.fromSystem().touch();
     /** Sink for {@link #touch}'s loads, so the JIT keeps them. */
     static volatile long touched;
 
