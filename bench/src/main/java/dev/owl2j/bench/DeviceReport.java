@@ -281,7 +281,8 @@ public final class DeviceReport {
      * host sampling (logits downloaded, argmax on the host) and for device sampling (only the id comes back).
      */
     private void hostOverhead(List<Row> rows, String backend, String device, String label, Engine.Session s, float[] l) {
-        if (!(s instanceof dev.owl2j.runtime.engine.DeviceSampling ds)) return;
+        if (!s.capabilities().contains(Engine.Capability.DEVICE_SAMPLING)) return;
+        var ds = (dev.owl2j.runtime.engine.DeviceSampling) s;
         int reps = Math.min(steps, (s.capacity() - s.position() - 2) / 2);
         if (reps < 1) return;
         long w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
@@ -290,11 +291,10 @@ public final class DeviceReport {
         long hostSampledWall = System.nanoTime() - t0;
         long hostSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
         int tok = argmax(l);
-        SamplingParams greedy = SamplingParams.greedy(1);
-        tok = ds.stepSampled(tok, greedy, 0); // builds the sampled plan
+        tok = ds.stepSampled(tok, 0, 0, 1, 0); // greedy; builds the sampled plan
         w0 = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s);
         t0 = System.nanoTime();
-        for (int i = 0; i < reps; i++) tok = ds.stepSampled(tok, greedy, 0);
+        for (int i = 0; i < reps; i++) tok = ds.stepSampled(tok, 0, 0, 1, 0);
         long devSampledWall = System.nanoTime() - t0;
         long devSampledWait = dev.owl2j.runtime.engine.device.DeviceEngine.decodeWaitNanos(s) - w0;
         rows.add(new Row(backend, device, label + " decode host time (" + reps + " steps each)",

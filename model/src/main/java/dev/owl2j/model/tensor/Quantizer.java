@@ -1,7 +1,6 @@
 package dev.owl2j.model.tensor;
 
 import dev.owl2j.model.Owl2jException;
-import dev.owl2j.model.cpu.Parallel;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -48,7 +47,10 @@ public final class Quantizer {
         }
         long rowBytes = target.bytesFor(cols);
         MemorySegment out = arena.allocate(rowBytes * rows, 64);
-        Parallel.forRange(rows, 16, (start, end) -> {
+        // blocks of 16 rows over the common fork-join pool: quantizing runs once at load, off the decode path
+        int blocks = (rows + 15) / 16;
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+            int start = b * 16, end = Math.min(rows, start + 16);
             float[] row = new float[cols];
             short[] half = new short[cols];
             byte[] q = new byte[(int) rowBytes];

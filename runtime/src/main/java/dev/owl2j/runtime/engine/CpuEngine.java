@@ -45,6 +45,11 @@ public final class CpuEngine implements Engine {
         this.description = "cpu, " + threads + " threads, " + weightType + " weights";
     }
 
+    /** Bytes the KV caches of all CPU sessions of this process may hold ({@link Settings#kvCacheBytes}), for error messages. */
+    public static long kvCacheBudgetBytes() {
+        return dev.owl2j.model.cpu.KVCache.memoryLimit();
+    }
+
     public Owl2Model model() {
         return model;
     }
@@ -99,6 +104,11 @@ public final class CpuEngine implements Engine {
         @Override
         public int position() {
             return inner.position();
+        }
+
+        @Override
+        public java.util.Set<Capability> capabilities() {
+            return java.util.EnumSet.of(Capability.TRUNCATE, Capability.FORK);
         }
 
         @Override

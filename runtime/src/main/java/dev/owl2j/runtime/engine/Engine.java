@@ -44,6 +44,16 @@ public interface Engine extends AutoCloseable {
     @Override
     void close();
 
+    /** What a session can do beyond prefill and step, asked through {@link Session#capabilities}. */
+    enum Capability {
+        /** {@link Session#truncate} forgets positions. */
+        TRUNCATE,
+        /** {@link Session#fork} copies the session. */
+        FORK,
+        /** The session implements {@link DeviceSampling}: the next token is picked where the logits are. */
+        DEVICE_SAMPLING
+    }
+
     /** A KV cache and the positions it holds. Not thread-safe: one generation at a time per session. */
     interface Session extends AutoCloseable {
         /**
@@ -66,12 +76,17 @@ public interface Engine extends AutoCloseable {
         /** Most positions the session can hold (the model's max_position_embeddings). */
         int capacity();
 
-        /** Forgets the positions from {@code position} on (scoring, regenerating a reply). */
+        /** What this session can do beyond prefill and step; ask here before calling truncate, fork or DeviceSampling. */
+        default java.util.Set<Capability> capabilities() {
+            return java.util.Set.of();
+        }
+
+        /** Forgets the positions from {@code position} on (scoring, regenerating a reply); needs {@link Capability#TRUNCATE}. */
         default void truncate(int position) {
             throw new UnsupportedOperationException("this backend cannot truncate a session");
         }
 
-        /** A new session holding a copy of this one's positions (scores several continuations of one prompt). */
+        /** A new session holding a copy of this one's positions (scores several continuations of one prompt); needs {@link Capability#FORK}. */
         default Session fork() {
             throw new UnsupportedOperationException("this backend cannot fork a session");
         }

@@ -26,7 +26,7 @@ public final class Generator {
     /**
      * Generates from {@code firstLogits} (the prefill's last position). The EOS token ends generation and is
      * neither fed back nor part of the text. Generation also stops when the session's context is full.
-     * A session implementing {@link DeviceSampling} picks the later tokens on its device with the uniform draws
+     * A session with {@link Engine.Capability#DEVICE_SAMPLING} picks the later tokens on its device with the uniform draws
      * of the same seeded generator, so the tokens are those host sampling would pick from the same logits.
      */
     public static Result generate(Engine.Session session, float[] firstLogits, SamplingParams params, int eosId,
@@ -35,7 +35,7 @@ public final class Generator {
         List<Integer> tokens = new ArrayList<>();
         StringBuilder out = new StringBuilder();
         float[] logits = firstLogits;
-        DeviceSampling device = session instanceof DeviceSampling d ? d : null;
+        DeviceSampling device = session.capabilities().contains(Engine.Capability.DEVICE_SAMPLING) ? (DeviceSampling) session : null;
         int pending = -1; // the token the device already picked
         FinishReason reason = FinishReason.LENGTH;
         while (tokens.size() < params.maxNewTokens()) {
@@ -66,7 +66,7 @@ public final class Generator {
                 break;
             }
             if (device != null) {
-                pending = device.stepSampled(id, params, sampler.nextUniform());
+                pending = device.stepSampled(id, params.temperature(), params.topK(), params.topP(), sampler.nextUniform());
             } else {
                 logits = session.step(id);
             }

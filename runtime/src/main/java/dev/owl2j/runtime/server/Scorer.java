@@ -82,9 +82,9 @@ public final class Scorer {
                             lps[i][j] = logSoftmaxAt(s.step(c[j - 1]), c[j]);
                         }
                         if (reuse) {
-                            try {
+                            if (prompt.capabilities().contains(Engine.Capability.TRUNCATE)) {
                                 prompt.truncate(base);
-                            } catch (UnsupportedOperationException e) {
+                            } else {
                                 reuse = false;
                             }
                         }
@@ -105,16 +105,14 @@ public final class Scorer {
 
     /** One fork per candidate (null when the backend cannot fork). */
     private static List<Engine.Session> forks(Engine.Session prompt, List<int[]> candidates) {
-        List<Engine.Session> out = new ArrayList<>();
-        try {
-            for (int i = 0; i < candidates.size(); i++) {
-                out.add(candidates.get(i).length > 1 ? prompt.fork() : null);
-            }
-            return out;
-        } catch (UnsupportedOperationException e) {
-            for (Engine.Session s : out) if (s != null) s.close();
+        if (!prompt.capabilities().contains(Engine.Capability.FORK)) {
             return null;
         }
+        List<Engine.Session> out = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            out.add(candidates.get(i).length > 1 ? prompt.fork() : null);
+        }
+        return out;
     }
 
     /** log softmax(logits)[id], in double for a stable sum. */

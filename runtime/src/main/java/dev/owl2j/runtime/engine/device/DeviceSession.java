@@ -11,7 +11,6 @@ import dev.owl2j.model.host.Splice;
 import dev.owl2j.runtime.engine.DeviceSampling;
 import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.engine.VisualTokens;
-import dev.owl2j.runtime.generation.SamplingParams;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -125,14 +124,19 @@ final class DeviceSession implements Engine.Session, DeviceSampling {
     }
 
     @Override
-    public int stepSampled(int token, SamplingParams p, double uniform) {
+    public java.util.Set<Engine.Capability> capabilities() {
+        return java.util.EnumSet.of(Engine.Capability.DEVICE_SAMPLING);
+    }
+
+    @Override
+    public int stepSampled(int token, double temperature, int topK, double topP, double uniform) {
         checkStep(token);
         synchronized (engine) {
             try {
                 if (sampledPlan == null) sampledPlan = plan(true);
                 stepHost[0] = position;
                 stepHost[1] = token;
-                Kernels.packSampling(stepHost, 2, p.temperature(), p.topK(), p.topP(), uniform);
+                Kernels.packSampling(stepHost, 2, temperature, topK, topP, uniform);
                 sampledPlan.run();
                 position++;
                 int picked = sampledHost[2 + Kernels.SAMPLE_PARAMS - 1];
