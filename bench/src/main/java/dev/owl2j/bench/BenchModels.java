@@ -15,7 +15,8 @@ import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tokenizer.DefaultTokenizerBuilder;
 import dev.owl2j.model.tokenizer.Tokenizer;
-import dev.owl2j.runtime.engine.CpuEngine;
+import dev.owl2j.model.Settings;
+import dev.owl2j.runtime.engine.BenchEngines;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
 import java.io.IOException;
@@ -51,8 +52,8 @@ final class BenchModels {
         Owl2Config cfg = Owl2Config.parse("{}"); // the defaults are the release's config
         DType q = ModelOptions.parseQuant(quant);
         SyntheticWeights weights = SyntheticWeights.forConfig(cfg, q, 1);
-        Engine engine = new CpuEngine(weights, cfg, weights.kernelsReleasingCopies(),
-                "synthetic 7B, " + (q == null ? "F16" : q + " decoder"));
+        Engine engine = BenchEngines.cpu(weights, cfg, "synthetic 7B, " + (q == null ? "F16" : q + " decoder"),
+                Settings.fromSystem(), null);
         Tokenizer tokenizer;
         try {
             Path tok = Files.createTempFile("owl2j-bench-tokenizer", ".json");

@@ -4,14 +4,13 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
-import dev.owl2j.model.cpu.Linear;
-import dev.owl2j.model.cpu.Owl2Model;
-import dev.owl2j.model.cpu.Parallel;
-import dev.owl2j.model.cpu.Session;
-import dev.owl2j.model.cpu.Trace;
-import dev.owl2j.model.cpu.kernel.MallocTrim;
 import dev.owl2j.model.cpu.kernel.MachinePeaks;
 import dev.owl2j.model.tensor.DType;
+import dev.owl2j.runtime.engine.BenchEngines;
+import dev.owl2j.runtime.engine.CpuEngine;
+import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.Engines;
+import dev.owl2j.runtime.engine.device.DeviceEngine;
 import dev.owl2j.runtime.generation.GenerationStats;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 import picocli.CommandLine.Command;
@@ -28,9 +27,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * {@code owl2j bench --synthetic 7b|tiny}: the CPU engine's speed at the real model's shapes with random weights
- * made in memory (no checkpoint needed), next to this machine's measured memory bandwidth and FMA peak, so decode
- * can be read as a fraction of the bandwidth bound and the vision tower as a fraction of the FMA bound.
+ * {@code owl2j bench --synthetic 7b|tiny [--backend cpu|opencl|cuda]}: an engine's speed at the real model's shapes
+ * with random weights made in memory (no checkpoint needed), measured through the {@link Engine} interface, next
+ * to this machine's measured memory bandwidth and FMA peak, so CPU decode can be read as a fraction of the
+ * bandwidth bound and the vision GEMMs as a fraction of the FMA bound (those two figures are the CPU's; a device
+ * engine gets the times and rates).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure image encode, prefill and decode speed on synthetic (random) weights at real shapes.")
@@ -45,7 +46,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quant", paramLabel = "q8_0|q4_0", description = "Decoder projections in this format (default: F16 like the release).")
     String quant;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "cpu|opencl|cuda|auto",
+            description = "Engine to measure (default ${DEFAULT-VALUE}; auto = CUDA, else an OpenCL GPU, else the CPU).")
+    String backend;
+
+    @Option(names = "--device", defaultValue = "0", paramLabel = "N", description = "Device index for opencl/cuda (default ${DEFAULT-VALUE}).")
+    int device;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU worker threads (default: all processors).")
     Integer threads;
 
     @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps to time (default ${DEFAULT-VALUE}).")
@@ -79,14 +87,12 @@ public final class BenchCommand implements Callable<Integer> {
         if (threads != null) {
             settings = settings.withThreads(threads);
         }
+        String chosen = backend.equals("auto") ? DeviceEngine.autoBackend() : backend;
+        boolean cpu = chosen.equals("cpu");
         boolean tiny = cfg.hiddenSize() < 1024;
-        int poolThreads = Parallel.start(settings.threads());
-        if (threads != null && threads != poolThreads) {
-            out.printf("note: the worker pool was already started with %d threads; --threads %d ignored%n", poolThreads, threads);
-        }
 
-        out.printf(Locale.ROOT, "owl2j bench: synthetic %s, weights F16, decoder projections %s, %d threads%n",
-                synthetic, q == null ? "F16" : q.name(), poolThreads);
+        out.printf(Locale.ROOT, "owl2j bench: synthetic %s, weights F16, decoder projections %s, backend %s%n",
+                synthetic, q == null ? "F16" : q.name(), chosen);
         long readBuffer = tiny ? 64L << 20 : 1L << 30;
         if (peaksMs < 0) {
             throw new Owl2jException("--peaks-ms must be 0 or more, got " + peaksMs);
@@ -97,55 +103,52 @@ public final class BenchCommand implements Callable<Integer> {
         out.flush();
 
         SyntheticWeights weights = SyntheticWeights.forConfig(cfg, q, seed);
-        try (weights) {
-            long t0 = System.nanoTime();
-            // the vision tower's linears report their own time, so the GEMMs' share of the FMA peak is measured on
-            // the GEMMs alone as well as over the whole tower (attention products, norms and GELU included)
-            LongAdder visionLinearNanos = new LongAdder();
-            var kernels = weights.kernelsReleasingCopies();
-            Owl2Model model = Owl2Model.load(weights, cfg, w -> ExpectedTensors.componentOf(w.name()) == ExpectedTensors.Component.VISION
-                    ? new TimedLinear(kernels.apply(w), visionLinearNanos) : kernels.apply(w));
-            MallocTrim.releaseFreePages(); // as CpuEngine does after loading
-            out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s%n", weights.byteSize() / GIB, secondsSince(t0));
+        // the CPU's vision linears report their own time, so the GEMMs' share of the FMA peak is measured on them alone
+        LongAdder visionLinearNanos = new LongAdder();
+        long t0 = System.nanoTime();
+        try (weights; Engine engine = cpu
+                ? BenchEngines.cpu(weights, cfg, "synthetic, " + (q == null ? "F16" : q.name()), settings, visionLinearNanos)
+                : Engines.open(weights, cfg, chosen, device, q, settings)) {
+            int poolThreads = engine instanceof CpuEngine c ? c.threads() : 0;
+            if (threads != null && cpu && threads != poolThreads) {
+                out.printf("note: the worker pool was already started with %d threads; --threads %d ignored%n", poolThreads, threads);
+            }
+            out.printf(Locale.ROOT, "load: %.2f GiB of random weights made in %.1f s; engine: %s%n", weights.byteSize() / GIB,
+                    secondsSince(t0), engine.description());
             out.flush();
 
             SplittableRandom rnd = new SplittableRandom(seed);
             List<float[]> images = new ArrayList<>();
-            double visionMs = 0;
-            double encodeMs = 0;
             if (!skipVision) {
-                float[] pixels = new float[model.pixelCount()];
+                var vc = cfg.vision();
+                float[] pixels = new float[vc.numChannels() * vc.imageSize() * vc.imageSize()];
                 for (int i = 0; i < pixels.length; i++) pixels[i] = (float) (rnd.nextDouble() * 4 - 2);
-                // JIT warm-up, not timed: the first layers of a first encode run before C2 has compiled the kernels
+                // warm-up, not timed: the first layers of a first encode run before the JIT (or the kernel build)
                 long first0 = System.nanoTime();
-                model.encodeImage(pixels);
-                out.printf(Locale.ROOT, "first image encode (JIT warm-up, not counted): %.0f ms%n", msSince(first0));
+                engine.encodeImage(pixels);
+                out.printf(Locale.ROOT, "first image encode (warm-up, not counted): %.0f ms%n", msSince(first0));
                 visionLinearNanos.reset();
                 long v0 = System.nanoTime();
                 long c0 = cpuNanos();
-                float[] features = model.visionEncoder().forward(pixels, Trace.NONE);
-                visionMs = msSince(v0);
-                double visionCores = (cpuNanos() - c0) / 1e6 / visionMs;
-                images.add(model.visualAbstractor().forward(features, Trace.NONE));
-                encodeMs = msSince(v0);
-                double gflop = visionGemmFlops(cfg) / 1e9;
-                double linearGflop = visionLinearFlops(cfg) / 1e9;
-                double linearMs = visionLinearNanos.sum() / 1e6;
-                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower %.0f ms: %.1f GFLOP of matrix products -> %.1f GFLOP/s = %s of the FMA peak; %s)%n",
-                        encodeMs, visionMs, gflop, gflop / (visionMs / 1000),
-                        MachinePeaks.percentOf(gflop / (visionMs / 1000), peaks.fmaGflops(), "FMA peak"),
-                        cores(visionCores, poolThreads));
-                out.printf(Locale.ROOT, "vision GEMMs (patch embedding, qkv, dense, fc1, fc2): %.1f GFLOP in %.0f ms -> %.1f GFLOP/s = %s of the FMA peak%n",
-                        linearGflop, linearMs, linearGflop / (linearMs / 1000),
-                        MachinePeaks.percentOf(linearGflop / (linearMs / 1000), peaks.fmaGflops(), "FMA peak"));
+                images.add(engine.encodeImage(pixels));
+                double encodeMs = msSince(v0);
+                out.printf(Locale.ROOT, "image encode: %.0f ms (vision tower + abstractor%s)%n", encodeMs,
+                        cpu ? "; " + cores((cpuNanos() - c0) / 1e6 / encodeMs, poolThreads) : "");
+                if (cpu) {
+                    double linearGflop = visionLinearFlops(cfg) / 1e9;
+                    double linearMs = visionLinearNanos.sum() / 1e6;
+                    out.printf(Locale.ROOT, "vision GEMMs (patch embedding, qkv, dense, fc1, fc2): %.1f GFLOP in %.0f ms -> %.1f GFLOP/s = %s of the FMA peak%n",
+                            linearGflop, linearMs, linearGflop / (linearMs / 1000),
+                            MachinePeaks.percentOf(linearGflop / (linearMs / 1000), peaks.fmaGflops(), "FMA peak"));
+                }
                 out.flush();
             }
 
-            // JIT warm-up of the decoder kernels (prefill matmul and decode matvec paths), not timed: the first
-            // calls of Vector API code run interpreted, orders of magnitude slower than compiled.
+            // Warm-up of the decoder (prefill matmul and decode matvec paths, or the device's kernels and decode
+            // plan), not timed: the first calls of Vector API code run interpreted, orders of magnitude slower.
             long w0 = System.nanoTime();
             // 40 positions: more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles too
-            try (Session warm = model.newSession(40 + WARM_STEPS + 1, Trace.NONE)) {
+            try (Engine.Session warm = engine.newSession()) {
                 float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
                 for (int s = 0; s < WARM_STEPS; s++) {
                     wl = warm.step(argmax(wl));
@@ -155,15 +158,19 @@ public final class BenchCommand implements Callable<Integer> {
 
             int[] ids = prompt(images.size(), prefillText, cfg.vocabSize(), rnd);
             int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
-            Session session = model.newSession(promptPositions + decodeTokens + 1, Trace.NONE);
+            if (promptPositions + decodeTokens > cfg.maxPositionEmbeddings()) {
+                throw new Owl2jException("--prefill-text and --decode-tokens need " + (promptPositions + decodeTokens)
+                        + " positions but the context holds " + cfg.maxPositionEmbeddings());
+            }
+            Engine.Session session = engine.newSession();
             long p0 = System.nanoTime();
             long pc0 = cpuNanos();
             float[] logits = session.prefill(ids, images);
             double prefillMs = msSince(p0);
             double prefillCores = (cpuNanos() - pc0) / 1e6 / prefillMs;
-            out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s (%s)%n",
+            out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s%s%n",
                     promptPositions, promptPositions - (ids.length - images.size()), ids.length - images.size(),
-                    prefillMs, promptPositions / (prefillMs / 1000), cores(prefillCores, poolThreads));
+                    prefillMs, promptPositions / (prefillMs / 1000), cpu ? " (" + cores(prefillCores, poolThreads) + ")" : "");
             out.flush();
 
             // The read bandwidth of these machines moves between runs and within one (docs/performance.md), so the
@@ -190,11 +197,17 @@ public final class BenchCommand implements Callable<Integer> {
             double weightGBs = tokPerS * bytesPerToken / 1e9;
             double read = Math.max(readBefore, readAfter);
             double bound = read * 1e9 / bytesPerToken;
-            out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %s of the bound; %s%n",
-                    decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
-                    readBefore, readAfter, MachinePeaks.percentOf(weightGBs, read, "memory read"), cores(decodeCores, poolThreads));
             double lower = Math.min(readBefore, readAfter);
-            if (lower < 0.8 * read) {
+            if (!cpu) {
+                // a device streams its weights from its own memory: the host's bandwidth bound says nothing about it
+                out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token)%n",
+                        decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9);
+            } else {
+                out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %s of the bound; %s%n",
+                        decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
+                        readBefore, readAfter, MachinePeaks.percentOf(weightGBs, read, "memory read"), cores(decodeCores, poolThreads));
+            }
+            if (cpu && lower < 0.8 * read) {
                 out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %s of the bound%n",
                         lower, MachinePeaks.percentOf(weightGBs, lower, "lower memory read"));
             }
@@ -264,13 +277,6 @@ public final class BenchCommand implements Callable<Integer> {
         return bytes;
     }
 
-    /** Multiply-add FLOPs (×2) of the vision tower's matrix products for one image: linears and attention. */
-    static double visionGemmFlops(Owl2Config cfg) {
-        var v = cfg.vision();
-        double s = v.seqLen();
-        return visionLinearFlops(cfg) + 2 * v.numHiddenLayers() * 2 * s * s * v.hiddenSize();
-    }
-
     /** Multiply-add FLOPs (×2) of the vision tower's linear layers alone (patch embedding and each layer's four). */
     static double visionLinearFlops(Owl2Config cfg) {
         var v = cfg.vision();
@@ -279,38 +285,6 @@ public final class BenchCommand implements Callable<Integer> {
         double patch = (double) v.numPatches() * d * v.numChannels() * v.patchSize() * v.patchSize();
         double perLayer = s * (3 * d * d + d * d + 2 * d * v.intermediateSize());
         return 2 * (patch + v.numHiddenLayers() * perLayer);
-    }
-
-    /** A linear that adds the wall time of its calls to a counter (the bench's per-phase GEMM figures). */
-    private record TimedLinear(Linear inner, LongAdder nanos) implements Linear {
-        @Override
-        public int rows() {
-            return inner.rows();
-        }
-
-        @Override
-        public int cols() {
-            return inner.cols();
-        }
-
-        @Override
-        public void matvec(float[] x, int xOff, float[] y, int yOff) {
-            long t = System.nanoTime();
-            inner.matvec(x, xOff, y, yOff);
-            nanos.add(System.nanoTime() - t);
-        }
-
-        @Override
-        public void matmul(float[] x, int n, float[] y) {
-            long t = System.nanoTime();
-            inner.matmul(x, n, y);
-            nanos.add(System.nanoTime() - t);
-        }
-
-        @Override
-        public long byteSize() {
-            return inner.byteSize();
-        }
     }
 
     /** The test fixture's shapes (tiny-owl2-f16): 64-wide, 2 layers everywhere, 448-pixel images. */

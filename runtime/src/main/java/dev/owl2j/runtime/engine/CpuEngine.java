@@ -18,6 +18,7 @@ import java.util.function.Function;
 public final class CpuEngine implements Engine {
     private final Owl2Model model;
     private final String description;
+    private final int threads;
 
     /** The default: Vector API kernels over the weights as stored (dev.owl2j.model.cpu.kernel.Linears). */
     public CpuEngine(TensorSource weights, Owl2Config config) {
@@ -39,7 +40,7 @@ public final class CpuEngine implements Engine {
      */
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType,
                      Settings settings) {
-        int threads = Parallel.start(settings.threads());
+        this.threads = Parallel.start(settings.threads());
         this.model = Owl2Model.load(weights, config, linearFactory, settings.prefillChunk());
         MallocTrim.releaseFreePages(); // scratch freed while loading (quantized copies) leaves resident holes
         this.description = "cpu, " + threads + " threads, " + weightType + " weights";
@@ -48,6 +49,11 @@ public final class CpuEngine implements Engine {
     /** Bytes the KV caches of all CPU sessions of this process may hold ({@link Settings#kvCacheBytes}), for error messages. */
     public static long kvCacheBudgetBytes() {
         return dev.owl2j.model.cpu.KVCache.memoryLimit();
+    }
+
+    /** Threads the forward pass runs on, the caller included. */
+    public int threads() {
+        return threads;
     }
 
     public Owl2Model model() {

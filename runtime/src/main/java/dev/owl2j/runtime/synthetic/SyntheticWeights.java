@@ -3,8 +3,6 @@ package dev.owl2j.runtime.synthetic;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
-import dev.owl2j.model.cpu.Linear;
-import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -120,21 +118,6 @@ public final class SyntheticWeights implements TensorSource {
             b += dtypes.get(e.getKey()).bytesFor(Tensor.numel(e.getValue()));
         }
         return b;
-    }
-
-    /**
-     * The kernels of {@code Linears.factory(null)}, releasing each tensor a kernel keeps a copy of
-     * ({@code Linears.copies}), as a mapped checkpoint's pages are released: memory then counts those weights once.
-     */
-    public Function<Tensor, Linear> kernelsReleasingCopies() {
-        Function<Tensor, Linear> kernels = Linears.factory(null);
-        return w -> {
-            Linear linear = kernels.apply(w);
-            if (Linears.copies(w)) {
-                release(w.name());
-            }
-            return linear;
-        };
     }
 
     @Override

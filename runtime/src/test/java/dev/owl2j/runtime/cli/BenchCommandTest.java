@@ -20,11 +20,24 @@ class BenchCommandTest {
     }
 
     @Test
+    void theSameBenchTimesADeviceEngineThroughTheEngineInterface() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.owl2j.kernels.Devices.of(dev.owl2j.kernels.Api.OPENCL).isEmpty(),
+                "no OpenCL device (install pocl-opencl-icd)");
+        String out = run(0, "bench", "--synthetic", "tiny", "--backend", "opencl", "--skip-vision", "--decode-tokens", "2",
+                "--prefill-text", "5", "--peaks-ms", "100");
+        for (String s : new String[]{"backend opencl", "engine: opencl:0", "prefill: 5 positions (0 image + 5 text)", "decode: 2 tokens", "peak RSS:"}) {
+            assertTrue(out.contains(s), "missing '" + s + "' in:\n" + out);
+        }
+    }
+
+    @Test
     void badOptionsAreOneLineErrors() {
         String err = runErr(1, "bench", "--synthetic", "13b");
         assertTrue(err.startsWith("owl2j: unknown --synthetic model '13b'"), err);
         err = runErr(1, "bench", "--synthetic", "tiny", "--quant", "q5_k");
         assertTrue(err.startsWith("owl2j: unknown --quant 'q5_k'"), err);
+        err = runErr(1, "bench", "--synthetic", "tiny", "--backend", "tpu", "--peaks-ms", "100");
+        assertTrue(err.startsWith("owl2j: unknown backend 'tpu'"), err);
     }
 
     private static String run(int expectedCode, String... args) {
