@@ -1,5 +1,6 @@
 package dev.owl2j.tests;
 
+import dev.owl2j.model.TestData;
 import dev.owl2j.runtime.cli.Owl2jCommand;
 
 import java.io.ByteArrayInputStream;
@@ -7,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Runs the owl2j command line in this JVM with captured stdin/stdout/stderr. */
@@ -40,16 +40,7 @@ final class Cli {
     }
 
     static Path testdata() {
-        String prop = System.getProperty("owl2j.testdata");
-        if (prop != null && Files.isDirectory(Path.of(prop))) {
-            return Path.of(prop);
-        }
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("testdata"))) {
-            p = p.getParent();
-        }
-        if (p == null) throw new IllegalStateException("testdata/ not found");
-        return p.resolve("testdata");
+        return TestData.root();
     }
 
     static Path fixture() {

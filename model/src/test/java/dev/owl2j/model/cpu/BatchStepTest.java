@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.NumericAssert;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.NumericAssert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.TestData;

@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.NumericAssert;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,5 +1,6 @@
 package dev.owl2j.model.cpu;
 
+import dev.owl2j.model.NumericAssert;
 import dev.owl2j.model.host.SinCosPositions;
 
 import dev.owl2j.model.format.TensorSource;

@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.TestData;
 import dev.owl2j.model.image.AspectMode;
 import dev.owl2j.model.tokenizer.ChatTemplate;
 import dev.owl2j.model.tokenizer.PromptTokenizer;
@@ -12,7 +13,6 @@ import dev.owl2j.runtime.model.Prompts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,10 +73,6 @@ class ChatConversationTest {
     }
 
     static Path findTestdata() {
-        String prop = System.getProperty("owl2j.testdata");
-        if (prop != null && Files.isDirectory(Path.of(prop))) return Path.of(prop);
-        Path p = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(p.resolve("testdata"))) p = p.getParent();
-        return p.resolve("testdata");
+        return TestData.root();
     }
 }

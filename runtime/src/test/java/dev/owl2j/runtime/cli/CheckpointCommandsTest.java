@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.TestData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.model.format.SafetensorsFile;
@@ -20,10 +21,7 @@ class CheckpointCommandsTest {
     record Run(int code, String out, String err) {}
 
     static Path testdata() {
-        String p = System.getProperty("owl2j.testdata");
-        Path d = p != null ? Path.of(p) : Path.of("../testdata");
-        assertTrue(Files.isDirectory(d), "testdata folder " + d);
-        return d;
+        return TestData.root();
     }
 
     static synchronized Run run(String... args) {

@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.TestData;
 import dev.owl2j.model.format.SafetensorsFile;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -19,9 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PreprocessCommandTest {
     static Path fixture() {
-        String prop = System.getProperty("owl2j.testdata");
-        Path root = prop != null ? Path.of(prop) : Path.of("../testdata");
-        return root.resolve("tiny-owl2-f16");
+        return TestData.tinyFixture();
     }
 
     static void assertBitIdentical(Path out, String goldenName) {

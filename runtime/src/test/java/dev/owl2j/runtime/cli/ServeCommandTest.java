@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.TestData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.model.tokenizer.DefaultTokenizerBuilder;
@@ -33,9 +34,7 @@ class ServeCommandTest {
     }
 
     static Path fixture() {
-        String prop = System.getProperty("owl2j.testdata");
-        Path root = prop != null ? Path.of(prop) : Path.of("..", "testdata");
-        return root.resolve("tiny-owl2-f16");
+        return TestData.tinyFixture();
     }
 
     /** The tiny fixture plus a tokenizer.json (the fixture has none). */

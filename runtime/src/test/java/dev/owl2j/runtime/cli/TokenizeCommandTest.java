@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,8 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code owl2j tokenize} through Owl2jCommand.execute, on the LLaMA-2 vocabulary of testdata/tokenizer. */
 class TokenizeCommandTest {
     static Path llama() {
-        String root = System.getProperty("owl2j.testdata", "../testdata");
-        return Path.of(root).resolve("tokenizer/llama2-tokenizer.json.gz");
+        return TestData.root().resolve("tokenizer/llama2-tokenizer.json.gz");
     }
 
     record Result(int code, String out, String err) {}

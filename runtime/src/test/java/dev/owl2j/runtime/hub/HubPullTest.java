@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.hub;
 
+import dev.owl2j.model.TestData;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.cli.Owl2jCommand;
 import org.junit.jupiter.api.AfterEach;
@@ -39,16 +40,7 @@ class HubPullTest {
     private Path source;
 
     static Path testdata() {
-        String prop = System.getProperty("owl2j.testdata");
-        if (prop != null && Files.isDirectory(Path.of(prop))) {
-            return Path.of(prop);
-        }
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("testdata"))) {
-                return p.resolve("testdata");
-            }
-        }
-        throw new IllegalStateException("testdata/ not found");
+        return TestData.root();
     }
 
     @BeforeEach

@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.server;
 
+import dev.owl2j.model.TestData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.model.config.Owl2Config;
@@ -10,7 +11,6 @@ import dev.owl2j.runtime.generation.TextStream;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +25,7 @@ final class TinyFixture {
     private TinyFixture() {}
 
     static Path testdata() {
-        String prop = System.getProperty("owl2j.testdata");
-        if (prop != null && Files.isDirectory(Path.of(prop))) return Path.of(prop);
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("testdata"))) p = p.getParent();
-        if (p == null) throw new IllegalStateException("testdata/ not found");
-        return p.resolve("testdata");
+        return TestData.root();
     }
 
     static synchronized CpuEngine engine() {

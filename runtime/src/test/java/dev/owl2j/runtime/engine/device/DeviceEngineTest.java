@@ -1,5 +1,7 @@
 package dev.owl2j.runtime.engine.device;
 
+import dev.owl2j.model.NumericAssert;
+import dev.owl2j.model.TestData;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.kernels.Api;
@@ -39,7 +41,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The whole model on the first OpenCL device (PoCL on CI) against the fixture's float64-oracle goldens, with the
@@ -62,7 +63,7 @@ class DeviceEngineTest {
         if (System.getProperty("owl2j.kernelCache") == null) {
             System.setProperty("owl2j.kernelCache", Files.createTempDirectory("owl2j-kcache").toString());
         }
-        fixture = Path.of(System.getProperty("owl2j.testdata", "../testdata")).resolve("tiny-owl2-f16");
+        fixture = TestData.tinyFixture();
         golden = SafetensorsFile.open(fixture.resolve("golden/golden.safetensors"));
         manifest = new ObjectMapper().readTree(fixture.resolve("golden/manifest.json").toFile());
         engine = DeviceEngine.open(SafetensorsFile.open(fixture.resolve("model.safetensors")),
@@ -99,20 +100,7 @@ class DeviceEngineTest {
     }
 
     static void assertAllClose(String what, float[] expected, float[] actual, double tol) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        double max = 0;
-        int worst = -1;
-        for (int i = 0; i < expected.length; i++) {
-            double d = Math.abs((double) expected[i] - actual[i]);
-            if (!(d <= max)) {
-                max = Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
-                worst = i;
-            }
-        }
-        if (!(max <= tol)) {
-            fail(String.format("%s: max abs error %.3e at %d (expected %s, got %s) > %.1e", what, max, worst, expected[worst], actual[worst], tol));
-        }
-        System.out.printf("%s: max abs error %.3e (tolerance %.1e)%n", what, max, tol);
+        NumericAssert.assertAllClose(what, expected, actual, tol);
     }
 
     static int argmax(float[] v) {

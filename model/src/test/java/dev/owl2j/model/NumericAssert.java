@@ -1,14 +1,17 @@
-package dev.owl2j.model.cpu;
+package dev.owl2j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** The one comparison used by the forward-pass tests: every element, max abs difference, reported on failure. */
-final class NumericAssert {
+/**
+ * The one comparison every numerical test uses (shared with the other modules through the owl2j-model test-jar):
+ * every element, max abs difference, reported on failure.
+ */
+public final class NumericAssert {
     private NumericAssert() {}
 
     /** Fails unless expected and actual have the same length and every |difference| ≤ tolerance. Returns the max error. */
-    static double assertAllClose(String what, float[] expected, float[] actual, double tolerance) {
+    public static double assertAllClose(String what, float[] expected, float[] actual, double tolerance) {
         assertEquals(expected.length, actual.length, what + ": length");
         double max = 0;
         int worst = -1;
