@@ -99,7 +99,7 @@ final class VisionEncoder {
         run.launch("pre_layernorm", k.layernorm(x, 0, x, 0, preLayernormWeight, preLayernormBias, seq, hidden, eps));
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (Block b : blocks) {
-            run.launch("input_layernorm", k.layernorm(x, 0, a, 0, b.inputLayernormWeight(), b.inputLayernormBias(), seq, hidden, eps));
+            run.launch("input_norm", k.layernorm(x, 0, a, 0, b.inputLayernormWeight(), b.inputLayernormBias(), seq, hidden, eps));
             lin.affine(run, "query_key_value", b.queryKeyValue(), b.queryKeyValueBias(), a, 0, qkv, 0, seq);
             // the fused features are per head, then q/k/v: head j's q at 3·d·j, k at +d, v at +2d; no mask
             int row = 3 * hidden, hs = 3 * headDim;
@@ -108,7 +108,7 @@ final class VisionEncoder {
                     seq, heads, heads, headDim, scale, false, seq, noParams, 0));
             lin.affine(run, "dense", b.dense(), b.denseBias(), attn, 0, a, 0, seq);
             run.launch("residual1", k.add(x, 0, a, 0, seq * hidden));
-            run.launch("post_attention_layernorm",
+            run.launch("post_norm",
                     k.layernorm(x, 0, a, 0, b.postAttentionLayernormWeight(), b.postAttentionLayernormBias(), seq, hidden, eps));
             lin.affine(run, "fc1", b.fc1(), b.fc1Bias(), a, 0, mlp, 0, seq);
             run.launch("quick_gelu", k.quickGelu(mlp, seq * cfg.intermediateSize()));
