@@ -92,31 +92,31 @@ final class VisionEncoder {
         float eps = (float) cfg.layerNormEps();
         int heads = cfg.numAttentionHeads(), headDim = cfg.headDim();
         // the stride-14 conv as a matmul into rows 1.., CLS into row 0, then all 1025 learned positions added
-        run.launch("patch_embed", lin.mm(patchEmbed, patches, 0, patchEmbed.cols(), x, hidden, hidden, nPatches));
-        run.launch("cls_token", k.copy(x, 0, clsToken, 0, hidden));
-        run.launch("position_embedding", k.add(x, 0, positionEmbedding, 0, seq * hidden));
+        run.launch("patch_matmul", lin.mm(patchEmbed, patches, 0, patchEmbed.cols(), x, hidden, hidden, nPatches));
+        run.launch("cls", k.copy(x, 0, clsToken, 0, hidden));
+        run.launch("positions", k.add(x, 0, positionEmbedding, 0, seq * hidden));
         // pre_layernorm (eps from the config: 1e-6, not CLIP's 1e-5)
-        run.launch("pre_layernorm", k.layernorm(x, 0, x, 0, preLayernormWeight, preLayernormBias, seq, hidden, eps));
+        run.launch("pre_norm", k.layernorm(x, 0, x, 0, preLayernormWeight, preLayernormBias, seq, hidden, eps));
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (Block b : blocks) {
             run.launch("input_norm", k.layernorm(x, 0, a, 0, b.inputLayernormWeight(), b.inputLayernormBias(), seq, hidden, eps));
-            lin.affine(run, "query_key_value", b.queryKeyValue(), b.queryKeyValueBias(), a, 0, qkv, 0, seq);
+            lin.affine(run, "qkv", b.queryKeyValue(), b.queryKeyValueBias(), a, 0, qkv, 0, seq);
             // the fused features are per head, then q/k/v: head j's q at 3·d·j, k at +d, v at +2d; no mask
             int row = 3 * hidden, hs = 3 * headDim;
             run.launch("attention", k.attention(new Layout(qkv, 0, row, hs), new Layout(qkv, headDim, row, hs),
                     new Layout(qkv, 2 * headDim, row, hs), new Layout(attn, 0, hidden, headDim),
                     seq, heads, heads, headDim, scale, false, seq, noParams, 0));
-            lin.affine(run, "dense", b.dense(), b.denseBias(), attn, 0, a, 0, seq);
+            lin.affine(run, "attn_out", b.dense(), b.denseBias(), attn, 0, a, 0, seq);
             run.launch("residual1", k.add(x, 0, a, 0, seq * hidden));
             run.launch("post_norm",
                     k.layernorm(x, 0, a, 0, b.postAttentionLayernormWeight(), b.postAttentionLayernormBias(), seq, hidden, eps));
-            lin.affine(run, "fc1", b.fc1(), b.fc1Bias(), a, 0, mlp, 0, seq);
+            lin.affine(run, "mlp_up", b.fc1(), b.fc1Bias(), a, 0, mlp, 0, seq);
             run.launch("quick_gelu", k.quickGelu(mlp, seq * cfg.intermediateSize()));
-            lin.affine(run, "fc2", b.fc2(), b.fc2Bias(), mlp, 0, a, 0, seq);
+            lin.affine(run, "mlp_down", b.fc2(), b.fc2Bias(), mlp, 0, a, 0, seq);
             run.launch("residual2", k.add(x, 0, a, 0, seq * hidden));
         }
         // post_layernorm over all 1025 positions, CLS kept
-        run.launch("post_layernorm", k.layernorm(x, 0, x, 0, postLayernormWeight, postLayernormBias, seq, hidden, eps));
+        run.launch("final_norm", k.layernorm(x, 0, x, 0, postLayernormWeight, postLayernormBias, seq, hidden, eps));
     }
 
     private void allocate() {

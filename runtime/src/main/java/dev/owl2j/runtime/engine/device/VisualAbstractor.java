@@ -106,37 +106,37 @@ final class VisualAbstractor {
         float normEps = (float) AbstractorConfig.ATTENTION_NORM_EPS; // norm1, normk, norm2: LayerNorm's default 1e-5
         int heads = cfg.numAttentionHeads(), headDim = cfg.headDim();
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        run.launch("query_embeds", k.copy(h, 0, queryEmbeds, 0, nq * hidden));
+        run.launch("queries", k.copy(h, 0, queryEmbeds, 0, nq * hidden));
         for (Layer L : layers) {
             // C = [hn ; Xn] with hn = norm1(h), Xn = normk(X): keys and values cover the normalised queries too
-            run.launch("norm1", k.layernorm(h, 0, c, 0, L.norm1Weight(), L.norm1Bias(), nq, hidden, normEps));
-            run.launch("normk", k.layernorm(image, 0, c, nq * hidden, L.normkWeight(), L.normkBias(), seq, hidden, normEps));
+            run.launch("norm_queries", k.layernorm(h, 0, c, 0, L.norm1Weight(), L.norm1Bias(), nq, hidden, normEps));
+            run.launch("norm_image", k.layernorm(image, 0, c, nq * hidden, L.normkWeight(), L.normkBias(), seq, hidden, normEps));
             // Q = query(hn + Pq); K = key(C + [Pq ; Pk]); V = value(C): no position term on V
             run.launch("with_positions", k.copy(withPos, 0, c, 0, keys * hidden));
-            run.launch("q_pos_embed", k.add(withPos, 0, L.qPosEmbed(), 0, nq * hidden));
-            run.launch("k_pos_embed", k.add(withPos, nq * hidden, L.kPosEmbed(), 0, seq * hidden));
-            lin.affine(run, "query", L.query(), L.queryBias(), withPos, 0, q, 0, nq);
-            lin.affine(run, "key", L.key(), L.keyBias(), withPos, 0, key, 0, keys);
-            lin.affine(run, "value", L.value(), L.valueBias(), c, 0, value, 0, keys);
+            run.launch("query_positions", k.add(withPos, 0, L.qPosEmbed(), 0, nq * hidden));
+            run.launch("key_positions", k.add(withPos, nq * hidden, L.kPosEmbed(), 0, seq * hidden));
+            lin.affine(run, "q", L.query(), L.queryBias(), withPos, 0, q, 0, nq);
+            lin.affine(run, "k", L.key(), L.keyBias(), withPos, 0, key, 0, keys);
+            lin.affine(run, "v", L.value(), L.valueBias(), c, 0, value, 0, keys);
             // unmasked attention, heads split contiguously, scores / √headDim
             run.launch("attention", k.attention(new Layout(q, 0, hidden, headDim), new Layout(key, 0, hidden, headDim),
                     new Layout(value, 0, hidden, headDim), new Layout(attn, 0, hidden, headDim),
                     nq, heads, heads, headDim, scale, false, keys, noParams, 0));
             // the residual starts from the normalised query: h = hn + out_proj(A)
-            lin.affine(run, "out_proj", L.outProj(), L.outProjBias(), attn, 0, h, 0, nq);
+            lin.affine(run, "attn_out", L.outProj(), L.outProjBias(), attn, 0, h, 0, nq);
             run.launch("residual1", k.add(h, 0, c, 0, nq * hidden));
             // ffn_ln sits inside the gated MLP: h += w2(ffn_ln(SiLU(w1·z) ⊙ w3·z)), z = norm2(h)
-            run.launch("norm2", k.layernorm(h, 0, tmp, 0, L.norm2Weight(), L.norm2Bias(), nq, hidden, normEps));
-            lin.affine(run, "w1", L.w1(), L.w1Bias(), tmp, 0, gate, 0, nq);
-            lin.affine(run, "w3", L.w3(), L.w3Bias(), tmp, 0, up, 0, nq);
+            run.launch("norm_mlp", k.layernorm(h, 0, tmp, 0, L.norm2Weight(), L.norm2Bias(), nq, hidden, normEps));
+            lin.affine(run, "mlp_gate", L.w1(), L.w1Bias(), tmp, 0, gate, 0, nq);
+            lin.affine(run, "mlp_up", L.w3(), L.w3Bias(), tmp, 0, up, 0, nq);
             run.launch("silu_mul", k.siluMul(gate, up, nq * inter));
-            run.launch("ffn_ln", k.layernorm(gate, 0, gate, 0, L.ffnLnWeight(), L.ffnLnBias(), nq, inter, (float) cfg.layerNormEps()));
-            lin.affine(run, "w2", L.w2(), L.w2Bias(), gate, 0, tmp, 0, nq);
+            run.launch("norm_hidden", k.layernorm(gate, 0, gate, 0, L.ffnLnWeight(), L.ffnLnBias(), nq, inter, (float) cfg.layerNormEps()));
+            lin.affine(run, "mlp_down", L.w2(), L.w2Bias(), gate, 0, tmp, 0, nq);
             run.launch("residual2", k.add(h, 0, tmp, 0, nq * hidden));
         }
         // no final norm; visual_fc on the 64 queries, then vit_eos appended without it
-        lin.affine(run, "visual_fc", visualFc, visualFcBias, h, 0, out, 0, nq);
-        run.launch("vit_eos", k.copy(out, nq * outHidden, vitEos, 0, outHidden));
+        lin.affine(run, "project", visualFc, visualFcBias, h, 0, out, 0, nq);
+        run.launch("eos", k.copy(out, nq * outHidden, vitEos, 0, outHidden));
     }
 
     private void allocate() {
