@@ -148,7 +148,7 @@ public final class BenchCommand implements Callable<Integer> {
             // plan), not timed: the first calls of Vector API code run interpreted, orders of magnitude slower.
             long w0 = System.nanoTime();
             // 40 positions: more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles too
-            try (Engine.Session warm = engine.newSession()) {
+            try (Engine.Session warm = engine.newSession(40 + WARM_STEPS + 1)) {
                 float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
                 for (int s = 0; s < WARM_STEPS; s++) {
                     wl = warm.step(argmax(wl));
@@ -162,7 +162,7 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new Owl2jException("--prefill-text and --decode-tokens need " + (promptPositions + decodeTokens)
                         + " positions but the context holds " + cfg.maxPositionEmbeddings());
             }
-            Engine.Session session = engine.newSession();
+            Engine.Session session = engine.newSession(promptPositions + decodeTokens + 1);
             long p0 = System.nanoTime();
             long pc0 = cpuNanos();
             float[] logits = session.prefill(ids, images);

@@ -80,6 +80,12 @@ public final class CpuEngine implements Engine {
         return wrap(model.newSession());
     }
 
+    @Override
+    public Session newSession(int maxPositions) {
+        int capacity = Math.min(maxPositions, model.config().maxPositionEmbeddings());
+        return new CpuSession(this, model.newSession(capacity, dev.owl2j.model.cpu.Trace.NONE), capacity);
+    }
+
     /** Shares the weight reads across the batch: one matmul per projection over all sessions' rows. */
     @Override
     public List<float[]> stepBatch(List<Session> sessions, int[] tokens) {

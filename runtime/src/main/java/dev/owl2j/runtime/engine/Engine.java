@@ -30,6 +30,15 @@ public interface Engine extends AutoCloseable {
     Session newSession();
 
     /**
+     * A fresh conversation that will hold at most {@code maxPositions} positions (at most the model's context), so
+     * an engine may reserve less cache for it (the CPU's cache grows only up to that; a device reserves the whole
+     * context anyway).
+     */
+    default Session newSession(int maxPositions) {
+        return newSession();
+    }
+
+    /**
      * One decode step for several sessions at once (continuous batching). Backends that can share the weight
      * reads across sessions override this; the default steps them one by one.
      */
