@@ -14,9 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code owl2j convert --quant} writes the blocks that {@code run --quant} would make at load: a run on the
  * pre-quantized checkpoint gives the same tokens and the same logits as quantizing the F16 fixture at load, and its
- * decoder projections are stored as Q8_0/Q4_0 (mapped, not re-quantized). Logits are compared to 1e-6 relative, not
+ * decoder projections are stored as Q8_0/Q4_0 (mapped, not re-quantized). Logits are compared to 1e-4 relative, not
  * bit for bit: both runs share one JVM, and the Vector API leaves the order of a lane reduction to the compiler, so
- * a kernel run before and after C2 compiles it may round its last bit differently (seen: 1.3882148 vs 1.3882147).
+ * a kernel run before and after C2 compiles it may round its last bit differently (seen: 1.3882148 vs 1.3882147),
+ * and a last-bit difference in an early layer grows through the later ones (a loaded CI run saw 1.8e-6 relative).
  * Different weights would differ far more than that.
  */
 class QuantizedCheckpointTest {
@@ -49,7 +50,7 @@ class QuantizedCheckpointTest {
                 float[] lb = fb.get("logits").toFloatArray();
                 assertEquals(la.length, lb.length);
                 for (int i = 0; i < la.length; i++) {
-                    assertEquals(la[i], lb[i], 1e-6f * Math.max(1f, Math.abs(la[i])), q + " logit " + i);
+                    assertEquals(la[i], lb[i], 1e-4f * Math.max(1f, Math.abs(la[i])), q + " logit " + i);
                 }
             }
             assertTrue(Files.size(out.resolve("model.safetensors")) < Files.size(Cli.fixture().resolve("model.safetensors")));
