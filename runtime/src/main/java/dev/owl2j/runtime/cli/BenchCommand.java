@@ -56,19 +56,19 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU worker threads (default: all processors).")
     Integer threads;
 
-    @Option(names = "--decode-tokens", defaultValue = "32", description = "Decode steps to time (default ${DEFAULT-VALUE}).")
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "Decode steps to time (default ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = "--prefill-text", defaultValue = "50", description = "Text tokens after the image in the prompt (default ${DEFAULT-VALUE}).")
+    @Option(names = "--prefill-text", paramLabel = "N", defaultValue = "50", description = "Text tokens after the image in the prompt (default ${DEFAULT-VALUE}).")
     int prefillText;
 
     @Option(names = "--skip-vision", description = "Skip the image encoder (text-only prefill).")
     boolean skipVision;
 
-    @Option(names = "--peaks-ms", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement, after a warm-up (default ${DEFAULT-VALUE}; at least 5 passes are timed).")
+    @Option(names = "--peaks-ms", paramLabel = "MS", defaultValue = "1500", description = "Milliseconds for each machine-peak measurement, after a warm-up (default ${DEFAULT-VALUE}; at least 5 passes are timed).")
     long peaksMs;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and prompt.")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the random weights and prompt.")
     long seed;
 
     @Override

@@ -34,13 +34,14 @@ public final class CaptionCommand implements Callable<Integer> {
     @Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Image files.")
     List<Path> images;
 
-    @Option(names = "--max-new-tokens", defaultValue = "60", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "60", description = "Most tokens per caption (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
-    @Option(names = "--min-new-tokens", defaultValue = "8", description = "EOS is not allowed before this many tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--min-new-tokens", paramLabel = "N", defaultValue = "8", description = "EOS is not allowed before this many tokens (default: ${DEFAULT-VALUE}).")
     int minNewTokens;
 
-    @Option(names = "--aspect", defaultValue = "resize", description = "Default: ${DEFAULT-VALUE} (as the evaluations).")
+    @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "resize",
+            description = "How a non-square image becomes square: pad, resize (stretch) or crop (default: ${DEFAULT-VALUE}, as the original evaluations).")
     String aspect;
 
     @Override
@@ -48,7 +49,7 @@ public final class CaptionCommand implements Callable<Integer> {
         AspectMode mode = AspectMode.parse(aspect);
         PrintStream out = System.out;
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
-            int[] ids = new PromptTokenizer(model.tokenizer()).encode(PROMPT);
+            int[] ids = new PromptTokenizer(model.tokenizer(ChatCommand.TOKENIZER_HINT)).encode(PROMPT);
             for (Path image : images) {
                 Prompts.validate(model.config(), ids, 1, 0);
                 Prompts.EncodedImages encoded = Prompts.encode(model, List.of(image), mode);

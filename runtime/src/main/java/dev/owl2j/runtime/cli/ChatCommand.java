@@ -32,6 +32,10 @@ import java.util.concurrent.Callable;
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = "Interactive multi-turn chat. Commands: /image FILE (attach to the next message), /reset, /exit.")
 public final class ChatCommand implements Callable<Integer> {
+    /** What chat, caption and score say about a checkpoint without a tokenizer (they take text, never ids). */
+    static final String TOKENIZER_HINT = "this command needs one (copy the release's tokenizer.model into the folder,"
+            + " or use 'owl2j run --prompt-ids')";
+
     @Mixin
     ModelOptions modelOptions;
 
@@ -41,7 +45,8 @@ public final class ChatCommand implements Callable<Integer> {
     @Option(names = {"--image", "-i"}, paramLabel = "FILE", description = "Images attached to the first message.")
     List<Path> images = new ArrayList<>();
 
-    @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "pad")
+    @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "pad",
+            description = "How a non-square image becomes square: pad (to a square in the mean colour), resize (stretch) or crop (centre) (default: ${DEFAULT-VALUE}).")
     String aspect;
 
     @Option(names = "--stats", description = "Print speed figures after each answer (stderr).")
@@ -50,11 +55,12 @@ public final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         AspectMode mode = AspectMode.parse(aspect);
+        sampling.check();
         PrintStream out = System.out;
         PrintStream err = System.err;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (LoadedModel model = LoadedModel.open(modelOptions, err)) {
-            PromptTokenizer prompts = new PromptTokenizer(model.tokenizer());
+            PromptTokenizer prompts = new PromptTokenizer(model.tokenizer(TOKENIZER_HINT));
             List<Path> pending = new ArrayList<>();
             for (Path p : images) pending.add(checkImage(p));
             Conversation conv = new Conversation(model);
@@ -73,7 +79,7 @@ public final class ChatCommand implements Callable<Integer> {
                         pending.add(checkImage(Path.of(line.substring(7).strip())));
                         err.println("(image attached to your next message)");
                     } catch (Owl2jException e) {
-                        err.println("owl2j: " + e.getMessage());
+                        err.println(ErrorOutput.line(e.getMessage()));
                     }
                     continue;
                 }
@@ -85,7 +91,7 @@ public final class ChatCommand implements Callable<Integer> {
                     continue;
                 }
                 if (line.startsWith("/")) {
-                    err.println("owl2j: unknown command " + line.split("\\s+")[0] + " (use /image FILE, /reset, /exit)");
+                    err.println(ErrorOutput.line("unknown command " + line.split("\\s+")[0] + " (use /image FILE, /reset, /exit)"));
                     continue;
                 }
                 String message = PromptTokenizer.countImages(line) > 0 ? line
@@ -102,7 +108,7 @@ public final class ChatCommand implements Callable<Integer> {
                     if (stats) err.println(st.format());
                 } catch (Owl2jException e) {
                     out.println();
-                    err.println("owl2j: " + e.getMessage());
+                    err.println(ErrorOutput.line(e.getMessage()));
                 }
             }
             conv.close();

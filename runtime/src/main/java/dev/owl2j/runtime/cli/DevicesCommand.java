@@ -13,7 +13,7 @@ import java.util.List;
 
 /** {@code owl2j devices}: the CUDA, OpenCL and Vulkan devices this machine offers and the backend "auto" would pick. */
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List CUDA, OpenCL and Vulkan compute devices and the backend --device auto picks.")
+        description = "List CUDA, OpenCL and Vulkan compute devices, say what is missing when there are none, and which backend --backend auto picks.")
 public final class DevicesCommand implements Runnable {
     @Spec
     CommandSpec spec;

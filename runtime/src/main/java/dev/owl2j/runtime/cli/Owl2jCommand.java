@@ -1,6 +1,5 @@
 package dev.owl2j.runtime.cli;
 
-import dev.owl2j.model.Owl2jException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,13 +7,14 @@ import java.util.Map;
 
 /**
  * The {@code owl2j} command line. Each subcommand lives in its own class in this package and is listed in
- * {@code subcommands} below. User errors ({@link Owl2jException}) print as one line and exit 1; a stack trace
+ * {@code subcommands} below. Every failure prints as one line and exits 1 ({@link ErrorOutput}); a stack trace
  * is shown only with {@code --debug}.
  */
 @Command(name = "owl2j",
         mixinStandardHelpOptions = true,
-        version = "owl2j 0.1.0",
+        version = Owl2jCommand.VERSION,
         description = "Run mPLUG-Owl2 (vision-language model) in pure Java.",
+        footer = {"", "Every command takes --help. Errors print one line (owl2j: ...) and exit 1."},
         subcommands = {
                 CommandLine.HelpCommand.class,
                 PullCommand.class,
@@ -31,6 +31,17 @@ import java.util.Map;
                 BenchCommand.class,
         })
 public final class Owl2jCommand implements Runnable {
+    /** What {@code -V} prints, for every command. */
+    public static final String VERSION = "owl2j 0.1.0";
+
+    /**
+     * Never set by picocli ({@link #execute} takes {@code --debug} out first); declared so that every command's
+     * help lists it.
+     */
+    @CommandLine.Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
+            description = "On an error, also print its stack trace.")
+    boolean debugForHelp;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -56,39 +67,61 @@ public final class Owl2jCommand implements Runnable {
         return execute(System.getenv(), args);
     }
 
-    /** Runs the CLI with {@code env} in place of the process environment (for tests). */
+    /**
+     * Runs the CLI with {@code env} in place of the process environment (for tests). {@code --debug} is taken out
+     * of the arguments before parsing (anywhere before a {@code --}), so that it works even when the rest does not
+     * parse.
+     */
     public static int execute(Map<String, String> env, String... args) {
-        boolean debug = java.util.Arrays.asList(args).contains("--debug");
-        String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
+        int end = java.util.Arrays.asList(args).indexOf("--");
+        boolean debug = false;
+        java.util.List<String> rest = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--debug") && (end < 0 || i < end)) {
+                debug = true;
+            } else {
+                rest.add(args[i]);
+            }
+        }
         Owl2jCommand root = new Owl2jCommand();
         root.env = Map.copyOf(env);
         CommandLine cli = new CommandLine(root);
-        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            Throwable cause = ex;
-            if (!(cause instanceof Owl2jException) && cause.getCause() instanceof Owl2jException o) {
-                cause = o;
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            sub.getCommandSpec().version(VERSION);
+        }
+        boolean withTrace = debug;
+        cli.setParameterExceptionHandler((ex, badArgs) -> {
+            if (withTrace) {
+                ex.printStackTrace(cli.getErr());
             }
-            if (debug) {
+            cli.getErr().println(ErrorOutput.line(ErrorOutput.describe(ex)));
+            cli.getErr().flush();
+            return 1;
+        });
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (withTrace) {
                 ex.printStackTrace(commandLine.getErr());
             }
-            if (cause instanceof Owl2jException) {
-                commandLine.getErr().println("owl2j: " + cause.getMessage());
-            } else {
-                commandLine.getErr().println("owl2j: internal error: " + cause
-                        + (debug ? "" : " (run with --debug for details)"));
-            }
+            commandLine.getErr().println(ErrorOutput.line(ErrorOutput.describe(ex, commandLine.getCommandSpec().qualifiedName())));
             commandLine.getErr().flush();
             return 1;
         });
         try {
-            return cli.execute(rest);
+            return cli.execute(rest.toArray(String[]::new));
         } catch (OutOfMemoryError e) {
             // picocli hands Errors through; this one is a limit the user can raise, so it gets the one-line form
             if (debug) {
                 e.printStackTrace(cli.getErr());
             }
-            cli.getErr().println("owl2j: out of memory: " + e.getMessage()
-                    + " (raise the heap with OWL2J_HEAP, the KV cache budget with OWL2J_JAVA_OPTS=-Dowl2j.kvCacheGiB=N)");
+            cli.getErr().println(ErrorOutput.line("out of memory (" + e.getMessage()
+                    + "): raise the heap with OWL2J_HEAP, the KV cache budget with OWL2J_JAVA_OPTS=-Dowl2j.kvCacheGiB=N"));
+            cli.getErr().flush();
+            return 1;
+        } catch (StackOverflowError e) {
+            if (debug) {
+                e.printStackTrace(cli.getErr());
+            }
+            cli.getErr().println(ErrorOutput.line(ErrorOutput.describe(e, "owl2j")));
             cli.getErr().flush();
             return 1;
         }

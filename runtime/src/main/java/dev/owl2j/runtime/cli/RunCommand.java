@@ -52,7 +52,7 @@ public final class RunCommand implements Callable<Integer> {
     String promptIds;
 
     @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "pad",
-            description = "How a non-square image becomes square (default: ${DEFAULT-VALUE}).")
+            description = "How a non-square image becomes square: pad (to a square in the mean colour), resize (stretch) or crop (centre) (default: ${DEFAULT-VALUE}).")
     String aspect;
 
     @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
@@ -77,11 +77,12 @@ public final class RunCommand implements Callable<Integer> {
             throw new Owl2jException("give exactly one of --prompt TEXT or --prompt-ids IDS");
         }
         AspectMode mode = AspectMode.parse(aspect);
+        sampling.check();
         PrintStream out = System.out;
         PrintStream err = System.err;
         try (LoadedModel model = LoadedModel.open(modelOptions, err)) {
             int[] ids = promptIds != null ? Prompts.parseIds(promptIds)
-                    : new PromptTokenizer(model.tokenizer()).encode(raw ? prompt : ChatTemplate.singleTurn(withMarkers(prompt)));
+                    : new PromptTokenizer(model.tokenizer("give the prompt as token ids with --prompt-ids")).encode(raw ? prompt : ChatTemplate.singleTurn(withMarkers(prompt)));
             Prompts.validate(model.config(), ids, images.size(), 0);
             SamplingParams params = sampling.toParams(model.generation());
 

@@ -1,5 +1,6 @@
 package dev.owl2j.runtime.cli;
 
+import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.GenerationConfig;
 import dev.owl2j.runtime.generation.SamplingParams;
 import picocli.CommandLine.Option;
@@ -29,6 +30,22 @@ public final class SamplingOptions {
 
     @Option(names = "--stop", paramLabel = "TEXT", description = "Extra stop string (repeatable).")
     List<String> stop = new ArrayList<>();
+
+    /** Checks the values before any model is loaded, naming the option that is wrong. */
+    void check() {
+        if (maxNewTokens < 1) {
+            throw new Owl2jException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+        }
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new Owl2jException("--temperature must be 0 (greedy) or more, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new Owl2jException("--top-k must be 0 (off) or more, got " + topK);
+        }
+        if (topP != null && !(topP > 0 && topP <= 1)) {
+            throw new Owl2jException("--top-p must be above 0 and at most 1, got " + topP);
+        }
+    }
 
     SamplingParams toParams(GenerationConfig gen) {
         double p = topP != null ? topP : gen.topP() != null ? gen.topP() : 1.0;

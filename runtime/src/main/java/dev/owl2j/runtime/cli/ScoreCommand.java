@@ -45,10 +45,12 @@ public final class ScoreCommand implements Callable<Integer> {
     @Option(names = {"--candidate", "-c"}, required = true, paramLabel = "TEXT", description = "A candidate answer (repeatable).")
     List<String> candidates;
 
-    @Option(names = "--aspect", defaultValue = "pad", paramLabel = "pad|resize|crop")
+    @Option(names = "--aspect", defaultValue = "pad", paramLabel = "pad|resize|crop",
+            description = "How a non-square image becomes square: pad (to a square in the mean colour), resize (stretch) or crop (centre) (default: ${DEFAULT-VALUE}).")
     String aspect;
 
-    @Option(names = "--output", defaultValue = "text", paramLabel = "text|json")
+    @Option(names = "--output", defaultValue = "text", paramLabel = "text|json",
+            description = "text: one line per candidate (log-probability, candidate); json: one object with every token's log-probability (default: ${DEFAULT-VALUE}).")
     String output;
 
     @Override
@@ -59,7 +61,7 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         AspectMode mode = AspectMode.parse(aspect);
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
-            PromptTokenizer tok = new PromptTokenizer(model.tokenizer());
+            PromptTokenizer tok = new PromptTokenizer(model.tokenizer(ChatCommand.TOKENIZER_HINT));
             String text = raw ? prompt : ChatTemplate.singleTurn(
                     PromptTokenizer.countImages(prompt) == 0 ? PromptTokenizer.IMAGE_MARKER.repeat(images.size()) + prompt : prompt);
             int[] promptIds = tok.encode(text);

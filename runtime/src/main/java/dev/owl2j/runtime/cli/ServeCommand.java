@@ -27,26 +27,26 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Interface to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all).")
+    @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1", description = "Interface to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
     int port;
 
-    @Option(names = "--max-batch", defaultValue = "16", description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16", description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
     int maxBatch;
 
-    @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait for a slot before new ones get HTTP 429 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--queue", paramLabel = "N", defaultValue = "64", description = "Requests that may wait for a slot before new ones get HTTP 429 (default: ${DEFAULT-VALUE}).")
     int queue;
 
-    @Option(names = "--max-images", defaultValue = "8", description = "Images per request (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-images", paramLabel = "N", defaultValue = "8", description = "Images per request (default: ${DEFAULT-VALUE}).")
     int maxImages;
 
-    @Option(names = "--max-tokens", defaultValue = "4096", description = "Largest max_tokens a request may ask for (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "4096", description = "Largest max_tokens a request may ask for (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
     @Option(names = "--aspect", paramLabel = "pad|resize|crop", defaultValue = "pad",
-            description = "How a non-square image becomes square (default: ${DEFAULT-VALUE}).")
+            description = "How a non-square image becomes square: pad (to a square in the mean colour), resize (stretch) or crop (centre) (default: ${DEFAULT-VALUE}).")
     String aspect;
 
     @Option(names = "--allow-remote-images", description = "Also accept http(s) image URLs (fetched with a 10 s and 20 MB limit).")

@@ -39,7 +39,7 @@ public final class TokenizeCommand implements Callable<Integer> {
     }
 
     static final class Input {
-        @Option(names = "--text", description = "text to encode")
+        @Option(names = "--text", paramLabel = "TEXT", description = "text to encode")
         String text;
         @Option(names = "--json-lines", paramLabel = "FILE", description = "file with one JSON string per line to encode")
         Path jsonLines;
@@ -53,7 +53,7 @@ public final class TokenizeCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
-    @Option(names = "--output", defaultValue = "json", description = "json (one {\"ids\":[...]} or {\"text\":...} line per input) or text (ids separated by spaces, or the decoded text)")
+    @Option(names = "--output", paramLabel = "json|text", defaultValue = "json", description = "json (one {\"ids\":[...]} or {\"text\":...} line per input) or text (ids separated by spaces, or the decoded text)")
     String output;
 
     @Option(names = "--no-bos", description = "do not add BOS (encodes as a continuation of an earlier prompt)")

@@ -124,10 +124,15 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /** The tokenizer, read on first use: a checkpoint without one still runs prompts given as ids. */
-    public synchronized Tokenizer tokenizer() {
+    public Tokenizer tokenizer() {
+        return tokenizer("copy the release's tokenizer.model into it");
+    }
+
+    /** {@link #tokenizer()}, with {@code hint} saying what to do when the checkpoint has none. */
+    public synchronized Tokenizer tokenizer(String hint) {
         if (tokenizer == null) {
             if (!hasTokenizer()) {
-                throw new Owl2jException("model " + dir + " has no tokenizer.model or tokenizer.json: give the prompt as ids (--prompt-ids)");
+                throw new Owl2jException("model " + dir + " has no tokenizer.model or tokenizer.json: " + hint);
             }
             tokenizer = Tokenizer.fromModelDir(dir);
         }
