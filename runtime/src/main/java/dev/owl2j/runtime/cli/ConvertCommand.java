@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * {@code owl2j convert --model DIR --out DIR2 [--dtype f16|bf16|f32] [--quant q8_0|q4_0] [--shard-size 2GB]}:
+ * {@code owl2j convert [--model DIR|ID] --out DIR2 [--dtype f16|bf16|f32] [--quant q8_0|q4_0] [--shard-size 2GB]}:
  * rewrites any supported checkpoint as (sharded) safetensors plus its json and tokenizer files, tensor by
  * tensor, so that later loads are plain memory maps.
  */
@@ -36,8 +36,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Source model directory.")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ID", description = "The source. " + ModelOptions.MODEL_HELP)
+    String model;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created; must not hold weights).")
     Path out;
@@ -61,6 +61,7 @@ public final class ConvertCommand implements Callable<Integer> {
                 transform = transform.andThen(quantizeDecoderProjections(q));
             }
         }
+        Path model = ModelOptions.locate(this.model, System.err).dir();
         if (model.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
             throw new Owl2jException("--out must differ from --model");
         }

@@ -7,6 +7,7 @@ import dev.owl2j.model.image.AspectMode;
 import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
+import dev.owl2j.runtime.model.ModelOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,9 +33,9 @@ public final class PreprocessCommand implements Runnable {
                     + "(shortest-edge resize and centre crop).")
     String aspect;
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Model folder whose preprocessor_config.json is used (default: the release's CLIP 448 settings).")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ID",
+            description = "A checkpoint folder or pulled repository id whose preprocessor_config.json is used (default: the release's CLIP 448 settings, which the embedded default model shares).")
+    String model;
 
     @Option(names = "--out", required = true, paramLabel = "OUT.safetensors", description = "Output file.")
     Path out;
@@ -44,7 +45,7 @@ public final class PreprocessCommand implements Runnable {
         AspectMode mode = AspectMode.parse(aspect);
         PreprocessorConfig cfg = model == null
                 ? PreprocessorConfig.clip448()
-                : PreprocessorConfig.read(model.resolve("preprocessor_config.json"));
+                : PreprocessorConfig.read(ModelOptions.locate(model, System.err).dir().resolve("preprocessor_config.json"));
         ImagePreprocessor pre = new ImagePreprocessor(cfg);
         float[] pixels = pre.pixelValues(image, mode);
         int s = pre.imageSize();

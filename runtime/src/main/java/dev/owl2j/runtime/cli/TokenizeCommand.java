@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.tokenizer.PromptTokenizer;
 import dev.owl2j.model.tokenizer.Tokenizer;
+import dev.owl2j.runtime.model.ModelOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,8 +33,8 @@ public final class TokenizeCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     static final class Source {
-        @Option(names = "--model", paramLabel = "DIR", description = "model directory (tokenizer.model or tokenizer.json)")
-        Path model;
+        @Option(names = "--model", paramLabel = "DIR|ID", description = "a checkpoint folder (tokenizer.model or tokenizer.json) or a pulled repository id; default: the embedded default model's tokenizer")
+        String model;
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.model, tokenizer.json or .json.gz")
         Path tokenizer;
     }
@@ -47,7 +48,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         String decode;
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Source source;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -66,7 +67,8 @@ public final class TokenizeCommand implements Callable<Integer> {
         if (!output.equals("json") && !output.equals("text")) {
             throw new Owl2jException("--output must be json or text, not '" + output + "'");
         }
-        Tokenizer tokenizer = source.model != null ? Tokenizer.fromModelDir(source.model) : Tokenizer.load(source.tokenizer);
+        Tokenizer tokenizer = source != null && source.tokenizer != null ? Tokenizer.load(source.tokenizer)
+                : Tokenizer.fromModelDir(ModelOptions.locate(source == null ? null : source.model, System.err).dir());
         PrintWriter out = spec.commandLine().getOut();
         if (input.decode != null) {
             String text = tokenizer.decode(parseIds(input.decode));

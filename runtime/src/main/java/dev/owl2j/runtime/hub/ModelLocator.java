@@ -38,8 +38,9 @@ public final class ModelLocator {
             if (Files.isDirectory(dir) && ModelCache.isPulled(dir)) {
                 return dir;
             }
+            throw new Owl2jException("model " + modelArg + " not found: not a directory, and not pulled (run: owl2j pull "
+                    + modelArg + ")");
         }
-        throw new Owl2jException("model " + modelArg + " not found: not a directory, and not pulled (run: owl2j pull "
-                + modelArg + ")");
+        throw new Owl2jException("model directory not found: " + modelArg);
     }
 }

@@ -31,6 +31,8 @@ import java.util.stream.Stream;
 public final class DefaultModel {
     /** Bump when the generated content changes, so stale caches are rebuilt. */
     static final String VERSION = "v1";
+    /** The name the embedded default goes by (in served responses, for instance). */
+    public static final String ID = "owl2j-default-random";
     static final long SEED = 20261123L;
     public static final String NOTICE =
             "owl2j: no --model given: using the embedded default model (random weights: its answers are noise)";

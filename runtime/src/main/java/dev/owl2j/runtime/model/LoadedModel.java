@@ -9,7 +9,6 @@ import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tokenizer.Tokenizer;
 import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.engine.Engines;
-import dev.owl2j.runtime.hub.ModelLocator;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -47,19 +46,10 @@ public final class LoadedModel implements AutoCloseable {
             settings = settings.withThreads(options.threads);
         }
         String backend = options.backendName();
-        boolean isDefault = options.model == null || options.model.isBlank();
-        Path dir;
-        String id;
-        if (isDefault) {
-            if (log != null) {
-                log.println(DefaultModel.NOTICE);
-            }
-            dir = DefaultModel.ensure();
-            id = "owl2j-default-random";
-        } else {
-            dir = ModelLocator.resolve(options.model);
-            id = options.model;
-        }
+        ModelOptions.Located located = ModelOptions.locate(options.model, log);
+        Path dir = located.dir();
+        String id = located.id();
+        boolean isDefault = located.embeddedDefault();
         ModelCheckpoint checkpoint = ModelCheckpoint.open(dir);
         try {
             dev.owl2j.model.format.TensorSource source = LoadProgress.wrap(checkpoint.tensors(),

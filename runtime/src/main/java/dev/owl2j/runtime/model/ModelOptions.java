@@ -4,12 +4,20 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.tensor.DType;
 import picocli.CommandLine.Option;
 
+import dev.owl2j.runtime.hub.ModelLocator;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /** The options every command that loads a model shares (picocli mixin): which model, on which backend. */
 public final class ModelOptions {
+    /** The --model help every command shows. */
+    public static final String MODEL_HELP = "A checkpoint folder, or a repository id pulled with 'owl2j pull' (org/name[@revision])."
+            + " Default: the embedded random model in $OWL2J_HOME/default-model-" + DefaultModel.VERSION + " (OWL2J_HOME defaults to ~/.cache/owl2j).";
+
     @Option(names = "--model", paramLabel = "DIR|ID",
-            description = "Checkpoint directory, or a repository id pulled with 'owl2j pull'. Default: the embedded random model.")
+            description = MODEL_HELP)
     public String model;
 
     @Option(names = "--backend", paramLabel = "auto|cpu|opencl|cuda", defaultValue = "auto",
@@ -25,6 +33,25 @@ public final class ModelOptions {
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores).")
     public Integer threads;
+
+    /** Where a {@code --model} value points: the folder, the name it goes by, and whether it is the embedded default. */
+    public record Located(Path dir, String id, boolean embeddedDefault) {}
+
+    /**
+     * The one way every command turns {@code --model} into a folder: a checkpoint folder, else a repository id
+     * pulled into the cache ({@link ModelLocator}); none at all means the embedded default ({@link DefaultModel},
+     * made on first use), announced on {@code log} because its answers are noise.
+     */
+    public static Located locate(String model, PrintStream log) {
+        if (model == null || model.isBlank()) {
+            if (log != null) {
+                log.println(DefaultModel.NOTICE);
+                log.flush();
+            }
+            return new Located(DefaultModel.ensure(), DefaultModel.ID, true);
+        }
+        return new Located(ModelLocator.resolve(model), model, false);
+    }
 
     /** The requested quantization, or null to keep the stored types. */
     public DType quantType() {
