@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.io.SafeFileWriter;
 import dev.owl2j.model.tensor.Tensor;
 
 import java.io.IOException;
@@ -15,8 +16,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,8 +27,9 @@ import java.util.Map;
  * mapped source), transformed, appended to the current shard's data file and dropped, so memory holds at most
  * one transformed tensor. A shard closes when the next tensor would take it past {@code shardBytes}. One
  * shard becomes {@code model.safetensors}; several become {@code model-0000i-of-0000N.safetensors} plus
- * {@code model.safetensors.index.json}. Data goes to {@code .partial} files first and is moved into place at
- * the end, so an interrupted conversion leaves no file that looks complete.
+ * {@code model.safetensors.index.json}. Every file goes through {@link SafeFileWriter} (scratch data in random-named
+ * temporary files, each output renamed into place when complete), so an interrupted conversion leaves no file that
+ * looks complete, and the output directory is created only if its parent exists.
  */
 public final class CheckpointConverter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -48,7 +48,7 @@ public final class CheckpointConverter {
             throw new Owl2jException("shard size must be positive, got " + shardBytes);
         }
         try {
-            Files.createDirectories(outDir);
+            SafeFileWriter.ensureDirectory(outDir);
             List<Shard> shards = new ArrayList<>();
             Shard cur = null;
             long total = 0;
@@ -59,7 +59,7 @@ public final class CheckpointConverter {
                     long bytes = t.data().byteSize();
                     if (cur == null || (cur.bytes > 0 && cur.bytes + bytes > shardBytes)) {
                         if (cur != null) cur.finishData();
-                        cur = new Shard(outDir.resolve(".owl2j-shard-" + shards.size() + ".data.partial"));
+                        cur = new Shard(outDir);
                         shards.add(cur);
                     }
                     cur.append(t);
@@ -86,9 +86,8 @@ public final class CheckpointConverter {
                     ObjectNode wm = index.putObject("weight_map");
                     weightMap.forEach(wm::put);
                     Path idx = outDir.resolve("model.safetensors.index.json");
-                    Path tmp = outDir.resolve("model.safetensors.index.json.partial");
-                    Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index));
-                    Files.move(tmp, idx, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    SafeFileWriter.write(idx, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index)
+                            .getBytes(StandardCharsets.UTF_8));
                     files.add(idx);
                 }
                 return new Result(files, total, count);
@@ -96,40 +95,35 @@ public final class CheckpointConverter {
                 for (Shard s : shards) s.discard();
             }
         } catch (IOException e) {
-            throw new Owl2jException("cannot write " + outDir + ": " + e.getMessage(), e);
+            throw SafeFileWriter.failure(outDir, e);
         }
     }
 
     /** Copies config, tokenizer and other side files of a model directory (those that exist). */
     public static List<Path> copySideFiles(Path fromDir, Path toDir) {
         List<Path> out = new ArrayList<>();
-        try {
-            Files.createDirectories(toDir);
-            for (String f : SIDE_FILES) {
-                Path p = fromDir.resolve(f);
-                if (Files.isRegularFile(p)) {
-                    Files.copy(p, toDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                    out.add(toDir.resolve(f));
-                }
+        SafeFileWriter.ensureDirectory(toDir);
+        for (String f : SIDE_FILES) {
+            Path p = fromDir.resolve(f);
+            if (Files.isRegularFile(p)) {
+                SafeFileWriter.copy(p, toDir.resolve(f));
+                out.add(toDir.resolve(f));
             }
-        } catch (IOException e) {
-            throw new Owl2jException("cannot copy model files to " + toDir + ": " + e.getMessage(), e);
         }
         return out;
     }
 
     /** One output shard: its data appended to a temporary file, its header built alongside. */
     private static final class Shard {
-        final Path data;
+        final SafeFileWriter data;
         final FileChannel ch;
         final ObjectNode header = JSON.createObjectNode();
         final List<String> names = new ArrayList<>();
         long bytes;
 
-        Shard(Path data) throws IOException {
-            this.data = data;
-            this.ch = FileChannel.open(data, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+        Shard(Path dir) {
+            this.data = SafeFileWriter.scratch(dir);
+            this.ch = data.channel();
             header.putObject("__metadata__").put("format", "pt");
         }
 
@@ -167,21 +161,18 @@ public final class CheckpointConverter {
             head.putLong(padded).put(h);
             while (head.hasRemaining()) head.put((byte) ' ');
             head.flip();
-            Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
+            try (SafeFileWriter w = SafeFileWriter.create(file)) {
+                FileChannel out = w.channel();
                 while (head.hasRemaining()) out.write(head);
                 for (long pos = 0; pos < bytes; ) {
                     pos += ch.transferTo(pos, bytes - pos, out);
                 }
-                out.force(false);
+                w.commit();
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
 
-        void discard() throws IOException {
-            ch.close();
-            Files.deleteIfExists(data);
+        void discard() {
+            data.close();
         }
     }
 }

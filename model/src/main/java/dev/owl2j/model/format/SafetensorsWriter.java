@@ -3,7 +3,7 @@ package dev.owl2j.model.format;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.io.SafeFileWriter;
 import dev.owl2j.model.tensor.Tensor;
 
 import java.io.IOException;
@@ -13,17 +13,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Writes tensors to one safetensors file: 8-byte header length, JSON header (padded with spaces to a multiple
- * of 8 so that data stays aligned), then the raw little-endian bytes in the given order. The file is written
- * to a temporary name and moved into place, so a crash never leaves a half-written checkpoint.
+ * of 8 so that data stays aligned), then the raw little-endian bytes in the given order. The file goes through
+ * {@link SafeFileWriter}: a crash never leaves a half-written checkpoint, and only a regular file is replaced.
  */
 public final class SafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -58,24 +55,20 @@ public final class SafetensorsWriter {
         head.putLong(padded).put(h);
         while (head.hasRemaining()) head.put((byte) ' ');
         head.flip();
-        Path tmp = file.resolveSibling(file.getFileName() + ".partial");
-        try {
-            if (file.getParent() != null) Files.createDirectories(file.getParent());
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
-                while (head.hasRemaining()) ch.write(head);
-                long total = head.capacity() + offset;
-                MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);
-                long pos = head.capacity();
-                for (Tensor t : tensors) {
-                    MemorySegment.copy(t.data(), 0, out, pos, t.data().byteSize());
-                    pos += t.data().byteSize();
-                }
-                out.force();
+        try (SafeFileWriter w = SafeFileWriter.create(file); Arena arena = Arena.ofConfined()) {
+            FileChannel ch = w.channel();
+            while (head.hasRemaining()) ch.write(head);
+            long total = head.capacity() + offset;
+            MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);
+            long pos = head.capacity();
+            for (Tensor t : tensors) {
+                MemorySegment.copy(t.data(), 0, out, pos, t.data().byteSize());
+                pos += t.data().byteSize();
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            out.force();
+            w.commit();
         } catch (IOException e) {
-            throw new Owl2jException("cannot write " + file + ": " + e.getMessage(), e);
+            throw SafeFileWriter.failure(file, e);
         }
     }
 }

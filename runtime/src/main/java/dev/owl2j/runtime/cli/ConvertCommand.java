@@ -39,7 +39,7 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR|ID", description = "The source. " + ModelOptions.MODEL_HELP)
     String model;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created; must not hold weights).")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing, not its parents; must not hold weights).")
     Path out;
 
     @Option(names = "--dtype", paramLabel = "TYPE", description = "f16, bf16 or f32 (default: keep the stored dtypes).")
@@ -59,6 +59,15 @@ public final class ConvertCommand implements Callable<Integer> {
             DType q = ModelOptions.parseQuant(quant);
             if (q != null) {
                 transform = transform.andThen(quantizeDecoderProjections(q));
+            }
+        }
+        if (!Files.isDirectory(out)) {
+            Path parent = out.toAbsolutePath().getParent();
+            if (Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new Owl2jException("--out " + out + " exists and is not a directory");
+            }
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new Owl2jException("--out " + out + ": directory " + parent + " does not exist (only --out itself is created)");
             }
         }
         Path model = ModelOptions.locate(this.model, System.err).dir();

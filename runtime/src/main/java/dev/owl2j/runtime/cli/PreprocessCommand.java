@@ -1,9 +1,9 @@
 package dev.owl2j.runtime.cli;
 
-import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.PreprocessorConfig;
 import dev.owl2j.model.format.SafetensorsWriter;
 import dev.owl2j.model.image.AspectMode;
+import dev.owl2j.model.io.SafeFileWriter;
 import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
@@ -37,12 +37,13 @@ public final class PreprocessCommand implements Runnable {
             description = "A checkpoint folder or pulled repository id whose preprocessor_config.json is used (default: the release's CLIP 448 settings, which the embedded default model shares).")
     String model;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT.safetensors", description = "Output file.")
+    @Option(names = "--out", required = true, paramLabel = "OUT.safetensors", description = "Output file (replaces only a regular file, in a directory that exists).")
     Path out;
 
     @Override
     public void run() {
         AspectMode mode = AspectMode.parse(aspect);
+        SafeFileWriter.checkTarget(out);
         PreprocessorConfig cfg = model == null
                 ? PreprocessorConfig.clip448()
                 : PreprocessorConfig.read(ModelOptions.locate(model, System.err).dir().resolve("preprocessor_config.json"));
@@ -52,9 +53,6 @@ public final class PreprocessCommand implements Runnable {
         MemorySegment data = MemorySegment.ofArray(new byte[pixels.length * 4]);
         for (int i = 0; i < pixels.length; i++) {
             data.set(Tensor.F32_LE, i * 4L, pixels[i]);
-        }
-        if (out.getParent() != null && java.nio.file.Files.isDirectory(out)) {
-            throw new Owl2jException("--out " + out + " is a directory; give a file name");
         }
         SafetensorsWriter.write(out, List.of(new Tensor("pixel_values", DType.F32, new long[]{3, s, s}, data)),
                 Map.of("source", image.getFileName().toString(), "aspect", mode.cliName()));

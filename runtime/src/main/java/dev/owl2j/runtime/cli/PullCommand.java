@@ -40,7 +40,7 @@ public final class PullCommand implements Runnable {
     @Option(names = "--revision", paramLabel = "REV", description = "Branch, tag or commit (default: main).")
     String revision;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "Download into DIR instead of the cache.")
+    @Option(names = "--dir", paramLabel = "DIR", description = "Download into DIR instead of the cache (created if missing, not its parents; it must not hold another repository's pull).")
     Path dir;
 
     @Option(names = "--endpoint", paramLabel = "URL", description = "Hub URL (default: $HF_ENDPOINT or https://huggingface.co).")
@@ -74,12 +74,23 @@ public final class PullCommand implements Runnable {
         }
         options = options.withInclude(include);
         Path target = dir != null ? dir : ModelCache.modelDir(ModelCache.root(env), ref);
+        if (dir == null) {
+            // the cache's own folders (root, models, org--name); the revision folder itself is made by the pull
+            try {
+                java.nio.file.Files.createDirectories(target.getParent());
+            } catch (java.io.IOException e) {
+                throw dev.owl2j.model.io.SafeFileWriter.failure(target.getParent(), e);
+            }
+        }
         var out = spec.commandLine().getOut();
         PullProgress progress = noProgress ? PullProgress.NONE : new BarProgress("pull " + ref.repo());
         PullResult result = new HubDownloader(options).pull(ref, target, progress);
         out.printf("pulled %s (commit %s) into %s: %d files, %d downloaded (%.1f MiB received), %d already complete%n",
                 ref, result.commit() == null ? "unknown" : result.commit(), result.dir(), result.files().size(),
                 result.downloaded(), result.bytesDownloaded() / 1048576.0, result.skipped());
+        if (result.sizeOnly() > 0) {
+            out.printf("note: the hub gave no hash for %d of the files; they were checked by size only%n", result.sizeOnly());
+        }
         out.flush();
     }
 

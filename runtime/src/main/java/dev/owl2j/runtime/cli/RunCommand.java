@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.format.SafetensorsWriter;
 import dev.owl2j.model.image.AspectMode;
+import dev.owl2j.model.io.SafeFileWriter;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.model.tokenizer.ChatTemplate;
@@ -63,7 +64,7 @@ public final class RunCommand implements Callable<Integer> {
     boolean stats;
 
     @Option(names = "--dump-logits", paramLabel = "FILE.safetensors",
-            description = "Write the logits of the last prompt position (tensor 'logits', F32 [vocab]).")
+            description = "Write the logits of the last prompt position (tensor 'logits', F32 [vocab]); replaces only a regular file, in a directory that exists.")
     Path dumpLogits;
 
     @Override
@@ -78,6 +79,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         AspectMode mode = AspectMode.parse(aspect);
         sampling.check();
+        if (dumpLogits != null) {
+            SafeFileWriter.checkTarget(dumpLogits); // before the model loads, not after the prefill
+        }
         PrintStream out = System.out;
         PrintStream err = System.err;
         try (LoadedModel model = LoadedModel.open(modelOptions, err)) {

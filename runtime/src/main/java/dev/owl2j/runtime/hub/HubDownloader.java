@@ -2,8 +2,6 @@ package dev.owl2j.runtime.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.owl2j.model.Owl2jException;
 
 import java.io.IOException;
@@ -31,7 +29,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -144,13 +141,9 @@ public final class HubDownloader {
     public PullResult pull(RepoRef ref, Path dir, PullProgress progress) {
         Listing listing = list(ref);
         List<RemoteFile> selected = select(ref, listing.files());
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new Owl2jException("cannot create " + dir + ": " + e.getMessage());
-        }
-        try (FileChannel lockFile = FileChannel.open(dir.resolve(ModelCache.LOCK), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
+        PullFolder.checkListing(ref, selected);
+        PullFolder folder = PullFolder.open(dir);
+        try (FileChannel lockFile = folder.lockChannel()) {
             FileLock lock;
             try {
                 lock = lockFile.tryLock();
@@ -160,15 +153,16 @@ public final class HubDownloader {
             if (lock == null) {
                 throw new Owl2jException("another owl2j pull is writing to " + dir + "; wait for it to finish");
             }
-            return pullLocked(ref, dir, progress, listing, selected);
+            folder.checkOwner(ref); // under the lock: another pull may be writing the manifest
+            return pullLocked(ref, folder, progress, listing, selected);
         } catch (IOException e) {
             throw new Owl2jException("cannot lock " + dir.resolve(ModelCache.LOCK) + ": " + e.getMessage());
         }
     }
 
-    private PullResult pullLocked(RepoRef ref, Path dir, PullProgress progress, Listing listing,
+    private PullResult pullLocked(RepoRef ref, PullFolder folder, PullProgress progress, Listing listing,
                                   List<RemoteFile> selected) {
-        Map<String, RemoteFile> known = readManifest(dir);
+        Map<String, RemoteFile> known = folder.readManifest();
         long total = selected.stream().mapToLong(f -> Math.max(f.size(), 0)).sum();
         AtomicInteger downloaded = new AtomicInteger();
         AtomicInteger skipped = new AtomicInteger();
@@ -189,7 +183,7 @@ public final class HubDownloader {
                         return null;
                     }
                     try {
-                        boolean fetched = fetch(ref, f, dir, known.get(f.path()), progress, received, cancelled);
+                        boolean fetched = fetch(ref, f, folder, known.get(f.path()), progress, received, cancelled);
                         (fetched ? downloaded : skipped).incrementAndGet();
                     } catch (RuntimeException e) {
                         cancelled.set(true);
@@ -220,8 +214,10 @@ public final class HubDownloader {
             pool.shutdownNow();
             progress.finish();
         }
-        writeManifest(dir, ref, listing.commit(), known, selected);
-        return new PullResult(dir, listing.commit(), selected, downloaded.get(), skipped.get(), received.get());
+        folder.writeManifest(ref, listing.commit(), options.endpoint().toString(), known, selected);
+        int sizeOnly = (int) selected.stream().filter(f -> f.sha256() == null && f.gitOid() == null).count();
+        return new PullResult(folder.dir(), listing.commit(), selected, downloaded.get(), skipped.get(), received.get(),
+                sizeOnly);
     }
 
     private List<RemoteFile> select(RepoRef ref, List<RemoteFile> files) {
@@ -261,13 +257,12 @@ public final class HubDownloader {
     }
 
     /** Returns true when bytes were fetched, false when the file was already complete. */
-    private boolean fetch(RepoRef ref, RemoteFile f, Path dir, RemoteFile recorded, PullProgress progress,
+    private boolean fetch(RepoRef ref, RemoteFile f, PullFolder folder, RemoteFile recorded, PullProgress progress,
                           AtomicLong received, AtomicBoolean cancelled) {
-        Path target = safeTarget(dir, f.path());
-        Path part = target.resolveSibling(target.getFileName() + ".part");
+        Path target = folder.target(f.path());
+        Path part = PullFolder.partOf(target);
         try {
-            Files.createDirectories(target.getParent());
-            if (Files.isRegularFile(target)) {
+            if (PullFolder.requireRegularOrMissing(target)) {
                 // A previous pull recorded this very file as verified: trust it if the size still matches.
                 // Otherwise (an interrupted pull, or a file put there by hand) check its content once.
                 if (f.size() < 0 || Files.size(target) == f.size()) {
@@ -308,6 +303,7 @@ public final class HubDownloader {
                     + " attempts: " + last.getMessage() + " (run pull again to resume)");
         }
         try {
+            PullFolder.requireRegularOrMissing(target);
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new Owl2jException("cannot move " + part + " to " + target + ": " + e.getMessage());
@@ -328,7 +324,7 @@ public final class HubDownloader {
                               AtomicBoolean cancelled) throws Transient {
         long have;
         try {
-            have = Files.isRegularFile(part) ? Files.size(part) : 0;
+            have = PullFolder.requireRegularOrMissing(part) ? Files.size(part) : 0;
             if (f.size() >= 0 && have > f.size()) {
                 Files.delete(part);
                 have = 0;
@@ -347,8 +343,8 @@ public final class HubDownloader {
             throw new Owl2jException("cannot read " + part + ": " + e.getMessage());
         }
         if (f.size() == 0) {
-            try {
-                Files.write(part, new byte[0]);
+            try (FileChannel empty = PullFolder.openPart(part)) {
+                empty.truncate(0);
             } catch (IOException e) {
                 throw new Owl2jException("cannot write " + part + ": " + e.getMessage());
             }
@@ -373,7 +369,7 @@ public final class HubDownloader {
             long start;
             if (status == 206) {
                 Matcher m = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
-                if (!m.matches() || Long.parseLong(m.group(1)) != have) {
+                if (!m.matches() || m.group(1).length() > 18 || Long.parseLong(m.group(1)) != have) {
                     // A range we did not ask for: drop what we have and take it from the top next time.
                     Files.deleteIfExists(part);
                     throw new Transient("the server answered a range request for " + f.path() + " with a different range", null);
@@ -390,8 +386,7 @@ public final class HubDownloader {
                 throw httpError(ref, f, status, response.headers().firstValue("X-Error-Code").orElse(""));
             }
             MessageDigest hasher = newHasher(f, f.size());
-            try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ)) {
+            try (FileChannel out = PullFolder.openPart(part)) {
                 if (start == 0) {
                     out.truncate(0);
                 } else if (hasher != null) {
@@ -472,7 +467,7 @@ public final class HubDownloader {
         if (hasher == null) {
             return null;
         }
-        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             hashPrefix(in, in.size(), hasher);
         }
         String actual = HexFormat.of().formatHex(hasher.digest());
@@ -538,7 +533,7 @@ public final class HubDownloader {
                 if (location == null) {
                     throw new Owl2jException("the hub redirected " + uri + " without a Location");
                 }
-                current = current.resolve(location);
+                current = redirectTarget(uri, current, location);
                 continue;
             }
             return response;
@@ -585,13 +580,19 @@ public final class HubDownloader {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    private static Path safeTarget(Path dir, String repoPath) {
-        Path target = dir.resolve(repoPath).normalize();
-        if (repoPath.startsWith("/") || repoPath.contains("\\") || !target.startsWith(dir.normalize())
-                || target.equals(dir.normalize())) {
-            throw new Owl2jException("the hub listed a file with an unsafe path: " + repoPath);
+    /** Where a redirect goes: only to another http(s) URL (never file:, ftp: or a malformed one). */
+    private static URI redirectTarget(URI original, URI current, String location) {
+        URI next;
+        try {
+            next = current.resolve(location.strip());
+        } catch (IllegalArgumentException e) {
+            throw new Owl2jException("the hub redirected " + original + " to a malformed location");
         }
-        return target;
+        String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!(scheme.equals("http") || scheme.equals("https")) || next.getHost() == null) {
+            throw new Owl2jException("the hub redirected " + original + " to a location that is not an http(s) URL; refused");
+        }
+        return next;
     }
 
     private Owl2jException httpError(RepoRef ref, RemoteFile f, int status, String errorCode) {
@@ -642,61 +643,5 @@ public final class HubDownloader {
 
     private static String lowerOrNull(String s) {
         return s == null || s.isEmpty() ? null : s.toLowerCase(java.util.Locale.ROOT);
-    }
-
-    // --- manifest: the record of a finished pull, and what lets the next run skip re-hashing ---
-
-    private static Map<String, RemoteFile> readManifest(Path dir) {
-        Map<String, RemoteFile> files = new HashMap<>();
-        Path manifest = dir.resolve(ModelCache.MANIFEST);
-        if (!Files.isRegularFile(manifest)) {
-            return files;
-        }
-        try {
-            for (JsonNode n : JSON.readTree(manifest.toFile()).path("files")) {
-                RemoteFile f = new RemoteFile(n.path("path").asText(), n.path("size").asLong(-1),
-                        n.hasNonNull("sha256") ? n.get("sha256").asText() : null,
-                        n.hasNonNull("gitOid") ? n.get("gitOid").asText() : null);
-                files.put(f.path(), f);
-            }
-        } catch (IOException | RuntimeException e) {
-            // An unreadable manifest only costs re-verification of the files present.
-            files.clear();
-        }
-        return files;
-    }
-
-    private void writeManifest(Path dir, RepoRef ref, String commit, Map<String, RemoteFile> previous,
-                               List<RemoteFile> selected) {
-        Map<String, RemoteFile> all = new java.util.TreeMap<>();
-        for (RemoteFile f : previous.values()) {
-            if (Files.isRegularFile(dir.resolve(f.path()))) {
-                all.put(f.path(), f); // files of an earlier pull with another --include stay recorded
-            }
-        }
-        for (RemoteFile f : selected) {
-            all.put(f.path(), f);
-        }
-        ObjectNode root = JSON.createObjectNode();
-        root.put("repo", ref.repo());
-        root.put("revision", ref.revision());
-        root.put("commit", commit);
-        root.put("endpoint", options.endpoint().toString());
-        ArrayNode files = root.putArray("files");
-        for (RemoteFile f : all.values()) {
-            ObjectNode n = files.addObject();
-            n.put("path", f.path());
-            n.put("size", f.size());
-            n.put("sha256", f.sha256());
-            n.put("gitOid", f.gitOid());
-        }
-        Path tmp = dir.resolve(ModelCache.MANIFEST + ".part");
-        try {
-            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), root);
-            Files.move(tmp, dir.resolve(ModelCache.MANIFEST), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new Owl2jException("cannot write " + dir.resolve(ModelCache.MANIFEST) + ": " + e.getMessage());
-        }
     }
 }

@@ -12,6 +12,7 @@ import java.util.List;
  * @param downloaded      how many files were fetched (wholly or by resuming)
  * @param skipped         how many were already complete
  * @param bytesDownloaded bytes received over the network
+ * @param sizeOnly        how many of the files the hub listed with a size but no hash (checked by size only)
  */
 public record PullResult(Path dir, String commit, List<RemoteFile> files, int downloaded, int skipped,
-                         long bytesDownloaded) {}
+                         long bytesDownloaded, int sizeOnly) {}

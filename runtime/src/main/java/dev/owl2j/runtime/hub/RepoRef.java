@@ -13,12 +13,14 @@ import java.util.regex.Pattern;
 public record RepoRef(String repo, String revision) {
     public static final String DEFAULT_REVISION = "main";
 
-    // The hub's own rules for names are a little looser; these keep every name safe as one folder name.
-    private static final Pattern REPO = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*");
+    // The hub's own rules for names: letters, digits, '-', '_', '.'; no "--" or ".."; no '-' or '.' at either end of
+    // a name. They also keep every name safe as one folder name, and make org--name a one-to-one folder name.
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?");
+    private static final Pattern REPO = Pattern.compile(NAME.pattern() + "/" + NAME.pattern());
     private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
 
     public RepoRef {
-        if (repo == null || !REPO.matcher(repo).matches() || repo.contains("..")) {
+        if (repo == null || !REPO.matcher(repo).matches() || repo.contains("..") || repo.contains("--")) {
             throw new Owl2jException("bad model repository id '" + repo + "': expected org/name, e.g. MAGAer13/mplug-owl2-llama2-7b");
         }
         if (revision == null || !REVISION.matcher(revision).matches()) {
@@ -50,14 +52,17 @@ public record RepoRef(String repo, String revision) {
         }
     }
 
-    /** The repository as one folder name: {@code org--name}. */
+    /** The repository as one folder name: {@code org--name} (one-to-one: names hold no "--" and never end in '-'). */
     public String folderName() {
         return repo.replace("/", "--");
     }
 
-    /** The revision as one folder name ({@code refs/pr/1} becomes {@code refs--pr--1}). */
+    /**
+     * The revision as one folder name: {@code refs/pr/1} becomes {@code refs%2Fpr%2F1}. One-to-one, since a
+     * revision never holds '%' (a branch may hold "--", so that could not stand for '/').
+     */
     public String revisionFolderName() {
-        return revision.replace("/", "--");
+        return revision.replace("/", "%2F");
     }
 
     @Override

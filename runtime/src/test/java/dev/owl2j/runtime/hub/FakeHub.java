@@ -44,7 +44,7 @@ final class FakeHub implements AutoCloseable {
 
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-");
 
-    final Map<String, byte[]> files = new LinkedHashMap<>();
+    final Map<String, byte[]> files = Collections.synchronizedMap(new LinkedHashMap<>());
     final Set<String> lfs = ConcurrentHashMap.newKeySet();
     /** Files whose next full or ranged transfer stops halfway (each entry used once). */
     final Set<String> dropOnce = ConcurrentHashMap.newKeySet();
@@ -55,6 +55,12 @@ final class FakeHub implements AutoCloseable {
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** Every request: "hub|cdn METHOD path range=R auth=yes|no". */
     final List<String> log = Collections.synchronizedList(new ArrayList<>());
+    /** Files listed with a size but without any hash. */
+    final Set<String> sizeOnly = ConcurrentHashMap.newKeySet();
+    /** Files listed with neither a size nor a hash. */
+    final Set<String> bare = ConcurrentHashMap.newKeySet();
+    /** Files whose resolve URL answers 302 with this Location instead. */
+    final Map<String, String> redirect = new ConcurrentHashMap<>();
     volatile String requiredToken;
     volatile boolean ignoreRange;
 
@@ -144,6 +150,11 @@ final class FakeHub implements AutoCloseable {
                 return;
             }
             ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
+            if (redirect.containsKey(path)) {
+                ex.getResponseHeaders().add("Location", redirect.get(path));
+                ex.sendResponseHeaders(302, -1);
+                return;
+            }
             if (lfs.contains(path)) {
                 // Relative path on another origin, with a signature-like query as real CDNs have.
                 String location = "http://127.0.0.1:" + cdn.getAddress().getPort() + "/lfs/" + sha256(data)
@@ -224,6 +235,13 @@ final class FakeHub implements AutoCloseable {
             byte[] data = e.getValue();
             ObjectNode s = siblings.addObject();
             s.put("rfilename", e.getKey());
+            if (bare.contains(e.getKey())) {
+                continue;
+            }
+            if (sizeOnly.contains(e.getKey())) {
+                s.put("size", data.length);
+                continue;
+            }
             if (lfs.contains(e.getKey())) {
                 String pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + sha256(data)
                         + "\nsize " + data.length + "\n";
