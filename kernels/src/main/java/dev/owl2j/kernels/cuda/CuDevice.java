@@ -57,20 +57,21 @@ public final class CuDevice implements Device {
         if (lib != null && !loadable(lib)) {
             // checked with a plain dlopen first so machines without NVIDIA's driver get one clear line instead of
             // LWJGL's multi-line loader advice on stderr
-            unavailable = "CUDA driver not available (" + lib + " not found)";
+            unavailable = "no CUDA driver: " + lib + " not found (the NVIDIA driver is not installed)";
             return out;
         }
         try (MemoryStack stack = MemoryStack.stackPush()) {
             int rc = cuInit(0);
             if (rc != CUDA_SUCCESS) {
-                unavailable = "cuInit failed with CUDA error " + rc;
+                unavailable = "the CUDA driver did not start (cuInit: CUDA error " + rc + (rc == 100 ? ", no CUDA-capable device" : "") + ")";
                 return out;
             }
             IntBuffer n = stack.mallocInt(1);
             check(cuDeviceGetCount(n), "cuDeviceGetCount");
             for (int i = 0; i < n.get(0); i++) out.add(new CuDevice(i));
         } catch (Throwable t) { // UnsatisfiedLinkError / ExceptionInInitializerError when libcuda.so is absent
-            unavailable = "CUDA driver not available (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
+            unavailable = "the CUDA driver " + lib + " could not be used"
+                    + (t.getMessage() == null ? "" : ": " + t.getMessage().lines().findFirst().orElse(""));
         }
         return out;
     }

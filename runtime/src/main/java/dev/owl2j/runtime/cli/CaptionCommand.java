@@ -6,6 +6,7 @@ import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.generation.Generator;
 import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.model.LoadedModel;
+import dev.owl2j.runtime.model.ImageFiles;
 import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.model.Prompts;
 import picocli.CommandLine.Command;
@@ -47,6 +48,7 @@ public final class CaptionCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AspectMode mode = AspectMode.parse(aspect);
+        ImageFiles.check(images);
         PrintStream out = System.out;
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
             int[] ids = new PromptTokenizer(model.tokenizer(ChatCommand.TOKENIZER_HINT)).encode(PROMPT);

@@ -8,6 +8,7 @@ import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.generation.GenerationStats;
 import dev.owl2j.runtime.generation.Generator;
 import dev.owl2j.runtime.model.LoadedModel;
+import dev.owl2j.runtime.model.ImageFiles;
 import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.model.Prompts;
 import picocli.CommandLine.Command;
@@ -19,7 +20,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +56,7 @@ public final class ChatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         AspectMode mode = AspectMode.parse(aspect);
         sampling.check();
+        ImageFiles.check(images);
         PrintStream out = System.out;
         PrintStream err = System.err;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -76,7 +77,7 @@ public final class ChatCommand implements Callable<Integer> {
                 if (line.isEmpty()) continue;
                 if (line.startsWith("/image ")) {
                     try {
-                        pending.add(checkImage(Path.of(line.substring(7).strip())));
+                        pending.add(checkImage(imagePath(line.substring(7).strip())));
                         err.println("(image attached to your next message)");
                     } catch (Owl2jException e) {
                         err.println(ErrorOutput.line(e.getMessage()));
@@ -117,10 +118,16 @@ public final class ChatCommand implements Callable<Integer> {
     }
 
     private static Path checkImage(Path p) {
-        if (!Files.isRegularFile(p)) {
-            throw new Owl2jException("image " + p + " does not exist");
-        }
+        ImageFiles.check(p);
         return p;
+    }
+
+    private static Path imagePath(String typed) {
+        try {
+            return Path.of(typed);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new Owl2jException("not a file name: " + typed);
+        }
     }
 
     /** One conversation: its KV cache and what has been fed into it. */

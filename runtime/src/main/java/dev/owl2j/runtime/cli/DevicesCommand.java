@@ -25,7 +25,7 @@ public final class DevicesCommand implements Runnable {
             List<Device> ds = Devices.of(api);
             if (ds.isEmpty()) {
                 String why = Devices.unavailableReason(api);
-                out.printf("%-7s none%s%n", api.id(), why != null ? " (" + why + ")" : "");
+                out.printf("%-7s none%s%n", api.id(), why != null ? ": " + why : "");
                 continue;
             }
             for (Device d : ds) {

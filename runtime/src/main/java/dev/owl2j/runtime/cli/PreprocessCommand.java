@@ -7,6 +7,7 @@ import dev.owl2j.model.io.SafeFileWriter;
 import dev.owl2j.model.image.ImagePreprocessor;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
+import dev.owl2j.runtime.model.ImageFiles;
 import dev.owl2j.runtime.model.ModelOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,11 +45,12 @@ public final class PreprocessCommand implements Runnable {
     public void run() {
         AspectMode mode = AspectMode.parse(aspect);
         SafeFileWriter.checkTarget(out);
+        ImageFiles.check(image);
         PreprocessorConfig cfg = model == null
                 ? PreprocessorConfig.clip448()
                 : PreprocessorConfig.read(ModelOptions.locate(model, System.err).dir().resolve("preprocessor_config.json"));
         ImagePreprocessor pre = new ImagePreprocessor(cfg);
-        float[] pixels = pre.pixelValues(image, mode);
+        float[] pixels = pre.pixelValues(ImageFiles.read(image), image.toString(), mode);
         int s = pre.imageSize();
         MemorySegment data = MemorySegment.ofArray(new byte[pixels.length * 4]);
         for (int i = 0; i < pixels.length; i++) {

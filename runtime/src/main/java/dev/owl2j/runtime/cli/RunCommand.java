@@ -17,6 +17,7 @@ import dev.owl2j.runtime.generation.Generator;
 import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.generation.TextStream;
 import dev.owl2j.runtime.model.LoadedModel;
+import dev.owl2j.runtime.model.ImageFiles;
 import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.model.Prompts;
 import picocli.CommandLine.Command;
@@ -82,6 +83,7 @@ public final class RunCommand implements Callable<Integer> {
         if (dumpLogits != null) {
             SafeFileWriter.checkTarget(dumpLogits); // before the model loads, not after the prefill
         }
+        ImageFiles.check(images);
         PrintStream out = System.out;
         PrintStream err = System.err;
         try (LoadedModel model = LoadedModel.open(modelOptions, err)) {

@@ -8,6 +8,7 @@ import dev.owl2j.model.image.AspectMode;
 import dev.owl2j.model.tokenizer.ChatTemplate;
 import dev.owl2j.model.tokenizer.PromptTokenizer;
 import dev.owl2j.runtime.model.LoadedModel;
+import dev.owl2j.runtime.model.ImageFiles;
 import dev.owl2j.runtime.model.ModelOptions;
 import dev.owl2j.runtime.model.Prompts;
 import dev.owl2j.runtime.server.Scorer;
@@ -60,6 +61,7 @@ public final class ScoreCommand implements Callable<Integer> {
             throw new Owl2jException("unknown --output '" + output + "': use text or json");
         }
         AspectMode mode = AspectMode.parse(aspect);
+        ImageFiles.check(images);
         try (LoadedModel model = LoadedModel.open(modelOptions, System.err)) {
             PromptTokenizer tok = new PromptTokenizer(model.tokenizer(ChatCommand.TOKENIZER_HINT));
             String text = raw ? prompt : ChatTemplate.singleTurn(

@@ -355,11 +355,11 @@ public final class HubDownloader {
         HttpResponse<InputStream> response = get(uri, have > 0 ? "bytes=" + have + "-" : null);
         int status = response.statusCode();
         long counted = 0; // bytes of this file reported to progress by this attempt
-        long timeoutNanos = options.timeout().toNanos();
+        long timeoutNanos = options.stallTimeout().toNanos();
         AtomicLong lastData = new AtomicLong(System.nanoTime());
         AtomicBoolean stalled = new AtomicBoolean();
         InputStream watched = response.body();
-        long period = Math.max(10, Math.min(1000, options.timeout().toMillis() / 4));
+        long period = Math.max(10, Math.min(1000, options.stallTimeout().toMillis() / 4));
         ScheduledFuture<?> watch = WATCHDOG.scheduleAtFixedRate(() -> {
             if (System.nanoTime() - lastData.get() > timeoutNanos && stalled.compareAndSet(false, true)) {
                 closeQuietly(watched); // makes the blocked read end, and this attempt with it
@@ -421,7 +421,7 @@ public final class HubDownloader {
                     progress.advance(n);
                 }
                 if (stalled.get()) {
-                    throw new Transient("no data for " + options.timeout().toMillis() + " ms after " + pos
+                    throw new Transient("no data for " + options.stallTimeout().toMillis() + " ms after " + pos
                             + " bytes of " + f.path(), null);
                 }
                 if (f.size() >= 0 && pos != f.size()) {
@@ -432,10 +432,9 @@ public final class HubDownloader {
             finishVerify(f, part, hasher);
         } catch (IOException e) {
             if (stalled.get()) {
-                throw new Transient("no data for " + options.timeout().toMillis() + " ms while downloading " + f.path(), null);
+                throw new Transient("no data for " + options.stallTimeout().toMillis() + " ms while downloading " + f.path(), null);
             }
-            throw new Transient(e.getClass().getSimpleName() + " while downloading " + f.path()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
+            throw new Transient(ioProblem(e) + " while downloading " + f.path(), e);
         } finally {
             watch.cancel(false);
             if (counted > 0) {
@@ -520,8 +519,7 @@ public final class HubDownloader {
             try {
                 response = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
-                throw new Transient(e.getClass().getSimpleName() + " for " + current
-                        + (e.getMessage() == null ? "" : ": " + e.getMessage()), e);
+                throw new Transient(ioProblem(e) + " for " + current, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new Cancelled();
@@ -637,8 +635,21 @@ public final class HubDownloader {
         if (e instanceof ConnectException || root instanceof ConnectException) {
             return new Owl2jException("cannot reach the hub at " + host + ": connection refused (no network, or a wrong --endpoint / HF_ENDPOINT?)");
         }
-        return new Owl2jException("cannot reach the hub at " + host + ": " + e.getClass().getSimpleName()
-                + (e.getMessage() == null ? "" : " " + e.getMessage()));
+        return new Owl2jException("cannot reach the hub at " + host + ": " + ioProblem(e));
+    }
+
+    /** What went wrong on the wire, in words (the exception's class name is for --debug, not for users). */
+    private static String ioProblem(IOException e) {
+        if (e instanceof java.net.http.HttpTimeoutException) {
+            return "timed out";
+        }
+        if (e instanceof java.io.EOFException || e instanceof java.net.SocketException) {
+            return "connection lost" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
+        }
+        if (e instanceof javax.net.ssl.SSLException) {
+            return "TLS error" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
+        }
+        return "network error" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
     }
 
     private static String lowerOrNull(String s) {

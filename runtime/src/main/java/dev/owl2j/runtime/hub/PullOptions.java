@@ -17,11 +17,12 @@ import java.util.Map;
  *                       each file's repository path; empty means every file
  * @param attempts       tries per file before giving up (transfers that break resume where they stopped)
  * @param connectTimeout TCP/TLS connect timeout
- * @param timeout        the longest wait for response headers, and for the next bytes of a body: a transfer
- *                       that stalls longer is dropped and resumed
+ * @param timeout        the longest wait for response headers
+ * @param stallTimeout   the longest wait for the next bytes of a body: a transfer that stalls longer is dropped and
+ *                       resumed
  */
 public record PullOptions(URI endpoint, String token, int jobs, List<String> include, int attempts,
-                          Duration connectTimeout, Duration timeout) {
+                          Duration connectTimeout, Duration timeout, Duration stallTimeout) {
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
     public static final String ENDPOINT_ENV = "HF_ENDPOINT";
     public static final String TOKEN_ENV = "HF_TOKEN";
@@ -45,8 +46,10 @@ public record PullOptions(URI endpoint, String token, int jobs, List<String> inc
         }
         include = include == null ? List.of() : List.copyOf(include);
         if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()
-                || timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new Owl2jException("bad timeouts " + connectTimeout + ", " + timeout + ": expected positive durations");
+                || timeout == null || timeout.isNegative() || timeout.isZero()
+                || stallTimeout == null || stallTimeout.isNegative() || stallTimeout.isZero()) {
+            throw new Owl2jException("bad timeouts " + connectTimeout + ", " + timeout + ", " + stallTimeout
+                    + ": expected positive durations");
         }
         if (attempts < 1) {
             throw new Owl2jException("bad attempts " + attempts + ": expected at least 1");
@@ -57,7 +60,7 @@ public record PullOptions(URI endpoint, String token, int jobs, List<String> inc
     public static PullOptions fromEnv(Map<String, String> env) {
         String endpoint = env.getOrDefault(ENDPOINT_ENV, "");
         return new PullOptions(parseEndpoint(endpoint.isBlank() ? DEFAULT_ENDPOINT : endpoint), env.get(TOKEN_ENV),
-                DEFAULT_JOBS, List.of(), 5, Duration.ofSeconds(30), Duration.ofSeconds(60));
+                DEFAULT_JOBS, List.of(), 5, Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60));
     }
 
     public static URI parseEndpoint(String endpoint) {
@@ -68,10 +71,12 @@ public record PullOptions(URI endpoint, String token, int jobs, List<String> inc
         }
     }
 
-    public PullOptions withEndpoint(URI e) { return new PullOptions(e, token, jobs, include, attempts, connectTimeout, timeout); }
-    public PullOptions withToken(String t) { return new PullOptions(endpoint, t, jobs, include, attempts, connectTimeout, timeout); }
-    public PullOptions withJobs(int j) { return new PullOptions(endpoint, token, j, include, attempts, connectTimeout, timeout); }
-    public PullOptions withInclude(List<String> i) { return new PullOptions(endpoint, token, jobs, i, attempts, connectTimeout, timeout); }
-    public PullOptions withTimeout(Duration t) { return new PullOptions(endpoint, token, jobs, include, attempts, connectTimeout, t); }
-    public PullOptions withAttempts(int a) { return new PullOptions(endpoint, token, jobs, include, a, connectTimeout, timeout); }
+    public PullOptions withEndpoint(URI e) { return new PullOptions(e, token, jobs, include, attempts, connectTimeout, timeout, stallTimeout); }
+    public PullOptions withToken(String t) { return new PullOptions(endpoint, t, jobs, include, attempts, connectTimeout, timeout, stallTimeout); }
+    public PullOptions withJobs(int j) { return new PullOptions(endpoint, token, j, include, attempts, connectTimeout, timeout, stallTimeout); }
+    public PullOptions withInclude(List<String> i) { return new PullOptions(endpoint, token, jobs, i, attempts, connectTimeout, timeout, stallTimeout); }
+    /** Both the header wait and the stall limit. */
+    public PullOptions withTimeout(Duration t) { return new PullOptions(endpoint, token, jobs, include, attempts, connectTimeout, t, t); }
+    public PullOptions withStallTimeout(Duration t) { return new PullOptions(endpoint, token, jobs, include, attempts, connectTimeout, timeout, t); }
+    public PullOptions withAttempts(int a) { return new PullOptions(endpoint, token, jobs, include, a, connectTimeout, timeout, stallTimeout); }
 }

@@ -79,7 +79,7 @@ public final class Prompts {
         long t0 = System.nanoTime();
         List<float[]> out = new ArrayList<>();
         for (java.nio.file.Path p : images) {
-            float[] pixels = model.preprocessor().pixelValues(p, aspect);
+            float[] pixels = model.preprocessor().pixelValues(ImageFiles.read(p), p.toString(), aspect);
             out.add(model.engine().encodeImage(pixels));
         }
         return new EncodedImages(out, (System.nanoTime() - t0) / 1e6);
