@@ -17,13 +17,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Looking for GPU drivers is silent: on a machine without OpenCL or CUDA (made here by pointing LWJGL at library
+ * Looking for GPU drivers is silent: on a machine without OpenCL, CUDA or Vulkan (made here by pointing LWJGL at library
  * names that exist nowhere, in a child JVM) a run prints nothing about drivers, and {@code owl2j devices} says
  * what is missing and how to get it.
  */
 class QuietStartTest {
     static final String NO_OPENCL = "-Dorg.lwjgl.opencl.libname=libowl2j-test-no-such-opencl.so.1";
     static final String NO_CUDA = "-Dorg.lwjgl.cuda.libname=libowl2j-test-no-such-cuda.so.1";
+    static final String NO_VULKAN = "-Dorg.lwjgl.vulkan.libname=libowl2j-test-no-such-vulkan.so.1";
 
     record Child(int code, String out, String err) {}
 
@@ -54,17 +55,18 @@ class QuietStartTest {
 
     @Test
     void devicesSaysWhatIsMissingAndPrintsNothingElse() throws Exception {
-        Child c = child(Map.of(), List.of(NO_OPENCL, NO_CUDA), "devices");
+        Child c = child(Map.of(), List.of(NO_OPENCL, NO_CUDA, NO_VULKAN), "devices");
         assertEquals(0, c.code(), c.err());
         assertEquals("", c.err(), "nothing on stderr");
         assertTrue(c.out().contains("opencl  none: no OpenCL loader: libowl2j-test-no-such-opencl.so.1 not found (install one"), c.out());
         assertTrue(c.out().contains("cuda    none: no CUDA driver: libowl2j-test-no-such-cuda.so.1 not found"), c.out());
+        assertTrue(c.out().contains("vulkan  none: no Vulkan loader: libowl2j-test-no-such-vulkan.so.1 not found"), c.out());
         assertTrue(c.out().contains("auto backend: cpu"), c.out());
     }
 
     @Test
     void anAutoBackendRunWithoutDriversPrintsOnlyTheDefaultModelNotice(@TempDir Path home) throws Exception {
-        Child c = child(Map.of(), List.of(NO_OPENCL, NO_CUDA, "-Dowl2j.cacheHome=" + home),
+        Child c = child(Map.of(), List.of(NO_OPENCL, NO_CUDA, NO_VULKAN, "-Dowl2j.cacheHome=" + home),
                 "run", "--backend", "auto", "--prompt", "hi", "--max-new-tokens", "1", "--temperature", "0");
         assertEquals(0, c.code(), c.err());
         assertFalse(c.err().contains("LWJGL") || c.err().contains("Failed to load"), c.err());
@@ -74,14 +76,14 @@ class QuietStartTest {
 
     @Test
     void aLoaderWithoutAnyDriverIsNamedAsSuch(@TempDir Path emptyVendors) throws Exception {
-        Child probe = child(Map.of(), List.of(NO_CUDA), "devices");
+        Child probe = child(Map.of(), List.of(NO_CUDA, NO_VULKAN), "devices");
         if (probe.out().contains("no OpenCL loader")) {
             String why = "this machine has no OpenCL loader (libOpenCL.so.1), so a loader without drivers cannot be shown";
             System.out.println("[QuietStartTest] skipped: " + why);
             Assumptions.abort(why);
         }
         // ocl-icd reads the drivers from OCL_ICD_VENDORS instead of /etc/OpenCL/vendors: an empty folder means none
-        Child c = child(Map.of("OCL_ICD_VENDORS", emptyVendors.toString()), List.of(NO_CUDA), "devices");
+        Child c = child(Map.of("OCL_ICD_VENDORS", emptyVendors.toString()), List.of(NO_CUDA, NO_VULKAN), "devices");
         assertEquals(0, c.code(), c.err());
         assertEquals("", c.err());
         assertTrue(c.out().contains("opencl  none: the OpenCL loader found no driver"), c.out());
