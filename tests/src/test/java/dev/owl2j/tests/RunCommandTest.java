@@ -67,6 +67,10 @@ class RunCommandTest {
         assertArrayEquals(wantInts, got, "greedy tokens of " + name);
         assertEquals("length", json.get("finish_reason").asText());
         assertEquals(8, json.get("stats").get("generated_tokens").asInt());
+        // every prompt position counts: each id, with an image's 65 visual tokens in place of its -200
+        int ids = prompt(name).get("ids").size();
+        int images = prompt(name).get("images").size();
+        assertEquals(ids - images + 65 * images, json.get("stats").get("prompt_tokens").asInt(), "prompt_tokens of " + name);
 
         float[] expected = golden.get(name + ".last_logits").toFloatArray();
         try (SafetensorsFile dumped = SafetensorsFile.open(logits)) {

@@ -97,6 +97,8 @@ public final class RunCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             float[] logits = session.prefill(ids, encoded.tokens());
             double prefillMs = (System.nanoTime() - t0) / 1e6;
+            // read now: generation feeds back every token but the last, so the position afterwards is no measure
+            int promptPositions = session.position();
             if (dumpLogits != null) {
                 writeLogits(dumpLogits, logits);
             }
@@ -108,8 +110,8 @@ public final class RunCommand implements Callable<Integer> {
             long t1 = System.nanoTime();
             Generator.Result result = Generator.generate(session, logits, params, model.eosId(), text, listener, null);
             double decodeMs = (System.nanoTime() - t1) / 1e6;
-            GenerationStats st = new GenerationStats(encoded.millis(), images.size(), session.position() - result.tokens().length,
-                    prefillMs, result.tokens().length, decodeMs, GenerationStats.peakRss());
+            GenerationStats st = new GenerationStats(encoded.millis(), images.size(), promptPositions, prefillMs,
+                    result.tokens().length, decodeMs, GenerationStats.peakRss());
             if (json) {
                 out.println(toJson(result, st));
             } else {
