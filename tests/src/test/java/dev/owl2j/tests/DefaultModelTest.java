@@ -37,8 +37,8 @@ class DefaultModelTest {
         Cli.Result first = Cli.run(args);
         assertEquals(0, first.exitCode(), first.err());
         assertTrue(first.err().contains("random weights"), "must say its answers are noise: " + first.err());
-        assertTrue(Files.isRegularFile(home.resolve("default-model-v1/model.safetensors")));
-        assertTrue(Files.isRegularFile(home.resolve("default-model-v1/tokenizer.json")));
+        assertTrue(Files.isRegularFile(home.resolve("default-model-v2/model.safetensors")));
+        assertTrue(Files.isRegularFile(home.resolve("default-model-v2/tokenizer.json")));
         Cli.Result second = Cli.run(args);
         assertEquals(0, second.exitCode(), second.err());
         assertEquals(field(first.out(), "ids"), field(second.out(), "ids"), "greedy decoding is deterministic");
@@ -77,6 +77,28 @@ class DefaultModelTest {
         assertEquals(2, lines.size(), r.out());
         assertTrue(lines.get(0).startsWith("image0.png\t"), lines.get(0));
         assertTrue(lines.get(1).startsWith("image1.jpg\t"), lines.get(1));
+    }
+
+    /** Random as it is, the default model looks at the image: each of these pairs gets two different captions. */
+    @Test
+    void differentImagesGetDifferentAnswers(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path red = solid(tmp.resolve("red.png"), 0xd02020);
+        Path blue = solid(tmp.resolve("blue.png"), 0x2040d0);
+        Path gray = solid(tmp.resolve("gray.png"), 0x808080);
+        Cli.Result r = Cli.run("caption", "--backend", "cpu", "--max-new-tokens", "12",
+                Cli.fixture().resolve("image0.png").toString(), Cli.fixture().resolve("image1.jpg").toString(),
+                red.toString(), blue.toString(), gray.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> captions = r.out().lines().map(l -> l.substring(l.indexOf('\t') + 1)).toList();
+        assertEquals(5, captions.size(), r.out());
+        assertEquals(5, new java.util.HashSet<>(captions).size(), "five images, five different captions:\n" + r.out());
+    }
+
+    private static Path solid(Path file, int rgb) throws Exception {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < img.getHeight(); y++) for (int x = 0; x < img.getWidth(); x++) img.setRGB(x, y, rgb);
+        javax.imageio.ImageIO.write(img, "png", file.toFile());
+        return file;
     }
 
     @Test

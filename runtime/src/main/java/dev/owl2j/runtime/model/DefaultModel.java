@@ -29,8 +29,11 @@ import java.util.stream.Stream;
  * machine without a download; its answers are noise, and the commands say so.
  */
 public final class DefaultModel {
-    /** Bump when the generated content changes, so stale caches are rebuilt. */
-    static final String VERSION = "v1";
+    /**
+     * Bump when the generated content changes, so stale caches are rebuilt (the folder's name holds it).
+     * v2: weights drawn at the scale of each layer's inputs (below), so that images change the answers.
+     */
+    static final String VERSION = "v2";
     /** The name the embedded default goes by (in served responses, for instance). */
     public static final String ID = "owl2j-default-random";
     static final long SEED = 20261123L;
@@ -82,7 +85,7 @@ public final class DefaultModel {
         for (ExpectedTensors.Expected e : ExpectedTensors.forConfig(cfg).withPresence(ExpectedTensors.Presence.REQUIRED)) {
             shapes.put(e.name(), e.shape());
         }
-        try (SyntheticWeights weights = new SyntheticWeights(shapes, name -> DType.F16, SEED)) {
+        try (SyntheticWeights weights = new SyntheticWeights(shapes, name -> DType.F16, SEED, DefaultModel::init)) {
             List<Tensor> tensors = new ArrayList<>();
             for (String name : weights.names()) {
                 tensors.add(weights.get(name));
@@ -91,6 +94,27 @@ public final class DefaultModel {
                     Map.of("format", "pt", "owl2j", "embedded default model " + VERSION + ": random weights"));
         }
         DefaultTokenizerBuilder.write(cfg.vocabSize(), dir.resolve("tokenizer.json"));
+    }
+
+    /**
+     * The scale of each tensor's random values. With the initialisers' small values (std 0.02 everywhere) a tiny
+     * model's signals shrink at every layer: the image's tokens reach the decoder faint beside the text, and two
+     * different images changed the logits by at most 0.005, so every image got the same answer. Drawing each
+     * matrix with std 1/sqrt(inputs) keeps a signal's size from layer to layer (the usual fan-in scaling), and
+     * the learned embeddings (tokens, patch positions, queries, the class and end-of-image tokens) with std 1,
+     * so the pixels carry through to the answer: different images give different text (DefaultModelTest).
+     */
+    static SyntheticWeights.Init init(String name, long[] shape) {
+        if (shape.length == 1) {
+            return SyntheticWeights.defaultInit(name, shape); // norm weights near 1, biases small
+        }
+        if (name.endsWith("embed_tokens.weight") || name.endsWith("position_embedding") || name.endsWith("cls_token")
+                || name.endsWith("query_embeds") || name.endsWith("vit_eos")) {
+            return new SyntheticWeights.Init(0, 1);
+        }
+        long fanIn = 1;
+        for (int i = 1; i < shape.length; i++) fanIn *= shape[i];
+        return new SyntheticWeights.Init(0, 1 / Math.sqrt(fanIn));
     }
 
     private static void copyResource(String name, Path target) throws IOException {

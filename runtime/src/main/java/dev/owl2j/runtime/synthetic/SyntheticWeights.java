@@ -16,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 
@@ -35,12 +36,29 @@ public final class SyntheticWeights implements TensorSource {
     private final Map<String, Tensor> made = new LinkedHashMap<>();
     private final Map<String, Arena> arenas = new LinkedHashMap<>();
     private final long seed;
+    private final BiFunction<String, long[], Init> initOf;
+
+    /** How one tensor's values are drawn: uniform noise with this mean and standard deviation. */
+    public record Init(double mean, double std) {}
+
+    /** The default draw: norm weights near 1 (std 0.05), everything else std 0.02 around 0. */
+    public static Init defaultInit(String name, long[] shape) {
+        boolean isNormWeight = name.endsWith(".weight") && shape.length == 1 && isNorm(name);
+        return isNormWeight ? new Init(1.0, 0.05) : new Init(0.0, 0.02);
+    }
 
     /**
      * @param shapes  name → shape, in checkpoint order
      * @param dtypeOf the storage type for each name (F32, F16, BF16, Q8_0 or Q4_0)
      */
     public SyntheticWeights(Map<String, long[]> shapes, Function<String, DType> dtypeOf, long seed) {
+        this(shapes, dtypeOf, seed, SyntheticWeights::defaultInit);
+    }
+
+    /** With each tensor's mean and standard deviation chosen by {@code initOf} (float types only). */
+    public SyntheticWeights(Map<String, long[]> shapes, Function<String, DType> dtypeOf, long seed,
+                            BiFunction<String, long[], Init> initOf) {
+        this.initOf = initOf;
         this.shapes = new LinkedHashMap<>(shapes);
         this.dtypes = new LinkedHashMap<>();
         for (String n : shapes.keySet()) {
@@ -136,9 +154,9 @@ public final class SyntheticWeights implements TensorSource {
         long numel = Tensor.numel(shape);
         MemorySegment data = arena.allocate(dtype.bytesFor(numel), 64);
         long nameSeed = seed ^ name.hashCode() * 0x9E3779B97F4A7C15L;
-        boolean isNormWeight = name.endsWith(".weight") && shape.length == 1 && isNorm(name);
-        double mean = isNormWeight ? 1.0 : 0.0;
-        double std = isNormWeight ? 0.05 : 0.02;
+        Init init = initOf.apply(name, shape);
+        double mean = init.mean();
+        double std = init.std();
         // Rows are filled in parallel chunks, each from its own generator, so the result is deterministic.
         long chunk = 1 << 16;
         if (dtype.isQuantized()) {
@@ -155,7 +173,7 @@ public final class SyntheticWeights implements TensorSource {
         return new Tensor(name, dtype, shape, data);
     }
 
-    private static boolean isNorm(String name) {
+    public static boolean isNorm(String name) {
         return name.contains("norm") || name.contains("ffn_ln") || name.contains("layernorm");
     }
 

@@ -66,7 +66,7 @@ class PreprocessCommandTest {
     void userErrorsAreOneLine(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("x.safetensors");
         String missing = stderrOf("preprocess", "--image", dir.resolve("none.png").toString(), "--out", out.toString());
-        assertTrue(missing.startsWith("owl2j: image not found"), missing);
+        assertEquals("owl2j: image " + dir.resolve("none.png") + " does not exist", missing.strip());
         assertEquals(1, missing.strip().lines().count(), missing);
         String aspect = stderrOf("preprocess", "--image", fixture().resolve("image0.png").toString(), "--aspect", "zoom",
                 "--out", out.toString());
