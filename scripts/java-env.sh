@@ -1,5 +1,14 @@
 # Sourced by ./build, ./owl2j and .ci/run: finds a JDK >= 25 and exports JAVA_HOME and PATH.
-owl2j_java_ok() { [ -x "$1/bin/java" ] && "$1/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; }
+# The version comes from the JDK's release file when it has one: starting a JVM only to ask would cost every
+# ./owl2j call a second JVM start.
+owl2j_java_ok() {
+  [ -x "$1/bin/java" ] || return 1
+  if [ -f "$1/release" ] && grep -q '^JAVA_VERSION=' "$1/release"; then
+    grep -qE '^JAVA_VERSION="(2[5-9]|[3-9][0-9])' "$1/release"
+  else
+    "$1/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'
+  fi
+}
 if [ -n "${JAVA_HOME:-}" ] && owl2j_java_ok "$JAVA_HOME"; then
   :
 else

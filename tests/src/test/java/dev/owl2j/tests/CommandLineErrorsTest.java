@@ -121,6 +121,29 @@ class CommandLineErrorsTest {
     }
 
     @Test
+    void theRootHelpListsEveryCommandWithItsDescription() {
+        Cli.Result r = Cli.run("--help");
+        assertEquals(0, r.exitCode(), r.err());
+        for (String command : COMMANDS) {
+            assertTrue(r.out().matches("(?s).*\\n  " + command + " +[A-Z].*"), command + " listed with a description:\n" + r.out());
+        }
+        assertTrue(r.out().contains("Answer one prompt about images"), r.out());
+        Cli.Result none = Cli.run();
+        assertEquals(r.out(), none.out(), "no arguments print the same help");
+    }
+
+    @Test
+    void helpOfACommandIsItsFullHelp() {
+        for (String command : new String[]{"run", "pull", "serve"}) {
+            Cli.Result viaHelp = Cli.run("help", command);
+            Cli.Result viaOption = Cli.run(command, "--help");
+            assertEquals(0, viaHelp.exitCode(), viaHelp.err());
+            assertEquals(viaOption.out(), viaHelp.out());
+            assertTrue(viaHelp.out().startsWith("Usage: owl2j " + command), viaHelp.out());
+        }
+    }
+
+    @Test
     void aspectIsDescribedWhereverItIsAccepted() {
         for (String command : new String[]{"run", "chat", "score", "caption", "serve"}) {
             String help = Cli.run(command, "--help").out();

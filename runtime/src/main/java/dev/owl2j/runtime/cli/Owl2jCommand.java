@@ -3,34 +3,40 @@ package dev.owl2j.runtime.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.List;
 import java.util.Map;
 
 /**
  * The {@code owl2j} command line. Each subcommand lives in its own class in this package and is listed in
- * {@code subcommands} below. Every failure prints as one line and exits 1 ({@link ErrorOutput}); a stack trace
+ * {@link #COMMANDS}. Every failure prints as one line and exits 1 ({@link ErrorOutput}); a stack trace
  * is shown only with {@code --debug}.
  */
 @Command(name = "owl2j",
         mixinStandardHelpOptions = true,
         version = Owl2jCommand.VERSION,
         description = "Run mPLUG-Owl2 (vision-language model) in pure Java.",
-        footer = {"", "Every command takes --help. Errors print one line (owl2j: ...) and exit 1."},
-        subcommands = {
-                CommandLine.HelpCommand.class,
-                PullCommand.class,
-                RunCommand.class,
-                ChatCommand.class,
-                CaptionCommand.class,
-                ScoreCommand.class,
-                PreprocessCommand.class,
-                InspectCommand.class,
-                ConvertCommand.class,
-                TokenizeCommand.class,
-                ServeCommand.class,
-                DevicesCommand.class,
-                BenchCommand.class,
-        })
+        footer = {"", "Every command takes --help. Errors print one line (owl2j: ...) and exit 1."})
 public final class Owl2jCommand implements Runnable {
+    /**
+     * Every subcommand, in the order {@code owl2j --help} lists them; a new command is one line here. Only the
+     * command that runs is built by picocli (its options read from the class): the others appear in the root's
+     * help as their name and description alone, which cut the start-up work of every command (building all of
+     * them was most of what {@code --help} did).
+     */
+    static final List<Class<?>> COMMANDS = List.of(
+            PullCommand.class,
+            RunCommand.class,
+            ChatCommand.class,
+            CaptionCommand.class,
+            ScoreCommand.class,
+            PreprocessCommand.class,
+            InspectCommand.class,
+            ConvertCommand.class,
+            TokenizeCommand.class,
+            ServeCommand.class,
+            DevicesCommand.class,
+            BenchCommand.class);
+
     /** What {@code -V} prints, for every command. */
     public static final String VERSION = "owl2j 0.1.0";
 
@@ -56,6 +62,43 @@ public final class Owl2jCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(System.out);
+    }
+
+    /**
+     * The subcommand the arguments name: the first one that is not an option (the root takes no option values),
+     * or the one after {@code help}.
+     */
+    static String commandNamed(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.startsWith("-")) continue;
+            if (a.equals("help")) {
+                for (int j = i + 1; j < args.size(); j++) {
+                    if (!args.get(j).startsWith("-")) return args.get(j);
+                }
+                return null;
+            }
+            return a;
+        }
+        return null;
+    }
+
+    /** {@code help}, the named command in full, every other one by name and description. */
+    private static void addCommands(CommandLine cli, String wanted) {
+        cli.addSubcommand("help", new CommandLine.HelpCommand());
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            CommandLine sub;
+            if (a.name().equals(wanted)) {
+                sub = new CommandLine(c);
+                sub.getCommandSpec().version(VERSION);
+            } else {
+                CommandLine.Model.CommandSpec stub = CommandLine.Model.CommandSpec.create().name(a.name());
+                stub.usageMessage().description(a.description());
+                sub = new CommandLine(stub);
+            }
+            cli.addSubcommand(a.name(), sub);
+        }
     }
 
     public static void main(String[] args) {
@@ -86,9 +129,7 @@ public final class Owl2jCommand implements Runnable {
         Owl2jCommand root = new Owl2jCommand();
         root.env = Map.copyOf(env);
         CommandLine cli = new CommandLine(root);
-        for (CommandLine sub : cli.getSubcommands().values()) {
-            sub.getCommandSpec().version(VERSION);
-        }
+        addCommands(cli, commandNamed(rest));
         boolean withTrace = debug;
         cli.setParameterExceptionHandler((ex, badArgs) -> {
             if (withTrace) {

@@ -60,7 +60,13 @@ public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--no-bos", description = "do not add BOS (encodes as a continuation of an earlier prompt)")
     boolean noBos;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Made when the command runs: picocli creates every command to print any help, and --help needs no JSON. */
+    private ObjectMapper json;
+
+    private ObjectMapper json() {
+        if (json == null) json = new ObjectMapper();
+        return json;
+    }
 
     @Override
     public Integer call() {
@@ -73,7 +79,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         if (input.decode != null) {
             String text = tokenizer.decode(parseIds(input.decode));
             if (output.equals("json")) {
-                ObjectNode o = JSON.createObjectNode();
+                ObjectNode o = json().createObjectNode();
                 o.put("text", text);
                 out.println(o);
             } else {
@@ -86,7 +92,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         for (String text : texts()) {
             int[] ids = noBos ? prompts.encodeContinuation(text) : prompts.encode(text);
             if (output.equals("json")) {
-                ObjectNode o = JSON.createObjectNode();
+                ObjectNode o = json().createObjectNode();
                 ArrayNode a = o.putArray("ids");
                 for (int id : ids) {
                     a.add(id);
@@ -121,7 +127,7 @@ public final class TokenizeCommand implements Callable<Integer> {
             }
             JsonNode n;
             try {
-                n = JSON.readTree(lines.get(i));
+                n = json().readTree(lines.get(i));
             } catch (JsonProcessingException e) {
                 n = null;
             }
