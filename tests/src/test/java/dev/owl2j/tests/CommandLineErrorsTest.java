@@ -72,6 +72,7 @@ class CommandLineErrorsTest {
             "preprocess --image x.png       | preprocess needs --out OUT.safetensors",
             "caption                        | caption needs IMAGE",
             "bench                          | bench needs --synthetic 7b|tiny",
+            "tokenize                       | tokenize needs one of --text TEXT, --json-lines FILE or --decode IDS",
     })
     void missingRequiredOptionsAreNamed(String args, String what) {
         assertOneLine(Cli.run(args.trim().split("\\s+")), what.trim(), "--help'");
@@ -83,6 +84,7 @@ class CommandLineErrorsTest {
             "devices --all                  | unknown option '--all'        | see 'owl2j devices --help'",
             "run --prompt hi extra          | unexpected argument 'extra'   | see 'owl2j run --help'",
             "frobnicate                     | unexpected argument 'frobnicate' | see 'owl2j --help'",
+            "help frobnicate                | Unknown subcommand 'frobnicate'; see 'owl2j --help' | 'frobnicate'",
     })
     void unknownOptionsAndArgumentsAreNamed(String args, String what, String where) {
         assertOneLine(Cli.run(args.trim().split("\\s+")), what.trim(), where.trim());

@@ -149,7 +149,12 @@ public final class ErrorOutput {
             for (ArgSpec a : m.getMissing()) {
                 names.add(a instanceof OptionSpec o ? o.longestName() + " " + o.paramLabel() : a.paramLabel());
             }
-            return ex.getCommandLine().getCommandName() + " needs " + String.join(" and ", names);
+            boolean oneOf = m.getMissing().stream().allMatch(a -> a.group() != null && a.group().exclusive())
+                    && names.size() > 1;
+            String list = oneOf
+                    ? "one of " + String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast()
+                    : String.join(" and ", names);
+            return ex.getCommandLine().getCommandName() + " needs " + list;
         }
         ArgSpec arg = ex.getArgSpec();
         String value = ex.getValue();
@@ -161,7 +166,9 @@ public final class ErrorOutput {
             return arg.paramLabel() + " must be " + expected(arg) + ", not '" + value + "'";
         }
         String first = message.startsWith("Error: ") ? message.substring(7) : message;
-        return first.lines().map(String::strip).filter(l -> !l.isEmpty()).reduce((a, b) -> a + "; " + b).orElse("bad command line");
+        String joined = first.lines().map(String::strip).filter(l -> !l.isEmpty()).reduce((a, b) -> a + "; " + b)
+                .orElse("bad command line");
+        return joined.endsWith(".") ? joined.substring(0, joined.length() - 1) : joined;
     }
 
     /** What a value of the option's type looks like, with its label (N, T, FILE, ...). */
