@@ -3,6 +3,7 @@ package dev.owl2j.runtime.cli;
 import dev.owl2j.model.image.AspectMode;
 import dev.owl2j.model.tokenizer.PromptTokenizer;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.VisualTokens;
 import dev.owl2j.runtime.generation.Generator;
 import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.model.LoadedModel;
@@ -54,9 +55,9 @@ public final class CaptionCommand implements Callable<Integer> {
             int[] ids = new PromptTokenizer(model.tokenizer(ChatCommand.TOKENIZER_HINT)).encode(PROMPT);
             for (Path image : images) {
                 Prompts.validate(model.config(), ids, 1, 0);
-                Prompts.EncodedImages encoded = Prompts.encode(model, List.of(image), mode);
-                try (Engine.Session session = new MinLengthSession(model.engine().newSession(), model.eosId(), minNewTokens)) {
-                    float[] logits = session.prefill(ids, encoded.tokens());
+                try (Prompts.EncodedImages encoded = Prompts.encode(model, List.of(image), mode);
+                     Engine.Session session = new MinLengthSession(model.engine().newSession(), model.eosId(), minNewTokens)) {
+                    float[] logits = session.prefillEncoded(ids, encoded.tokens());
                     Generator.Result r = Generator.generate(session, logits, SamplingParams.greedy(maxNewTokens), model.eosId(),
                             Texts.stream(model.tokenizer()), null, null);
                     out.println(image.getFileName() + "\t" + r.text().strip());
@@ -90,6 +91,11 @@ public final class CaptionCommand implements Callable<Integer> {
         @Override
         public float[] prefill(int[] ids, List<float[]> imageTokens) {
             return mask(inner.prefill(ids, imageTokens));
+        }
+
+        @Override
+        public float[] prefillEncoded(int[] ids, List<? extends VisualTokens> images) {
+            return mask(inner.prefillEncoded(ids, images));
         }
 
         @Override

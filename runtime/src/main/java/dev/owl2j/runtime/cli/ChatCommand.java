@@ -160,7 +160,10 @@ public final class ChatCommand implements Callable<Integer> {
             Prompts.EncodedImages encoded = Prompts.encode(model, images, mode);
             long t0 = System.nanoTime();
             int before = session.position();
-            float[] logits = session.prefill(ids, encoded.tokens());
+            float[] logits;
+            try (encoded) {
+                logits = session.prefillEncoded(ids, encoded.tokens());
+            }
             double prefillMs = (System.nanoTime() - t0) / 1e6;
             started = true;
             long t1 = System.nanoTime();

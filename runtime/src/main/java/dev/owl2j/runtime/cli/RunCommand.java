@@ -95,7 +95,10 @@ public final class RunCommand implements Callable<Integer> {
             Prompts.EncodedImages encoded = Prompts.encode(model, images, mode);
             Engine.Session session = model.engine().newSession();
             long t0 = System.nanoTime();
-            float[] logits = session.prefill(ids, encoded.tokens());
+            float[] logits;
+            try (encoded) {
+                logits = session.prefillEncoded(ids, encoded.tokens());
+            }
             double prefillMs = (System.nanoTime() - t0) / 1e6;
             // read now: generation feeds back every token but the last, so the position afterwards is no measure
             int promptPositions = session.position();

@@ -91,8 +91,11 @@ public final class ScoreCommand implements Callable<Integer> {
                 candidateIds.add(t);
                 Prompts.validate(model.config(), concat(sharedIds, t), images.size(), 0);
             }
-            Prompts.EncodedImages encoded = Prompts.encode(model, images, mode);
-            List<Scorer.CandidateScore> scores = Scorer.score(model.engine(), sharedIds, encoded.tokens(), candidateIds);
+            List<float[]> imageTokens;
+            try (Prompts.EncodedImages encoded = Prompts.encode(model, images, mode)) {
+                imageTokens = encoded.toHost();
+            }
+            List<Scorer.CandidateScore> scores = Scorer.score(model.engine(), sharedIds, imageTokens, candidateIds);
             ObjectMapper mapper = new ObjectMapper();
             ArrayNode arr = mapper.createArrayNode();
             for (int i = 0; i < scores.size(); i++) {

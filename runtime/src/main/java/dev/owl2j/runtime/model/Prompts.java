@@ -4,6 +4,8 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.image.AspectMode;
 import dev.owl2j.model.tokenizer.PromptTokenizer;
+import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.VisualTokens;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -72,15 +74,33 @@ public final class Prompts {
         return ids.length - markers + markers * cfg.tokensPerImage();
     }
 
-    /** Images in order, preprocessed and encoded; returns the visual tokens and the time taken. */
-    public record EncodedImages(List<float[]> tokens, double millis) {}
+    /**
+     * Images in order, preprocessed and encoded, with the time taken. The tokens stay where the engine computed
+     * them (device memory on a device engine) until {@link Engine.Session#prefillEncoded} reads them; close to free them.
+     */
+    public record EncodedImages(List<VisualTokens> tokens, double millis) implements AutoCloseable {
+        /** Host copies, for callers that need the floats (scoring forks sessions from one host prefill). */
+        public List<float[]> toHost() {
+            return VisualTokens.toHost(tokens);
+        }
+
+        @Override
+        public void close() {
+            for (VisualTokens t : tokens) t.close();
+        }
+    }
 
     public static EncodedImages encode(LoadedModel model, List<java.nio.file.Path> images, AspectMode aspect) {
         long t0 = System.nanoTime();
-        List<float[]> out = new ArrayList<>();
-        for (java.nio.file.Path p : images) {
-            float[] pixels = model.preprocessor().pixelValues(ImageFiles.read(p), p.toString(), aspect);
-            out.add(model.engine().encodeImage(pixels));
+        List<VisualTokens> out = new ArrayList<>();
+        try {
+            for (java.nio.file.Path p : images) {
+                float[] pixels = model.preprocessor().pixelValues(ImageFiles.read(p), p.toString(), aspect);
+                out.add(model.engine().encode(pixels));
+            }
+        } catch (RuntimeException e) {
+            for (VisualTokens t : out) t.close();
+            throw e;
         }
         return new EncodedImages(out, (System.nanoTime() - t0) / 1e6);
     }

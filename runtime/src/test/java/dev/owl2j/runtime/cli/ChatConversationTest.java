@@ -60,7 +60,7 @@ class ChatConversationTest {
                 for (int id : turn2) all[k++] = id;
 
                 Engine.Session fresh = model.engine().newSession();
-                float[] logits = fresh.prefill(all, Prompts.encode(model, List.of(image), AspectMode.PAD).tokens());
+                float[] logits = fresh.prefill(all, Prompts.encode(model, List.of(image), AspectMode.PAD).toHost());
                 Generator.Result r = Generator.generate(fresh, logits, SamplingParams.greedy(5), model.eosId(),
                         Texts.none(), null, null);
                 List<Integer> recomputed = new ArrayList<>();

@@ -166,6 +166,8 @@ public final class DeviceEngine implements Engine {
             vision.forward(pixelValues);
             out = ctx.allocate(4L * floats);
             abstractor.forward(vision.output(), out);
+            // wait here so that a caller timing the encoder (--stats) measures it, not the next prefill's wait
+            ctx.finish();
             DeviceVisualTokens tokens = new DeviceVisualTokens(this, k, out, floats);
             openTokens.add(tokens);
             return tokens;
