@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
         description = "Caption each image (the evaluation prompt of the original repository, greedy).")
 public final class CaptionCommand implements Callable<Integer> {
     /** The authors' current evaluation prompt, trailing space included. */
-    static final String PROMPT = "USER: <|image|>Provide a one-sentence caption for the provided image. ASSISTANT: ";
+    public static final String PROMPT = "USER: <|image|>Provide a one-sentence caption for the provided image. ASSISTANT: ";
 
     @Mixin
     ModelOptions modelOptions;

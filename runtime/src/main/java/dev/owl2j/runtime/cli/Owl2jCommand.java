@@ -105,6 +105,22 @@ public final class Owl2jCommand implements Runnable {
         System.exit(execute(args));
     }
 
+    /**
+     * Registers a subcommand that lives in a module runtime does not depend on (owl2j batch, in spark/, which
+     * brings Spark), when it is the command that runs: the launcher puts that module on the class path for it.
+     */
+    private static void addIfPresent(CommandLine cli, String className) {
+        try {
+            CommandLine sub = new CommandLine(Class.forName(className).getDeclaredConstructor().newInstance());
+            sub.getCommandSpec().version(VERSION);
+            cli.addSubcommand(sub);
+        } catch (ClassNotFoundException e) {
+            // not built, or not on the class path: picocli then says the command is unknown
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot create " + className, e);
+        }
+    }
+
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int execute(String... args) {
         return execute(System.getenv(), args);
@@ -129,7 +145,11 @@ public final class Owl2jCommand implements Runnable {
         Owl2jCommand root = new Owl2jCommand();
         root.env = Map.copyOf(env);
         CommandLine cli = new CommandLine(root);
-        addCommands(cli, commandNamed(rest));
+        String wanted = commandNamed(rest);
+        addCommands(cli, wanted);
+        if ("batch".equals(wanted)) {
+            addIfPresent(cli, "dev.owl2j.spark.BatchCommand");
+        }
         boolean withTrace = debug;
         cli.setParameterExceptionHandler((ex, badArgs) -> {
             if (withTrace) {
