@@ -119,6 +119,8 @@ public final class BatchCommand implements Callable<Integer> {
             if (eq <= 0) throw new Owl2jException("--conf takes KEY=VALUE, got '" + kv + "'");
             builder.config(kv.substring(0, eq), kv.substring(eq + 1));
         }
+        // a session this JVM already runs (a test, a notebook) is used and left running
+        boolean ours = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
         SparkSession spark = builder.getOrCreate();
         try {
             BatchJob.Summary s = BatchJob.run(spark, settings, io, System.err);
@@ -132,7 +134,7 @@ public final class BatchCommand implements Callable<Integer> {
             if (e instanceof RuntimeException r) throw r;
             throw new IllegalStateException(e);
         } finally {
-            spark.stop();
+            if (ours) spark.stop();
         }
         return 0;
     }
