@@ -94,9 +94,15 @@ class BatchJobTest {
         return List.of(
                 RowFactory.create("r1", image0.toString(), "What is in the picture?"),
                 RowFactory.create("r2", image1.toString(), "What is in the picture?"),
-                RowFactory.create("r3", image0.toString(), "Describe the colours."),
-                RowFactory.create("r4", image1.toString(), "<|image|>Is it daytime?"),
-                RowFactory.create("r5", image0.toString(), "Count the objects."));
+                RowFactory.create("r3", image1.toString(), "<|image|>Is it daytime?"));
+    }
+
+    private static Map<String, Row> greedyAnswers;
+
+    /** The greedy answers to {@link #askRows}, from one job shared by the tests that compare with them. */
+    static synchronized Map<String, Row> greedyAnswers() {
+        if (greedyAnswers == null) greedyAnswers = run(ask(0), table(ASK, askRows(), 2), 0);
+        return greedyAnswers;
     }
 
     /** Runs a job and returns its output rows by id. */
@@ -130,8 +136,8 @@ class BatchJobTest {
 
     @Test
     void everyAnswerEqualsOwl2jRun() throws IOException {
-        Map<String, Row> got = run(ask(0), table(ASK, askRows(), 2), 0);
-        assertEquals(5, got.size());
+        Map<String, Row> got = greedyAnswers();
+        assertEquals(3, got.size());
         for (Row in : askRows()) {
             Row r = got.get(in.getString(0));
             assertNull(r.getAs("error"), in.getString(0));
@@ -233,7 +239,7 @@ class BatchJobTest {
         rows.add(RowFactory.create("bad-noprompt", image0.toString(), null));
         rows.add(RowFactory.create("bad-marker", image0.toString(), "<|image|><|image|>two?"));
         Map<String, Row> got = run(ask(0), table(ASK, rows, 2), 0);
-        Map<String, Row> good = run(ask(0), table(ASK, askRows().subList(0, 2), 1), 0);
+        Map<String, Row> good = greedyAnswers();
         for (String id : List.of("r1", "r2")) {
             assertNull(got.get(id).getAs("error"), id);
             assertEquals(good.get(id).<String>getAs("answer"), got.get(id).getAs("answer"), id);
@@ -264,8 +270,8 @@ class BatchJobTest {
 
     @Test
     void oneEngineLoadPerJvmWhateverThePartitions() {
-        run(ask(0), table(ASK, askRows(), 3), 3);
-        run(settings(BatchSettings.Task.SCORE, "Good?", List.of(" yes"), 1, 0, 0, "pad", 4), table(ASK, askRows(), 2), 2);
+        run(ask(0), table(ASK, askRows(), 1), 3);
+        run(settings(BatchSettings.Task.SCORE, "Good?", List.of(" yes"), 1, 0, 0, "pad", 4), table(ASK, askRows().subList(0, 2), 2), 2);
         assertEquals(1, ExecutorModels.loads(), "every task of every job in this JVM shares one engine");
     }
 
