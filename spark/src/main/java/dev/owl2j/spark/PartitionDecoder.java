@@ -3,6 +3,7 @@ package dev.owl2j.spark;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.tokenizer.StreamingDecoder;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.VisualTokens;
 import dev.owl2j.runtime.generation.Sampler;
 import dev.owl2j.runtime.generation.SamplingParams;
 import org.apache.spark.sql.Row;
@@ -159,11 +160,17 @@ final class PartitionDecoder implements Iterator<Row>, AutoCloseable {
             model.lock().lock();
             try {
                 long t0 = System.nanoTime();
-                List<float[]> images = new ArrayList<>();
-                for (float[] p : in.pixels()) images.add(model.engine().encodeImage(p));
-                long t1 = System.nanoTime();
-                session = model.engine().newSession();
-                logits = session.prefill(in.ids(), images);
+                // visual tokens stay where the engine computed them (device memory on a GPU) until the prefill
+                List<VisualTokens> images = new ArrayList<>();
+                long t1;
+                try {
+                    for (float[] p : in.pixels()) images.add(model.engine().encode(p));
+                    t1 = System.nanoTime();
+                    session = model.engine().newSession();
+                    logits = session.prefillEncoded(in.ids(), images);
+                } finally {
+                    for (VisualTokens v : images) v.close();
+                }
                 prefillNanos = System.nanoTime() - t1;
                 encodeNanos = t1 - t0;
                 promptPositions = session.position();
