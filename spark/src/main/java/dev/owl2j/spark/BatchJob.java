@@ -107,7 +107,6 @@ public final class BatchJob {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
             BatchModel model = ExecutorModels.get(settings.model());
-            int errorColumn = -1;
             Iterator<Row> results;
             if (settings.task() == BatchSettings.Task.SCORE) {
                 results = new PartitionScorer(rows, settings, model, done::add);
