@@ -27,11 +27,12 @@ import java.util.Locale;
 /**
  * Rows per second of owl2j batch on the synthetic 7B (the release's shapes, random weights made in memory, CPU
  * engine), in Spark local mode, with the work per row of the server's load benchmark (bench/ServerLoadBench): the
- * prompt "Describe a sunny beach in a few words." through the chat template, no image, greedy, exactly
+ * prompt "Describe a sunny beach in a few words." through the chat template, no image (--image: the same image
+ * in every row, its visual tokens first), greedy, exactly
  * --max-new-tokens tokens (EOS masked until then, as that benchmark ignores EOS). One partition of --rows rows,
  * decoded --max-batch at a time, so 16 rows with --max-batch 16 are the server's 16 concurrent clients.
  *
- * <pre>java ... -cp spark/target/owl2j-spark.jar:spark/target/lib/* dev.owl2j.spark.BatchBench [--quant q4_0] [--rows 16] [--max-new-tokens 48] [--max-batch 16] [--master local[2]]</pre>
+ * <pre>java ... -cp spark/target/owl2j-spark.jar:spark/target/lib/* dev.owl2j.spark.BatchBench [--quant q4_0] [--rows 16] [--max-new-tokens 48] [--max-batch 16] [--master local[2]] [--image FILE]</pre>
  */
 public final class BatchBench {
     private BatchBench() {}
@@ -42,6 +43,7 @@ public final class BatchBench {
         int maxNew = 48;
         int maxBatch = 16;
         String master = "local[2]";
+        String image = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quant" -> quant = args[++i];
@@ -49,8 +51,9 @@ public final class BatchBench {
                 case "--max-new-tokens" -> maxNew = Integer.parseInt(args[++i]);
                 case "--max-batch" -> maxBatch = Integer.parseInt(args[++i]);
                 case "--master" -> master = args[++i];
+                case "--image" -> image = Path.of(args[++i]).toAbsolutePath().toString();
                 default -> {
-                    System.err.println("usage: BatchBench [--quant q4_0|q8_0|none] [--rows N] [--max-new-tokens N] [--max-batch N] [--master local[2]]");
+                    System.err.println("usage: BatchBench [--quant q4_0|q8_0|none] [--rows N] [--max-new-tokens N] [--max-batch N] [--master local[2]] [--image FILE]");
                     System.exit(2);
                 }
             }
@@ -75,7 +78,7 @@ public final class BatchBench {
             StructType schema = new StructType().add("id", DataTypes.StringType).add("image", DataTypes.StringType)
                     .add("prompt", DataTypes.StringType);
             List<Row> table = new ArrayList<>();
-            for (int i = 0; i < rows; i++) table.add(RowFactory.create(String.format("row%05d", i), null, "Describe a sunny beach in a few words."));
+            for (int i = 0; i < rows; i++) table.add(RowFactory.create(String.format("row%05d", i), image, "Describe a sunny beach in a few words."));
             String input = dir.resolve("input.parquet").toString();
             spark.createDataFrame(table, schema).write().parquet(input);
             BatchSettings settings = new BatchSettings(BatchSettings.Task.ASK, key, null, false, List.of(), maxNew, maxNew, 0, 50, null,
