@@ -18,18 +18,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -94,14 +90,14 @@ public final class HubDownloader {
             response = http.send(request(uri, true).header("Accept", "application/json").build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
-            throw networkError(uri, e);
+            throw HubErrors.networkError(uri, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Owl2jException("pull of " + ref + " interrupted");
         }
         int status = response.statusCode();
         if (status != 200) {
-            throw httpError(ref, null, status, response.headers().firstValue("X-Error-Code").orElse(""));
+            throw HubErrors.httpError(options.endpoint(), options.token() != null, ref, null, status, response.headers().firstValue("X-Error-Code").orElse(""));
         }
         JsonNode root;
         try {
@@ -267,7 +263,7 @@ public final class HubDownloader {
                 // Otherwise (an interrupted pull, or a file put there by hand) check its content once.
                 if (f.size() < 0 || Files.size(target) == f.size()) {
                     // (with no hash from the hub, the size is all there is to check)
-                    if (f.equals(recorded) || verifyOnDisk(target, f) == null) {
+                    if (f.equals(recorded) || FileHashes.verifyOnDisk(target, f) == null) {
                         progress.advance(Math.max(f.size(), 0));
                         return false;
                     }
@@ -297,7 +293,7 @@ public final class HubDownloader {
             Throwable cause = last.getCause();
             if (cause instanceof ConnectException || cause instanceof UnknownHostException
                     || cause instanceof HttpConnectTimeoutException) {
-                throw networkError(resolveUri(ref, f), (IOException) cause);
+                throw HubErrors.networkError(resolveUri(ref, f), (IOException) cause);
             }
             throw new Owl2jException("download of " + f.path() + " failed after " + options.attempts()
                     + " attempts: " + last.getMessage() + " (run pull again to resume)");
@@ -331,7 +327,7 @@ public final class HubDownloader {
             }
             if (f.size() >= 0 && have == f.size() && have > 0) {
                 // Complete but never verified (the run stopped between writing and renaming).
-                String bad = verifyOnDisk(part, f);
+                String bad = FileHashes.verifyOnDisk(part, f);
                 if (bad == null) {
                     progress.advance(have);
                     return;
@@ -348,7 +344,7 @@ public final class HubDownloader {
             } catch (IOException e) {
                 throw new Owl2jException("cannot write " + part + ": " + e.getMessage());
             }
-            finishVerify(f, part, newHasher(f, 0));
+            FileHashes.finishVerify(f, part, FileHashes.newHasher(f, 0));
             return;
         }
         URI uri = resolveUri(ref, f);
@@ -383,14 +379,14 @@ public final class HubDownloader {
             } else if (status == 429 || status >= 500) {
                 throw new Transient("HTTP " + status + " for " + f.path(), null);
             } else {
-                throw httpError(ref, f, status, response.headers().firstValue("X-Error-Code").orElse(""));
+                throw HubErrors.httpError(options.endpoint(), options.token() != null, ref, f, status, response.headers().firstValue("X-Error-Code").orElse(""));
             }
-            MessageDigest hasher = newHasher(f, f.size());
+            MessageDigest hasher = FileHashes.newHasher(f, f.size());
             try (FileChannel out = PullFolder.openPart(part)) {
                 if (start == 0) {
                     out.truncate(0);
                 } else if (hasher != null) {
-                    hashPrefix(out, start, hasher);
+                    FileHashes.hashPrefix(out, start, hasher);
                 }
                 progress.advance(start);
                 counted = start;
@@ -429,82 +425,17 @@ public final class HubDownloader {
                 }
             }
             counted = 0; // complete: keep what was reported
-            finishVerify(f, part, hasher);
+            FileHashes.finishVerify(f, part, hasher);
         } catch (IOException e) {
             if (stalled.get()) {
                 throw new Transient("no data for " + options.stallTimeout().toMillis() + " ms while downloading " + f.path(), null);
             }
-            throw new Transient(ioProblem(e) + " while downloading " + f.path(), e);
+            throw new Transient(HubErrors.ioProblem(e) + " while downloading " + f.path(), e);
         } finally {
             watch.cancel(false);
             if (counted > 0) {
                 progress.advance(-counted); // the next attempt reports the kept prefix again
             }
-        }
-    }
-
-    private static void finishVerify(RemoteFile f, Path part, MessageDigest hasher) {
-        if (hasher == null) {
-            return;
-        }
-        String actual = HexFormat.of().formatHex(hasher.digest());
-        String expected = f.sha256() != null ? f.sha256() : f.gitOid();
-        if (!actual.equals(expected)) {
-            try {
-                Files.deleteIfExists(part);
-            } catch (IOException ignored) {
-                // the message below is what matters; a leftover .part is re-checked next run
-            }
-            throw new Owl2jException("downloaded file " + f.path() + " is corrupted: expected " + f.checkKind()
-                    + " " + expected + ", got " + actual + " (deleted; run pull again)");
-        }
-    }
-
-    /** Returns null when the file on disk matches the hub's hash, else the actual hash. */
-    private static String verifyOnDisk(Path file, RemoteFile f) throws IOException {
-        MessageDigest hasher = newHasher(f, Files.size(file));
-        if (hasher == null) {
-            return null;
-        }
-        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            hashPrefix(in, in.size(), hasher);
-        }
-        String actual = HexFormat.of().formatHex(hasher.digest());
-        return actual.equals(f.sha256() != null ? f.sha256() : f.gitOid()) ? null : actual;
-    }
-
-    private static void hashPrefix(FileChannel in, long length, MessageDigest hasher) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(BUFFER);
-        long pos = 0;
-        while (pos < length) {
-            buf.clear().limit((int) Math.min(BUFFER, length - pos));
-            int n = in.read(buf, pos);
-            if (n < 0) {
-                throw new IOException("file shorter than " + length + " bytes");
-            }
-            buf.flip();
-            hasher.update(buf);
-            pos += n;
-        }
-    }
-
-    /**
-     * SHA-256 for LFS files; for files in git itself the git blob id, which is SHA-1 over
-     * {@code "blob <size>\0"} followed by the content.
-     */
-    private static MessageDigest newHasher(RemoteFile f, long size) {
-        try {
-            if (f.sha256() != null) {
-                return MessageDigest.getInstance("SHA-256");
-            }
-            if (f.gitOid() != null && size >= 0) {
-                MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
-                sha1.update(("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
-                return sha1;
-            }
-            return null;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
@@ -519,7 +450,7 @@ public final class HubDownloader {
             try {
                 response = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
-                throw new Transient(ioProblem(e) + " for " + current, e);
+                throw new Transient(HubErrors.ioProblem(e) + " for " + current, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new Cancelled();
@@ -531,7 +462,7 @@ public final class HubDownloader {
                 if (location == null) {
                     throw new Owl2jException("the hub redirected " + uri + " without a Location");
                 }
-                current = redirectTarget(uri, current, location);
+                current = HubErrors.redirectTarget(uri, current, location);
                 continue;
             }
             return response;
@@ -576,80 +507,6 @@ public final class HubDownloader {
     /** Percent-encodes one URL path segment (URLEncoder is for forms: it writes '+' for space). */
     static String encodeSegment(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
-    }
-
-    /** Where a redirect goes: only to another http(s) URL (never file:, ftp: or a malformed one). */
-    private static URI redirectTarget(URI original, URI current, String location) {
-        URI next;
-        try {
-            next = current.resolve(location.strip());
-        } catch (IllegalArgumentException e) {
-            throw new Owl2jException("the hub redirected " + original + " to a malformed location");
-        }
-        String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
-        if (!(scheme.equals("http") || scheme.equals("https")) || next.getHost() == null) {
-            throw new Owl2jException("the hub redirected " + original + " to a location that is not an http(s) URL; refused");
-        }
-        return next;
-    }
-
-    private Owl2jException httpError(RepoRef ref, RemoteFile f, int status, String errorCode) {
-        String what = f == null ? "" : " (file " + f.path() + ")";
-        boolean hasToken = options.token() != null;
-        if (errorCode.equals("RevisionNotFound")) {
-            return new Owl2jException("revision " + ref.revision() + " not found in " + ref.repo() + " at " + options.endpoint());
-        }
-        if (errorCode.equals("GatedRepo")) {
-            return new Owl2jException(ref.repo() + " is gated: accept its terms on the hub, then set HF_TOKEN"
-                    + (hasToken ? " (the HF_TOKEN given has no access yet)" : ""));
-        }
-        if (errorCode.equals("EntryNotFound")) {
-            return new Owl2jException("file " + (f == null ? "?" : f.path()) + " not found in " + ref);
-        }
-        return switch (status) {
-            case 401, 403 -> new Owl2jException(hasToken
-                    ? "access to " + ref.repo() + " denied (HTTP " + status + ")" + what + ": the HF_TOKEN given cannot read it"
-                    : "access to " + ref.repo() + " denied (HTTP " + status + ")" + what
-                      + ": it may be private or gated, or not exist; set HF_TOKEN to a token that can read it");
-            case 404 -> new Owl2jException(f == null
-                    ? "model " + ref.repo() + " or its revision " + ref.revision() + " not found at " + options.endpoint()
-                    : "file " + f.path() + " of " + ref + " not found at " + options.endpoint() + " (HTTP 404)");
-            default -> new Owl2jException("the hub at " + options.endpoint() + " answered HTTP " + status
-                    + " for " + ref + what);
-        };
-    }
-
-    private Owl2jException networkError(URI uri, IOException e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String host = uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "");
-        if (root instanceof UnresolvedAddressException || root instanceof UnknownHostException) {
-            return new Owl2jException("cannot reach the hub: unknown host " + uri.getHost()
-                    + " (no network, or a wrong --endpoint / HF_ENDPOINT?)");
-        }
-        if (e instanceof HttpConnectTimeoutException) {
-            return new Owl2jException("cannot reach the hub at " + host + ": connection timed out (no network?)");
-        }
-        if (e instanceof ConnectException || root instanceof ConnectException) {
-            return new Owl2jException("cannot reach the hub at " + host + ": connection refused (no network, or a wrong --endpoint / HF_ENDPOINT?)");
-        }
-        return new Owl2jException("cannot reach the hub at " + host + ": " + ioProblem(e));
-    }
-
-    /** What went wrong on the wire, in words (the exception's class name is for --debug, not for users). */
-    private static String ioProblem(IOException e) {
-        if (e instanceof java.net.http.HttpTimeoutException) {
-            return "timed out";
-        }
-        if (e instanceof java.io.EOFException || e instanceof java.net.SocketException) {
-            return "connection lost" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
-        }
-        if (e instanceof javax.net.ssl.SSLException) {
-            return "TLS error" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
-        }
-        return "network error" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")");
     }
 
     private static String lowerOrNull(String s) {
