@@ -5,7 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
-/** Kernel sources shipped as resources under dev/owl2j/kernels/, each prefixed with the portability header. */
+/** Kernel sources shipped as resources under dev/owl2j/kernels/ (the CUDA-only tensor-core matmul). */
 public final class KernelSources {
     private KernelSources() {}
 
@@ -16,10 +16,5 @@ public final class KernelSources {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** portable.h followed by the given source file (e.g. "ops.cl"). */
-    public static String withHeader(String file) {
-        return resource("portable.h") + "\n#line 1\n" + resource(file);
     }
 }

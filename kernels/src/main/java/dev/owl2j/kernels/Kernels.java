@@ -5,38 +5,48 @@ import static dev.owl2j.kernels.Launch.Access.inOut;
 import static dev.owl2j.kernels.Launch.Access.out;
 import static dev.owl2j.kernels.Launch.roundUp;
 
+import dev.owl2j.kernels.ops.Ops;
+
+import java.util.function.UnaryOperator;
+
 /**
- * The standard transformer kernels (ops.cl) compiled for one context, as {@link Launch} builders that can be
- * launched at once ({@code ctx.launch(k.add(...))}) or recorded into a {@link TaskGraph}. Offsets and sizes
- * are in float elements unless named otherwise. Matrices are row-major; y = W·x with W [rows, cols].
+ * The standard transformer kernels (written in Java, package dev.owl2j.kernels.ops, compiled for the context's
+ * device) as {@link Launch} builders that can be launched at once ({@code ctx.launch(k.add(...))}) or recorded
+ * into a {@link TaskGraph}. Offsets and sizes are in float elements unless named otherwise. Matrices are
+ * row-major; y = W·x with W [rows, cols]. The one kernel not written in Java is the CUDA tensor-core matmul
+ * (inline PTX mma, {@link #matmulTensorCores}).
  */
 public final class Kernels {
-    /** Work-group size of the row reductions (must equal RED in ops.cl). */
+    /** Work-group size of the row reductions (Reductions.RED in the kernels). */
     public static final int RED = 64;
-    /** Matmul tile edge (TILE in ops.cl). */
+    /** Matmul tile edge (Matmul.TILE). */
     public static final int TILE = 16;
-    /** Largest head dimension the attention kernel supports (MAX_HEAD_DIM in ops.cl). */
+    /** Largest head dimension the attention kernel supports (Attention.MAX_HEAD_DIM). */
     public static final int MAX_HEAD_DIM = 256;
     private static final int ELEMENTWISE = 64;
-    /** Work-group size of the sampling kernel (SWG in ops.cl). */
+    /** Work-group size of the sampling kernel (Sampling.SWG). */
     public static final int SAMPLE_GROUP = 256;
     /** Ints of a sampling parameter block: temperature, top-p, uniform (two words each), top-k, result. */
     public static final int SAMPLE_PARAMS = 8;
 
-    /** Warps per block and tokens per warp of matmul_tc_f16 (TC_WARPS, TC_TOKENS in ops.cl). */
+    /** Warps per block and tokens per warp of matmul_tc_f16 (TC_WARPS, TC_TOKENS in matmul_tc_f16.cu). */
     private static final int TC_WARPS = 4, TC_TOKENS = 32;
 
     private final ComputeContext ctx;
     private final Program program;
+    private final Program tensorCores;
+    private final UnaryOperator<String> names;
     private final boolean tensorCoreMatmul;
 
-    private Kernels(ComputeContext ctx, Program program) {
+    private Kernels(ComputeContext ctx, Program program, Program tensorCores, UnaryOperator<String> names) {
         this.ctx = ctx;
         this.program = program;
-        this.tensorCoreMatmul = ctx.device().api() == Api.CUDA && ctx.device().tensorCores() && has(program, "matmul_tc_f16");
+        this.tensorCores = tensorCores;
+        this.names = names;
+        this.tensorCoreMatmul = tensorCores != null && has(tensorCores, "matmul_tc_f16");
     }
 
-    /** The tensor-core kernel exists only in CUDA builds for sm_80 and newer (see ops.cl). */
+    /** The tensor-core kernel exists only in CUDA builds for sm_80 and newer (see matmul_tc_f16.cu). */
     private static boolean has(Program p, String kernel) {
         try {
             p.kernel(kernel);
@@ -64,18 +74,31 @@ public final class Kernels {
         if (cols % 16 != 0) throw new DeviceException("tensor-core matmul needs cols a multiple of 16, got " + cols);
         long blocks = (rows + 16L * TC_WARPS - 1) / (16L * TC_WARPS);
         long tokenTiles = (n + TC_TOKENS - 1) / TC_TOKENS;
-        return new Launch(k("matmul_tc_f16"), g(blocks * 32 * TC_WARPS, tokenTiles), g(32L * TC_WARPS, 1),
+        return new Launch(tensorCores.kernel("matmul_tc_f16"), g(blocks * 32 * TC_WARPS, tokenTiles), g(32L * TC_WARPS, 1),
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
-    /** Compiles (or loads from the kernel cache) ops.cl for this context. */
+    /** Compiles (or loads from the kernel cache) the kernels for this context. */
     public static Kernels load(ComputeContext ctx) {
         return load(ctx, "");
     }
 
     /** With extra compiler options, e.g. "-DOWL_NO_FP64" to test the sampling kernel's float fallback. */
     public static Kernels load(ComputeContext ctx, String options) {
-        return new Kernels(ctx, ctx.compile("ops", KernelSources.withHeader("ops.cl"), options));
+        Program p = ctx.compile(Ops.PROGRAM, options);
+        Program tc = null;
+        if (ctx.device().api() == Api.CUDA && ctx.device().tensorCores()) {
+            tc = ctx.compile("matmul_tc_f16", KernelSources.resource("matmul_tc_f16.cu"), options);
+        }
+        return new Kernels(ctx, p, tc, UnaryOperator.identity());
+    }
+
+    /**
+     * Launch builders over another build of the same kernels with the same parameters, e.g. their earlier C
+     * source for a timing comparison; names maps a kernel's Java name (linearF16) to the program's entry point.
+     */
+    static Kernels over(ComputeContext ctx, Program program, UnaryOperator<String> names) {
+        return new Kernels(ctx, program, null, names);
     }
 
     public Program program() {
@@ -87,7 +110,12 @@ public final class Kernels {
     }
 
     private Kernel k(String name) {
-        return program.kernel(name);
+        return program.kernel(names.apply(name));
+    }
+
+    /** The Java kernels are named per weight type: linearF32, linearQ8_0, ... */
+    private static String t(WeightType type) {
+        return type.name();
     }
 
     private static long[] g(long... v) {
@@ -102,11 +130,11 @@ public final class Kernels {
     public Launch linear(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
                          int rows, int cols, int n) {
         checkCols(type, cols);
-        return new Launch(k("linear_" + type.suffix), g((long) rows * RED, n), g(RED, 1),
+        return new Launch(k("linear" + t(type)), g((long) rows * RED, n), g(RED, 1),
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
     }
 
-    /** Most tokens one {@link #linearBatch} launch takes (MAXB in ops.cl). */
+    /** Most tokens one {@link #linearBatch} launch takes (LinearBatch.MAX_BATCH). */
     public static final int MAX_BATCH = 8;
 
     /**
@@ -117,7 +145,7 @@ public final class Kernels {
                               int rows, int cols, int n) {
         checkCols(type, cols);
         if (n < 1 || n > MAX_BATCH) throw new DeviceException("linearBatch takes 1.." + MAX_BATCH + " tokens, got " + n);
-        return new Launch(k("linear_batch_" + type.suffix), g((long) rows * RED), g(RED),
+        return new Launch(k("linearBatch" + t(type)), g((long) rows * RED), g(RED),
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
@@ -125,7 +153,7 @@ public final class Kernels {
     public Launch linearSelect(WeightType type, Buffer w0, Buffer w1, Buffer modality, int mOff,
                                Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride, int rows, int cols, int n) {
         checkCols(type, cols);
-        return new Launch(k("linear_select_" + type.suffix), g((long) rows * RED, n), g(RED, 1),
+        return new Launch(k("linearSelect" + t(type)), g((long) rows * RED, n), g(RED, 1),
                 new Object[]{in(w0), in(w1), in(modality), mOff, in(x), xOff, xStride, out(y), yOff, yStride, rows, cols});
     }
 
@@ -133,7 +161,7 @@ public final class Kernels {
     public Launch matmul(WeightType type, Buffer w, Buffer x, int xOff, int xStride, Buffer y, int yOff, int yStride,
                          int rows, int cols, int n) {
         if (type.quantized()) throw new DeviceException("matmul takes F32/F16/BF16 weights; use linear for " + type);
-        return new Launch(k("matmul_" + type.suffix), g(roundUp(rows, TILE), roundUp(n, TILE)), g(TILE, TILE),
+        return new Launch(k("matmul" + t(type)), g(roundUp(rows, TILE), roundUp(n, TILE)), g(TILE, TILE),
                 new Object[]{in(w), in(x), xOff, xStride, out(y), yOff, yStride, rows, cols, n});
     }
 
@@ -147,7 +175,7 @@ public final class Kernels {
 
     public Launch rmsnormSelect(Buffer x, int xOff, Buffer out, int outOff, Buffer w0, Buffer w1, Buffer modality, int mOff,
                                 int rows, int n, float eps) {
-        return new Launch(k("rmsnorm_select"), g((long) rows * RED), g(RED),
+        return new Launch(k("rmsnormSelect"), g((long) rows * RED), g(RED),
                 new Object[]{in(x), xOff, out(out), outOff, in(w0), in(w1), in(modality), mOff, n, eps});
     }
 
@@ -193,11 +221,11 @@ public final class Kernels {
 
     /** gate = SiLU(gate)·up over n elements. */
     public Launch siluMul(Buffer gate, Buffer up, int n) {
-        return elementwise(k("silu_mul"), n, inOut(gate), in(up), n);
+        return elementwise(k("siluMul"), n, inOut(gate), in(up), n);
     }
 
     public Launch quickGelu(Buffer x, int n) {
-        return elementwise(k("quick_gelu"), n, inOut(x), n);
+        return elementwise(k("quickGelu"), n, inOut(x), n);
     }
 
     /** y[yOff + i] += x[xOff + i]. */
@@ -207,7 +235,7 @@ public final class Kernels {
 
     /** Adds bias b [cols] to each of rows rows of y starting at yOff. */
     public Launch biasAdd(Buffer y, int yOff, Buffer b, int rows, int cols) {
-        return elementwise(k("bias_add"), rows * cols, inOut(y), yOff, in(b), rows, cols);
+        return elementwise(k("biasAdd"), rows * cols, inOut(y), yOff, in(b), rows, cols);
     }
 
     public Launch scale(Buffer x, int xOff, float s, int n) {
@@ -220,13 +248,13 @@ public final class Kernels {
 
     /** Writes n rows of rowLen floats from src at row params[pIdx] of dst (KV-cache append). */
     public Launch copyRowsAt(Buffer dst, Buffer src, int srcOff, int rowLen, int n, Buffer params, int pIdx) {
-        return elementwise(k("copy_rows_at"), n * rowLen, inOut(dst), in(src), srcOff, rowLen, n, in(params), pIdx);
+        return elementwise(k("copyRowsAt"), n * rowLen, inOut(dst), in(src), srcOff, rowLen, n, in(params), pIdx);
     }
 
     /** out[t,:] = table[ids[idsOff + t], :] (F32/F16/BF16 table [vocab, cols]); negative ids leave the row alone. */
     public Launch gatherRows(WeightType type, Buffer table, Buffer ids, int idsOff, Buffer out, int cols, int n) {
         if (type.quantized()) throw new DeviceException("embedding tables must be F32/F16/BF16, not " + type);
-        return new Launch(k("gather_rows_" + type.suffix), g(roundUp(cols, ELEMENTWISE), n), g(ELEMENTWISE, 1),
+        return new Launch(k("gatherRows" + t(type)), g(roundUp(cols, ELEMENTWISE), n), g(ELEMENTWISE, 1),
                 new Object[]{in(table), in(ids), idsOff, inOut(out), cols, n});
     }
 
@@ -237,7 +265,7 @@ public final class Kernels {
 
     /**
      * Draws the next token from x[xOff .. xOff+n) on the device in the host Sampler's order (temperature,
-     * top-k, top-p keeping at least one, softmax, multinomial with the host's uniform); see ops.cl. The
+     * top-k, top-p keeping at least one, softmax, multinomial with the host's uniform); see Sampling.sample. The
      * parameters are the {@link #SAMPLE_PARAMS} ints at params[pIdx] written by {@link #packSampling}; the
      * token lands in params[pIdx + 7]. work: scratch of at least n doubles (8n bytes).
      */

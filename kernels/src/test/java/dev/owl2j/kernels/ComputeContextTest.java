@@ -12,6 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Devices, buffers with sub-ranges, the kernel cache, build errors and task-graph replay. */
 class ComputeContextTest {
+    /** A source kernel, as compile(name, source, options) still takes (the model's kernels are Java). */
+    static final String ADD = "__kernel void add(__global float* y, int yOff, __global const float* x, int xOff, int n) {\n"
+            + "    int i = get_global_id(0);\n    if (i < n) y[yOff + i] += x[xOff + i];\n}\n";
+
     @Test
     void devicesListWithoutCrashingWhenCudaIsAbsent() {
         // CUDA is absent on CI: of(CUDA) must be empty with a reason, never an exception.
@@ -45,14 +49,13 @@ class ComputeContextTest {
     @Test
     void secondCompileComesFromTheDiskCacheAndOptionsChangeTheKey() {
         ComputeContext ctx = Pocl.context();
-        String src = KernelSources.withHeader("ops.cl") + "\n/* cache test " + System.nanoTime() + " */\n";
+        String src = ADD + "\n/* cache test " + System.nanoTime() + " */\n";
         try (Program first = ctx.compile("cache-test", src, "")) {
             assertFalse(first.fromCache());
         }
         try (ComputeContext other = ctx.device().open(); Program second = other.compile("cache-test", src, "")) {
             assertTrue(second.fromCache(), "same source, device and options: cached binary");
             // the cached binary must work: run a kernel from it
-            Kernels ks = null;
             try (Buffer x = other.upload(new float[]{1, 2, 3}); Buffer y = other.upload(new float[]{10, 20, 30})) {
                 other.launch(new Launch(second.kernel("add"), new long[]{64}, new long[]{64},
                         new Object[]{y, 0, x, 0, 3}));
@@ -69,17 +72,36 @@ class ComputeContextTest {
     void buildErrorCarriesTheCompilerLog() {
         ComputeContext ctx = Pocl.context();
         KernelBuildException e = assertThrows(KernelBuildException.class, () -> ctx.compile("broken",
-                KernelSources.withHeader("ops.cl") + "\nKERNEL void broken(GLOBAL float* x) { x[0] = undefined_thing_42; }\n", ""));
+                ADD + "\n__kernel void broken(__global float* x) { x[0] = undefined_thing_42; }\n", ""));
         assertTrue(e.log().contains("undefined_thing_42"), e.log());
         assertTrue(e.getMessage().contains("'broken' failed to build"), e.getMessage());
     }
 
     @Test
     void taskGraphPlanIsBuiltOnceAndReplayedWithNewPerStepInputs() {
+        miniDecode(Pocl.context(), Pocl.kernels(), "opencl enqueue list, 4 tasks");
+    }
+
+    @Test
+    void theSameTaskGraphReplaysOnTheJvm() {
+        miniDecode(Jvm.context(), Kernels.load(Jvm.context()), "java launch list, 4 tasks");
+    }
+
+    @Test
+    void aJavaProgramIsCompiledOnceAndThenComesFromTheDiskCache() {
+        ComputeContext ctx = Pocl.context();
+        KernelProgram fresh = KernelProgram.of("cache-java", dev.owl2j.kernels.compiler.LanguageKernels.class);
+        try (ComputeContext a = ctx.device().open(); ComputeContext b = ctx.device().open()) {
+            a.compile(fresh, "-DCACHE_TEST_" + System.nanoTime()).close();
+            String opt = "-DCACHE_TEST_" + System.nanoTime();
+            assertFalse(a.compile(fresh, opt).fromCache());
+            assertTrue(b.compile(fresh, opt).fromCache(), "same emitted source, device and options");
+        }
+    }
+
+    private static void miniDecode(ComputeContext ctx, Kernels k, String description) {
         // A miniature decode step: embedding lookup of the token in params[0], a matvec, a bias, then argmax;
         // the table and matrix are uploaded on the first run only, the token id every run.
-        ComputeContext ctx = Pocl.context();
-        Kernels k = Pocl.kernels();
         Random r = new Random(7);
         int vocab = 40, hidden = 64, out = 30;
         float[] table = Ref.random(r, vocab * hidden, 1f), w = Ref.random(r, out * hidden, 1f), bias = Ref.random(r, out, 1f);
@@ -115,7 +137,7 @@ class ComputeContextTest {
                     assertEquals(arg, token[0], "step " + s + " argmax");
                 }
                 assertEquals(4, plan.runs());
-                assertTrue(plan.description().contains("4 tasks"), plan.description());
+                assertEquals(description, plan.description());
             }
         }
     }

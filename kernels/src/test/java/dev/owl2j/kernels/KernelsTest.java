@@ -9,23 +9,21 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
- * Every kernel of ops.cl against a plain-Java reference on fresh random inputs, every output element.
- * Tolerances: products/reductions over a few hundred terms 1e-4 abs (float vs double accumulation in a
- * different order), element-wise and norm outputs 1e-5 abs (values are O(1); exp rounding differs by ulps).
+ * Every model kernel (dev.owl2j.kernels.ops) against a plain-Java reference on fresh random inputs, every output
+ * element, on each backend: the JVM (KernelsOnJvmTest, the kernels' own Java) and OpenCL (KernelsOnOpenClTest,
+ * the compiled C on PoCL). Tolerances: products/reductions over a few hundred terms 1e-4 abs (float vs double
+ * accumulation in a different order), element-wise and norm outputs 1e-5 abs (values are O(1); exp rounding
+ * differs by ulps).
  */
-class KernelsTest {
+abstract class KernelsTest {
     static final double DOT_TOL = 1e-4;
     static final double ELEM_TOL = 1e-5;
 
     final Random rnd = new Random(System.nanoTime());
 
-    ComputeContext ctx() {
-        return Pocl.context();
-    }
+    abstract ComputeContext ctx();
 
-    Kernels k() {
-        return Pocl.kernels();
-    }
+    abstract Kernels k();
 
     Buffer upload(byte[] b) {
         Buffer buf = ctx().allocate(b.length);

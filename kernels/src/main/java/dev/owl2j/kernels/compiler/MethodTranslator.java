@@ -706,9 +706,14 @@ final class MethodTranslator {
         current.stmts.add(s);
     }
 
-    /** A call goes on the stack only after earlier calls still there were evaluated (Java's left-to-right order). */
+    /**
+     * A call goes on the stack only after the calls and memory reads still there were evaluated: Java evaluates
+     * left to right, C leaves the order of operands open, and the call may write what they read. So within an
+     * expression nothing that touches memory is evaluated before a call (which also lets the JVM backend lift
+     * calls out of expressions).
+     */
     void pushCall(Expr call) {
-        spillStack(MethodTranslator::hasCall);
+        spillStack(e -> hasCall(e) || hasLoad(e));
         push(call);
     }
 

@@ -38,16 +38,42 @@ final class Simplifier {
 
     /** One bottom-up sweep of the local rewrites. */
     private static List<Stmt> pass(List<Stmt> body) {
+        return mergeGuards(sweep(body));
+    }
+
+    /**
+     * if (a) jump; if (b) jump;  ->  if (a || b) jump;  (the same jump, nothing in between: || keeps the order
+     * and the short circuit), so that the guards of one condition javac split up become one if again.
+     */
+    private static List<Stmt> mergeGuards(List<Stmt> body) {
+        List<Stmt> out = new ArrayList<>();
+        for (Stmt s : body) {
+            if (!out.isEmpty() && out.getLast() instanceof Stmt.If prev && s instanceof Stmt.If cur
+                    && prev.otherwise().isEmpty() && cur.otherwise().isEmpty() && prev.then().size() == 1
+                    && isJump(prev.then().getFirst()) && prev.then().equals(cur.then())) {
+                out.set(out.size() - 1, new Stmt.If(new Expr.Logic(false, prev.cond(), cur.cond()), prev.then(), List.of()));
+                continue;
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
+    private static boolean isJump(Stmt s) {
+        return s instanceof Stmt.Break || s instanceof Stmt.Continue || s instanceof Stmt.Return;
+    }
+
+    private static List<Stmt> sweep(List<Stmt> body) {
         List<Stmt> out = new ArrayList<>();
         for (Stmt s : body) {
             switch (s) {
                 case Stmt.If i -> out.addAll(ifStmt(new Stmt.If(i.cond(), pass(i.then()), pass(i.otherwise()))));
                 case Stmt.Block b -> {
-                    List<Stmt> inner = sink(pass(b.body()), new Stmt.Break(b.label()));
+                    List<Stmt> inner = sinkTail(pass(b.body()), new Stmt.Break(b.label()));
                     out.add(new Stmt.Block(b.label(), dropTail(inner, new Stmt.Break(b.label()))));
                 }
                 case Stmt.Loop l -> out.add(loop(new Stmt.Loop(l.label(), l.cond(),
-                        dropTail(sink(pass(l.body()), new Stmt.Continue(l.label())), new Stmt.Continue(l.label())), pass(l.update()))));
+                        dropTail(sinkTail(pass(l.body()), new Stmt.Continue(l.label())), new Stmt.Continue(l.label())), pass(l.update()))));
                 default -> out.add(s);
             }
         }
@@ -200,6 +226,16 @@ final class Simplifier {
             }
         }
         return body;
+    }
+
+    /** sink in body and in the lists that end it (the arms of a last if, the body of a last block): falling off them is falling off body. */
+    private static List<Stmt> sinkTail(List<Stmt> body, Stmt jump) {
+        List<Stmt> out = new ArrayList<>(sink(body, jump));
+        if (out.isEmpty()) return out;
+        Stmt last = out.getLast();
+        if (last instanceof Stmt.If i) out.set(out.size() - 1, new Stmt.If(i.cond(), sinkTail(i.then(), jump), sinkTail(i.otherwise(), jump)));
+        if (last instanceof Stmt.Block b) out.set(out.size() - 1, new Stmt.Block(b.label(), sinkTail(b.body(), jump)));
+        return out;
     }
 
     private static boolean endsWith(List<Stmt> body, Stmt jump) {

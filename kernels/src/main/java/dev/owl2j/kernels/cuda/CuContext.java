@@ -20,7 +20,6 @@ import org.lwjgl.system.MemoryUtil;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,7 +27,6 @@ import java.util.Map;
 
 import static dev.owl2j.kernels.cuda.CuDevice.check;
 import static org.lwjgl.cuda.CU.*;
-import static org.lwjgl.cuda.NVRTC.*;
 
 /**
  * CUDA context + one stream. Sources go through NVRTC to PTX (cached on disk), loaded with cuModuleLoadData.
@@ -135,7 +133,7 @@ final class CuContext implements ComputeContext {
         byte[] ptx = cache.get(key, "ptx");
         boolean cached = ptx != null;
         if (ptx == null) {
-            ptx = nvrtc(name, source, allOptions);
+            ptx = Nvrtc.compile(name, source, allOptions, device.name());
             cache.put(key, "ptx", ptx);
         }
         try (MemoryStack stack = MemoryStack.stackPush()) {
@@ -159,45 +157,6 @@ final class CuContext implements ComputeContext {
         CuModule m = (CuModule) compile(program.name(), c.source(), options);
         m.signatures = c.kernels();
         return m;
-    }
-
-    private byte[] nvrtc(String name, String source, String options) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer prog = stack.mallocPointer(1);
-            int rc = nvrtcCreateProgram(prog, source, name + ".cu", null, null);
-            if (rc != NVRTC_SUCCESS) throw new DeviceException("nvrtcCreateProgram failed: " + nvrtcGetErrorString(rc));
-            long p = prog.get(0);
-            try {
-                String[] opts = options.isBlank() ? new String[0] : options.trim().split("\\s+");
-                PointerBuffer optPtrs = stack.mallocPointer(Math.max(1, opts.length));
-                for (int i = 0; i < opts.length; i++) optPtrs.put(i, stack.UTF8(opts[i]));
-                optPtrs.limit(opts.length);
-                rc = nvrtcCompileProgram(p, optPtrs);
-                if (rc != NVRTC_SUCCESS) {
-                    PointerBuffer logSize = stack.mallocPointer(1);
-                    nvrtcGetProgramLogSize(p, logSize);
-                    ByteBuffer log = MemoryUtil.memAlloc((int) Math.max(1, logSize.get(0)));
-                    try {
-                        nvrtcGetProgramLog(p, log);
-                        throw new KernelBuildException(name, device.name(), MemoryUtil.memUTF8(MemoryUtil.memAddress(log)).trim());
-                    } finally {
-                        MemoryUtil.memFree(log);
-                    }
-                }
-                PointerBuffer size = stack.mallocPointer(1);
-                check(nvrtcGetPTXSize(p, size) == NVRTC_SUCCESS ? CUDA_SUCCESS : -1, "nvrtcGetPTXSize");
-                ByteBuffer ptx = MemoryUtil.memAlloc((int) size.get(0));
-                try {
-                    check(nvrtcGetPTX(p, ptx) == NVRTC_SUCCESS ? CUDA_SUCCESS : -1, "nvrtcGetPTX");
-                    String s = MemoryUtil.memUTF8(MemoryUtil.memAddress(ptx));
-                    return s.getBytes(StandardCharsets.UTF_8);
-                } finally {
-                    MemoryUtil.memFree(ptx);
-                }
-            } finally {
-                nvrtcDestroyProgram(stack.pointers(p));
-            }
-        }
     }
 
     final class CuModule implements Program {

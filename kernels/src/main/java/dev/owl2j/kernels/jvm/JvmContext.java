@@ -38,10 +38,14 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs Java kernels as Java. Each launch runs synchronously: the work groups are spread over the machine's
- * cores; inside a group, a kernel without barriers runs its work-items one after another, a kernel with barriers
- * runs every work-item on its own virtual thread and the barrier really waits for the whole group (a work-item
- * that returns early leaves the group's barriers, as on GPUs). An exception in a work-item (an index outside an
- * array, say) stops the launch and names the kernel and the work-item.
+ * cores; inside a group, a kernel without barriers runs its work-items one after another (the kernel method
+ * itself, once per work-item). A kernel with barriers runs, by default, as work-item loops generated from its IR
+ * (GroupCompiler: between two barriers, one loop over the group's work-items; same operations, same results,
+ * no threads); with the compile option {@code threads} (or -Dowl2j.jvmThreads=true) every work-item runs the
+ * kernel method on its own virtual thread and the barrier really waits for the whole group (a work-item that
+ * returns early leaves the group's barriers, as on GPUs), slower but a kernel can be stepped through in a Java
+ * debugger. An exception in a work-item (an index outside an array, say) stops the launch and names the kernel
+ * and the work-item.
  */
 final class JvmContext implements ComputeContext {
     private final JvmDevice device;
@@ -126,20 +130,25 @@ final class JvmContext implements ComputeContext {
         throw new DeviceException("the java backend runs kernels written in Java (a KernelProgram); it cannot compile the C source '" + name + "'");
     }
 
+    /** Options: "threads" runs kernels with barriers on work-item threads instead of generated work-item loops. */
     @Override
     public Program compile(KernelProgram program, String options) {
         KernelProgram.Compiled c = program.compiled(new JvmTarget());
-        return new JvmProgram(program, c);
+        boolean threads = java.util.Arrays.asList(options.trim().split("\\s+")).contains("threads")
+                || Boolean.getBoolean("owl2j.jvmThreads");
+        return new JvmProgram(program, c, threads);
     }
 
     static final class JvmProgram implements Program {
         private final KernelProgram program;
         private final KernelProgram.Compiled compiled;
         private final Map<String, JvmKernel> kernels = new HashMap<>();
+        private final boolean threads;
 
-        JvmProgram(KernelProgram program, KernelProgram.Compiled compiled) {
+        JvmProgram(KernelProgram program, KernelProgram.Compiled compiled, boolean threads) {
             this.program = program;
             this.compiled = compiled;
+            this.threads = threads;
         }
 
         @Override
@@ -158,7 +167,9 @@ final class JvmContext implements ComputeContext {
                 KernelSignature sig = compiled.kernels().get(e);
                 if (sig == null) throw new DeviceException("kernel program '" + program.name() + "' has no kernel " + e);
                 Function f = compiled.module().kernel(e);
-                return new JvmKernel(this, sig, program.method(e), IrWalk.hasBarrier(f.body()));
+                boolean barriers = IrWalk.hasBarrier(f.body());
+                MethodHandle loops = barriers && !threads ? GroupCompiler.compile(f) : null;
+                return new JvmKernel(this, sig, program.method(e), barriers, loops);
             });
         }
 
@@ -175,11 +186,14 @@ final class JvmContext implements ComputeContext {
         final int contextIndex;
         final int arity;
         final boolean barriers;
+        /** The generated work-group method (GroupCompiler), or null: run the kernel method per work-item. */
+        final MethodHandle groupLoops;
 
-        JvmKernel(JvmProgram program, KernelSignature signature, Method method, boolean barriers) {
+        JvmKernel(JvmProgram program, KernelSignature signature, Method method, boolean barriers, MethodHandle groupLoops) {
             this.program = program;
             this.signature = signature;
             this.barriers = barriers;
+            this.groupLoops = groupLoops;
             this.arity = method.getParameterCount();
             this.contextIndex = java.util.Arrays.asList(method.getParameterTypes()).indexOf(KernelContext.class);
             try {
@@ -238,6 +252,8 @@ final class JvmContext implements ComputeContext {
 
     private static void run(JvmKernel k, Launch l) {
         Object[] template = javaArgs(k, l.args());
+        Object[] deviceArgs = new Object[template.length - (k.contextIndex >= 0 ? 1 : 0)];
+        for (int i = 0, j = 0; i < template.length; i++) if (i != k.contextIndex) deviceArgs[j++] = template[i];
         int dims = l.global().length;
         int[] size = {1, 1, 1}, groups = {1, 1, 1};
         for (int d = 0; d < dims; d++) {
@@ -251,7 +267,8 @@ final class JvmContext implements ComputeContext {
         Runnable worker = () -> {
             for (long g = next.getAndIncrement(); g < total && failure.get() == null; g = next.getAndIncrement()) {
                 int[] gid = {(int) (g % groups[0]), (int) (g / groups[0] % groups[1]), (int) (g / groups[0] / groups[1])};
-                Throwable t = k.barriers ? threadedGroup(k, template, size, gid, groups) : sequentialGroup(k, template, size, gid, groups);
+                Throwable t = k.groupLoops != null ? loopedGroup(k, deviceArgs, size, gid, groups)
+                        : k.barriers ? threadedGroup(k, template, size, gid, groups) : sequentialGroup(k, template, size, gid, groups);
                 if (t != null) failure.compareAndSet(null, t);
             }
         };
@@ -273,6 +290,7 @@ final class JvmContext implements ComputeContext {
         if (t instanceof WorkItemFailure f) {
             throw new DeviceException("kernel " + k.name() + " failed on the java backend at " + f.where + ": " + f.getCause(), f.getCause());
         }
+        if (t instanceof DeviceException d) throw d;
         if (t != null) throw new DeviceException("kernel " + k.name() + " failed on the java backend: " + t, t);
     }
 
@@ -311,6 +329,17 @@ final class JvmContext implements ComputeContext {
             }
         }
         return null;
+    }
+
+    private static Throwable loopedGroup(JvmKernel k, Object[] args, int[] size, int[] gid, int[] groups) {
+        try {
+            k.groupLoops.invokeExact(args, gid[0], gid[1], gid[2], size[0], size[1], size[2], groups[0], groups[1], groups[2]);
+            return null;
+        } catch (DeviceException e) {
+            return e;
+        } catch (Throwable t) {
+            return new WorkItemFailure("a work-item of group (" + gid[0] + ", " + gid[1] + ", " + gid[2] + ")", t);
+        }
     }
 
     private static Throwable threadedGroup(JvmKernel k, Object[] template, int[] size, int[] gid, int[] groups) {

@@ -35,7 +35,8 @@ public final class Owl2jCommand implements Runnable {
             TokenizeCommand.class,
             ServeCommand.class,
             DevicesCommand.class,
-            BenchCommand.class);
+            BenchCommand.class,
+            KernelsCommand.class);
 
     /** What {@code -V} prints, for every command. */
     public static final String VERSION = "owl2j 0.1.0";

@@ -23,8 +23,8 @@ public final class Engines {
         return switch (chosen) {
             case "cpu" -> new CpuEngine(weights, config, Linears.factory(quant),
                     quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,", settings);
-            case "opencl", "cuda" -> DeviceEngine.open(weights, config, chosen, device, quant, settings.tensorCores());
-            default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl or cuda");
+            case "opencl", "cuda", "java" -> DeviceEngine.open(weights, config, chosen, device, quant, settings.tensorCores());
+            default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl, cuda or java");
         };
     }
 

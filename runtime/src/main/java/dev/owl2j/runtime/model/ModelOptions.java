@@ -20,8 +20,8 @@ public final class ModelOptions {
             description = MODEL_HELP)
     public String model;
 
-    @Option(names = "--backend", paramLabel = "auto|cpu|opencl|cuda", defaultValue = "auto",
-            description = "Where the model runs (default: ${DEFAULT-VALUE}: CUDA, else an OpenCL GPU, else the CPU).")
+    @Option(names = "--backend", paramLabel = "auto|cpu|opencl|cuda|java", defaultValue = "auto",
+            description = "Where the model runs (default: ${DEFAULT-VALUE}: CUDA, else an OpenCL GPU, else the CPU; java: the device kernels as Java on the JVM, slow, the reference).")
     public String backend = "auto";
 
     @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "Device index for opencl/cuda.")
@@ -71,8 +71,8 @@ public final class ModelOptions {
 
     public String backendName() {
         String b = backend == null ? "auto" : backend.toLowerCase(Locale.ROOT);
-        if (!b.equals("auto") && !b.equals("cpu") && !b.equals("opencl") && !b.equals("cuda")) {
-            throw new Owl2jException("unknown --backend '" + backend + "': use auto, cpu, opencl or cuda");
+        if (!b.equals("auto") && !b.equals("cpu") && !b.equals("opencl") && !b.equals("cuda") && !b.equals("java")) {
+            throw new Owl2jException("unknown --backend '" + backend + "': use auto, cpu, opencl, cuda or java");
         }
         return b;
     }

@@ -126,29 +126,52 @@ public abstract class CTarget implements Target {
             Set<Variable> locals = new LinkedHashSet<>(IrWalk.variables(f.body()));
             locals.removeAll(f.params());
             locals.removeAll(f.sizeParams());
+            findGotos(f.body());
             planDeclarations(locals);
             for (Variable v : locals) if (!forInit.contains(v) && !atFirstAssign.contains(v)) line(decl(v) + ";");
-            findGotos(f.body());
             statements(f.body());
             out.append("}\n");
         }
 
-        /** Variables declared in a for-init (only that loop uses them) or where first assigned (function level). */
+        /**
+         * Variables declared in a for-init (only that loop uses them), or where first assigned: in the statement
+         * list that holds every use, when the first use is that assignment. A function with gotos declares
+         * everything at its top (C++ forbids jumping over an initialization).
+         */
         private final Set<Variable> forInit = new HashSet<>(), atFirstAssign = new HashSet<>();
         private final java.util.Map<Variable, Integer> refs = new java.util.IdentityHashMap<>();
 
         private void planDeclarations(Set<Variable> locals) {
             count(f.body(), refs);
+            if (!gotoBreak.isEmpty() || !gotoContinue.isEmpty()) return;
             findForInits(f.body(), locals);
+            declareIn(f.body(), locals);
+        }
+
+        /** Marks variables of this list whose first reference is an assignment in it and whose every reference is in it. */
+        private void declareIn(List<Stmt> body, Set<Variable> locals) {
+            java.util.Map<Variable, Integer> here = new java.util.IdentityHashMap<>();
+            count(body, here);
             Set<Variable> seen = new HashSet<>();
-            for (Stmt s : f.body()) {
+            for (Stmt s : body) {
                 if (s instanceof Stmt.Assign a && locals.contains(a.variable()) && !seen.contains(a.variable())
-                        && !forInit.contains(a.variable()) && !reads(a.value(), a.variable())) {
+                        && !forInit.contains(a.variable()) && !reads(a.value(), a.variable())
+                        && here.get(a.variable()).equals(refs.get(a.variable()))) {
                     atFirstAssign.add(a.variable());
                 }
-                java.util.Map<Variable, Integer> here = new java.util.IdentityHashMap<>();
-                count(List.of(s), here);
-                seen.addAll(here.keySet());
+                java.util.Map<Variable, Integer> one = new java.util.IdentityHashMap<>();
+                count(List.of(s), one);
+                seen.addAll(one.keySet());
+                switch (s) {
+                    case Stmt.If i -> {
+                        declareIn(i.then(), locals);
+                        declareIn(i.otherwise(), locals);
+                    }
+                    case Stmt.Loop l -> declareIn(l.body(), locals);
+                    case Stmt.Block b -> declareIn(b.body(), locals);
+                    default -> {
+                    }
+                }
             }
         }
 
@@ -368,7 +391,7 @@ public abstract class CTarget implements Target {
                 case Expr.Unary u -> u.op() == Expr.UnOp.NOT ? "!" + expr(u.operand(), 14) : "-" + negOperand(u.operand());
                 case Expr.Binary b -> binary(b);
                 case Expr.Compare c -> expr(c.left(), precedence(c) + 1) + " " + cmp(c.op()) + " " + expr(c.right(), precedence(c) + 1);
-                case Expr.Logic l -> expr(l.left(), precedence(l)) + (l.and() ? " && " : " || ") + expr(l.right(), precedence(l) + 1);
+                case Expr.Logic l -> logicOperand(l, l.left(), precedence(l)) + (l.and() ? " && " : " || ") + logicOperand(l, l.right(), precedence(l) + 1);
                 case Expr.Select s -> expr(s.cond(), 4) + " ? " + expr(s.ifTrue(), 4) + " : " + expr(s.ifFalse(), 3);
                 case Expr.Convert c -> {
                     Prim from = (Prim) c.operand().type();
@@ -383,6 +406,11 @@ public abstract class CTarget implements Target {
                     yield c.function().name() + "(" + String.join(", ", args) + ")";
                 }
             };
+        }
+
+        /** && inside || is parenthesized for the reader (C would not need it). */
+        private String logicOperand(Expr.Logic parent, Expr e, int min) {
+            return e instanceof Expr.Logic l && l.and() != parent.and() ? "(" + expr(e, 0) + ")" : expr(e, min);
         }
 
         private String negOperand(Expr e) {

@@ -28,13 +28,17 @@ public final class CudaTarget extends CTarget {
     @Override
     protected String prelude(Module m, Set<String> features) {
         StringBuilder p = new StringBuilder();
-        if (features.contains("half")) {
+        if (features.contains("half_to_float")) {
             p.append("""
                     static __device__ __forceinline__ float owl_half_to_float(short h) {
                         float f;
                         asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
                         return f;
                     }
+                    """);
+        }
+        if (features.contains("float_to_half")) {
+            p.append("""
                     static __device__ __forceinline__ short owl_float_to_half(float f) {
                         short h;
                         asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
@@ -139,11 +143,11 @@ public final class CudaTarget extends CTarget {
             case MIN -> (t.isFloating() ? "fmin" + f + "(" : "min(") + a.get(0) + ", " + a.get(1) + ")";
             case MAX -> (t.isFloating() ? "fmax" + f + "(" : "max(") + a.get(0) + ", " + a.get(1) + ")";
             case F16_TO_F32 -> {
-                features.use("half");
+                features.use("half_to_float");
                 yield "owl_half_to_float(" + a.get(0) + ")";
             }
             case F32_TO_F16 -> {
-                features.use("half");
+                features.use("float_to_half");
                 yield "(int) owl_float_to_half(" + a.get(0) + ")";
             }
             case FLOAT_TO_RAW_INT_BITS -> "__float_as_int(" + a.get(0) + ")";

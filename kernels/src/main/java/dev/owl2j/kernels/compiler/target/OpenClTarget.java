@@ -44,11 +44,11 @@ public final class OpenClTarget extends CTarget {
                     #endif
                     """);
         }
-        if (features.contains("half")) {
-            p.append("""
-                    inline float owl_half_to_float(short h) { return vload_half(0, (const __private half*) &h); }
-                    inline short owl_float_to_half(float f) { short h; vstore_half_rte(f, 0, (__private half*) &h); return h; }
-                    """);
+        if (features.contains("half_to_float")) {
+            p.append("inline float owl_half_to_float(short h) { return vload_half(0, (const __private half*) &h); }\n");
+        }
+        if (features.contains("float_to_half")) {
+            p.append("inline short owl_float_to_half(float f) { short h; vstore_half_rte(f, 0, (__private half*) &h); return h; }\n");
         }
         if (features.contains("double_bits")) {
             p.append("""
@@ -178,7 +178,7 @@ public final class OpenClTarget extends CTarget {
             case MAX -> (t.isFloating() ? "fmax(" : "max(") + a.get(0) + ", " + a.get(1) + ")";
             case F16_TO_F32 -> halfLoad(i.args().get(0), p, features);
             case F32_TO_F16 -> {
-                features.use("half");
+                features.use("float_to_half");
                 yield "(int) owl_float_to_half(" + a.get(0) + ")";
             }
             case FLOAT_TO_RAW_INT_BITS -> "as_int(" + a.get(0) + ")";
@@ -206,7 +206,7 @@ public final class OpenClTarget extends CTarget {
         if (arg instanceof Expr.Intrinsic g && g.op() == Op.BYTES_GET_SHORT) {
             return "vload_half(0, (const __global half*) (" + p.expr(g.args().get(0), 12) + " + " + p.expr(g.args().get(1), 13) + "))";
         }
-        features.use("half");
+        features.use("half_to_float");
         return "owl_half_to_float(" + p.expr(arg, 0) + ")";
     }
 
