@@ -12,7 +12,7 @@ import java.util.Locale;
  * device, at KernelBench's 7B shapes with the same launches (the Java kernels keep the C kernels' parameters).
  * Not a test: run by hand (docs/kernels.md, "Speed") with the C source of the commit before the C was deleted:
  * <pre>
- *   java ... dev.owl2j.kernels.CVersusJava portable.h ops.cl [rounds] [min-launches-per-round] [kernel-name-filter] [prefill] [vision-tokens]
+ *   java ... dev.owl2j.kernels.CVersusJava portable.h ops.cl [rounds] [min-launches-per-round] [names,to,match or -] [prefill] [vision-tokens]
  * </pre>
  * prefill and vision-tokens shrink the two token counts of the 7B shapes (default 256 and 1025) so the slowest
  * kernels (prefill matmul, vision attention) take seconds rather than minutes on a CPU device; the other
@@ -58,7 +58,7 @@ public final class CVersusJava {
         System.out.println("|---|---|---|---|---|");
         List<Double> ratios = new ArrayList<>();
         for (KernelBench.Case k : KernelBench.cases(shapes)) {
-            if (!filter.equals("-") && !k.name().contains(filter)) continue;
+            if (!filter.equals("-") && Arrays.stream(filter.split(",")).noneMatch(k.name()::contains)) continue;
             try (KernelBench.Prepared p = k.prepare().apply(ctx)) {
                 Launch lc = p.launch(c), lj = p.launch(java);
                 time(ctx, lc, 1);

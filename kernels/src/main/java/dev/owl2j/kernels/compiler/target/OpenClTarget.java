@@ -89,6 +89,11 @@ public final class OpenClTarget extends CTarget {
     }
 
     @Override
+    protected String indexWidening() {
+        return "long";
+    }
+
+    @Override
     protected String kernelPrefix() {
         return "__kernel ";
     }
@@ -194,17 +199,17 @@ public final class OpenClTarget extends CTarget {
             case IS_NAN -> "isnan(" + a.get(0) + ")";
             case CLZ -> "(int) clz(" + a.get(0) + ")";
             case POPCOUNT -> "(int) popcount(" + a.get(0) + ")";
-            case BYTES_GET_SHORT -> "*(const __global short*) (" + p.expr(i.args().get(0), 12) + " + " + p.expr(i.args().get(1), 13) + ")";
+            case BYTES_GET_SHORT -> "*(const __global short*) (" + p.expr(i.args().get(0), 12) + " + " + p.index(i.args().get(1)) + ")";
         };
     }
 
     /** F16 bits to float: straight from memory with vload_half when they come from an array, else via a private copy. */
     private String halfLoad(Expr arg, Printer p, Features features) {
         if (arg instanceof Expr.Load l && l.array().type() instanceof Type.ArrayType at && at.elem() == Prim.SHORT) {
-            return "vload_half(" + p.expr(l.index(), 0) + ", (const " + space(at) + "half*) " + p.expr(l.array(), 14) + ")";
+            return "vload_half(" + p.index(l.index()) + ", (const " + space(at) + "half*) " + p.expr(l.array(), 14) + ")";
         }
         if (arg instanceof Expr.Intrinsic g && g.op() == Op.BYTES_GET_SHORT) {
-            return "vload_half(0, (const __global half*) (" + p.expr(g.args().get(0), 12) + " + " + p.expr(g.args().get(1), 13) + "))";
+            return "vload_half(0, (const __global half*) (" + p.expr(g.args().get(0), 12) + " + " + p.index(g.args().get(1)) + "))";
         }
         features.use("half_to_float");
         return "owl_half_to_float(" + p.expr(arg, 0) + ")";
