@@ -69,8 +69,8 @@ public abstract class CTarget implements Target {
     protected abstract String literal(Expr.Const c);
 
     /**
-     * The 64-bit integer type an array index is widened to, or null to index with int arithmetic. Widening makes
-     * {@code a[i + j + 2]} read {@code a[(long) i + j + 2]}: each term is added in 64 bits, the way pointer
+     * The 64-bit integer type an index into device (GLOBAL) memory is widened to, or null to index with int
+     * arithmetic. Widening makes {@code a[i + j + 2]} read {@code a[(long) i + j + 2]}: each term is added in 64 bits, the way pointer
      * arithmetic in hand-written C adds them, which CPU OpenCL compilers vectorize and address far better (PoCL:
      * the Q8_0 matvec 20-30 % faster); the value is the same for every index that does not overflow an int.
      */
@@ -383,7 +383,12 @@ public abstract class CTarget implements Target {
             Prim elem = ((Type.ArrayType) st.array().type()).elem();
             String v = expr(st.value(), 2);
             if (elem == Prim.BYTE || elem == Prim.SHORT || elem == Prim.CHAR) v = "(" + element(elem) + ")" + expr(st.value(), 14);
-            return expr(st.array(), 15) + "[" + index(st.index()) + "] = " + v;
+            return expr(st.array(), 15) + "[" + (global(st.array()) ? index(st.index()) : expr(st.index(), 0)) + "] = " + v;
+        }
+
+        /** Device memory (the only place offsets are large enough for the widening to matter). */
+        private static boolean global(Expr array) {
+            return array.type() instanceof Type.ArrayType at && at.space() == Type.Space.GLOBAL;
         }
 
         /** An array index or byte offset; sums widened to 64 bits where the target asks for it (indexWidening). */
@@ -429,7 +434,7 @@ public abstract class CTarget implements Target {
                     String custom = convert(from, c.to(), expr(c.operand(), 0));
                     yield custom != null ? custom : "(" + castType(c.to()) + ")" + expr(c.operand(), 14);
                 }
-                case Expr.Load l -> expr(l.array(), 15) + "[" + index(l.index()) + "]";
+                case Expr.Load l -> expr(l.array(), 15) + "[" + (global(l.array()) ? index(l.index()) : expr(l.index(), 0)) + "]";
                 case Expr.Intrinsic i -> intrinsic(i, this, features);
                 case Expr.Call c -> {
                     List<String> args = new ArrayList<>();
