@@ -2,8 +2,8 @@ package dev.owl2j.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.owl2j.model.Goldens;
 import dev.owl2j.model.format.SafetensorsFile;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,20 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tokens of the independent reference; the dumped logits equal the golden last logits (max abs 1e-4).
  */
 class RunCommandTest {
-    static JsonNode manifest;
-    static SafetensorsFile golden;
-
-    @BeforeAll
-    static void load() throws Exception {
-        manifest = new ObjectMapper().readTree(Cli.fixture().resolve("golden/manifest.json").toFile());
-        golden = SafetensorsFile.open(Cli.fixture().resolve("golden/golden.safetensors"));
-    }
+    static final SafetensorsFile golden = Goldens.TENSORS;
 
     static JsonNode prompt(String name) {
-        for (JsonNode p : manifest.get("prompts")) {
-            if (p.get("name").asText().equals(name)) return p;
-        }
-        throw new IllegalArgumentException(name);
+        return Goldens.prompt(name);
     }
 
     static List<String> runArgs(String name, String... extra) {
