@@ -67,6 +67,8 @@ final class MethodTranslator {
 
     private final List<Instruction> insns = new ArrayList<>();
     private final List<Integer> lines = new ArrayList<>();
+    /** Bytecode offset of each instruction, for refusals in classes compiled without line numbers too. */
+    private final List<Integer> offsets = new ArrayList<>();
     private final Map<Label, Integer> labels = new HashMap<>();
     private final List<LocalVariable> lvt = new ArrayList<>();
     private final List<BasicBlock> blocks = new ArrayList<>();
@@ -111,8 +113,9 @@ final class MethodTranslator {
     }
 
     KernelCompileException refuse(String construct) {
-        int line = pos >= 0 && pos < lines.size() ? lines.get(pos) : firstLine();
-        return KernelCompileException.at(className, methodName, sourceFile, line, construct);
+        boolean at = pos >= 0 && pos < lines.size();
+        return KernelCompileException.at(className, methodName, sourceFile, at ? lines.get(pos) : firstLine(),
+                at ? offsets.get(pos) : -1, construct);
     }
 
     private int firstLine() {
@@ -146,7 +149,7 @@ final class MethodTranslator {
     // ---- collection and blocks ----
 
     private void collect(CodeModel code) {
-        int line = 0;
+        int line = 0, offset = 0;
         ExceptionCatch handler = null;
         for (CodeElement e : code) {
             switch (e) {
@@ -159,6 +162,8 @@ final class MethodTranslator {
                 case Instruction i -> {
                     insns.add(i);
                     lines.add(line);
+                    offsets.add(offset);
+                    offset += i.sizeInBytes();
                 }
                 default -> {
                 }

@@ -8,6 +8,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.lang.classfile.ClassFile;
+import java.lang.classfile.CodeElement;
+import java.lang.classfile.Instruction;
+import java.lang.classfile.MethodModel;
+import java.lang.classfile.instruction.LineNumber;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
@@ -61,14 +65,63 @@ class RefusalTest {
 
     @ParameterizedTest
     @MethodSource("cases")
-    void refusedWithOneLineNamingClassMethodLineAndConstruct(Case c) {
+    void refusedWithOneLineNamingClassMethodLineAndConstruct(Case c) throws IOException {
         KernelCompileException e = assertThrows(KernelCompileException.class, () -> KernelCompiler.compile("refusals",
                 Refusals.class.getClassLoader(), List.of(new KernelMethod(Refusals.class.getName(), c.kernel())), capsFor(c.kernel())));
         String msg = e.getMessage();
         assertFalse(msg.contains("\n"), msg);
-        assertTrue(msg.contains("(Refusals.java:" + c.line() + "): "), "expected line " + c.line() + ": " + msg);
-        assertTrue(msg.startsWith("dev.owl2j.kernels.compiler.Refusals."), msg);
+        // the method named is the kernel or the helper that holds the construct
+        Matcher where = Pattern.compile("^dev\\.owl2j\\.kernels\\.compiler\\.Refusals\\.(\\w+)"
+                + " \\(Refusals\\.java:(\\d+), bytecode (\\d+)\\): ").matcher(msg);
+        assertTrue(where.find(), msg);
+        assertEquals(c.line(), Integer.parseInt(where.group(2)), msg);
         assertTrue(msg.contains(c.words()), "expected '" + c.words() + "' in: " + msg);
+        // the bytecode offset is an instruction of that line (the class's own line number table says so)
+        assertEquals(c.line(), lineOf(where.group(1), Integer.parseInt(where.group(3))), msg);
+    }
+
+    /** The source line the class file's line number table gives for the instruction at a bytecode offset. */
+    static int lineOf(String method, int bytecode) throws IOException {
+        byte[] bytes;
+        try (var in = Refusals.class.getResourceAsStream("Refusals.class")) {
+            bytes = in.readAllBytes();
+        }
+        MethodModel m = ClassFile.of().parse(bytes).methods().stream().filter(x -> x.methodName().equalsString(method))
+                .findFirst().orElseThrow();
+        int line = 0, offset = 0;
+        for (CodeElement e : m.code().orElseThrow()) {
+            if (e instanceof LineNumber ln) line = ln.line();
+            else if (e instanceof Instruction i) {
+                if (offset == bytecode) return line;
+                offset += i.sizeInBytes();
+            }
+        }
+        return -1;
+    }
+
+    /** Without a source file and line numbers (javac -g:none) the bytecode offset alone places the construct. */
+    @Test
+    void withoutLineNumbersTheBytecodeOffsetNamesThePlace() {
+        ClassDesc cd = ClassDesc.of("gen.NoLines");
+        ClassDesc intArray = ClassDesc.of("dev.owl2j.kernels.lang.IntArray");
+        ClassDesc ctx = ClassDesc.of("dev.owl2j.kernels.lang.KernelContext");
+        byte[] bytes = ClassFile.of().build(cd, cb -> cb.withMethodBody("k",
+                MethodTypeDesc.of(ClassDesc.ofDescriptor("V"), ctx, intArray, ClassDesc.ofDescriptor("I")),
+                ClassFile.ACC_PUBLIC | ClassFile.ACC_STATIC, code -> code
+                        .iload(2).pop()                                       // offsets 0, 1
+                        .new_(ClassDesc.of("java.lang.Object")).dup()         // offset 2: refused here
+                        .invokespecial(ClassDesc.of("java.lang.Object"), "<init>", MethodTypeDesc.of(ClassDesc.ofDescriptor("V")))
+                        .pop().return_()));
+        ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
+            @Override
+            public java.io.InputStream getResourceAsStream(String name) {
+                if (name.equals("gen/NoLines.class")) return new java.io.ByteArrayInputStream(bytes);
+                return super.getResourceAsStream(name);
+            }
+        };
+        KernelCompileException e = assertThrows(KernelCompileException.class, () -> KernelCompiler.compile("nolines", loader,
+                List.of(new KernelMethod("gen.NoLines", "k")), Capabilities.ALL));
+        assertEquals("gen.NoLines.k (bytecode 2): object allocation (new java.lang.Object)", e.getMessage());
     }
 
     @Test

@@ -139,7 +139,7 @@ class KernelsCommandTest {
     void userErrorsAreOneLine() {
         Result refused = owl2j("kernels", "emit", "--class-path", classes.toString(), "--class", "com.example.Activations", "--kernel", "broken");
         assertEquals(1, refused.rc());
-        assertTrue(refused.err().startsWith("owl2j: com.example.Activations.broken (Activations.java:17): object allocation (new java.lang.StringBuilder)"), refused.err());
+        assertTrue(refused.err().startsWith("owl2j: com.example.Activations.broken (Activations.java:17, bytecode 2): object allocation (new java.lang.StringBuilder)"), refused.err());
         assertEquals(1, refused.err().strip().lines().count(), refused.err());
 
         Path in = dir.resolve("only-x.safetensors");
