@@ -31,11 +31,21 @@ public final class Generator {
      */
     public static Result generate(Engine.Session session, float[] firstLogits, SamplingParams params, int eosId,
                                   TextStream text, Listener listener, BooleanSupplier cancelled) {
-        Sampler sampler = new Sampler(params);
+        return generate(session, new int[0], firstLogits, params, eosId, text, listener, cancelled);
+    }
+
+    /**
+     * As above, with the prompt's ids for the repetition penalty. Logit processing (penalties, bias, a constraint)
+     * needs the logits on the host, so a session that samples on its device is then stepped as any other.
+     */
+    public static Result generate(Engine.Session session, int[] promptIds, float[] firstLogits, SamplingParams params, int eosId,
+                                  TextStream text, Listener listener, BooleanSupplier cancelled) {
+        Sampler sampler = new Sampler(params, promptIds);
         List<Integer> tokens = new ArrayList<>();
         StringBuilder out = new StringBuilder();
         float[] logits = firstLogits;
-        DeviceSampling device = session.capabilities().contains(Engine.Capability.DEVICE_SAMPLING) ? (DeviceSampling) session : null;
+        DeviceSampling device = sampler.usesRawLogits() && session.capabilities().contains(Engine.Capability.DEVICE_SAMPLING)
+                ? (DeviceSampling) session : null;
         int pending = -1; // the token the device already picked
         FinishReason reason = FinishReason.LENGTH;
         while (tokens.size() < params.maxNewTokens()) {

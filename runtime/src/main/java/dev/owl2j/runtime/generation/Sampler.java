@@ -1,23 +1,84 @@
 package dev.owl2j.runtime.generation;
 
 import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * Picks the next token from logits in the order transformers 4.31 applies its warpers (docs/model.md, Generation):
- * temperature, top-k, top-p, softmax, multinomial draw. Greedy when temperature is 0.
+ * temperature, top-k, top-p, softmax, multinomial draw. Greedy when temperature is 0. Before them the logits go
+ * through the request's {@link LogitProcessing} (bias, penalties, a constraint's mask), which keeps per-sequence
+ * state: one sampler per generated sequence.
  */
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
+    private final LogitProcessing processing;
+    private final TokenConstraint constraint;
+    private final Map<Integer, Integer> counts = new HashMap<>(); // generated tokens (presence, frequency)
+    private final BitSet seen = new BitSet(); // prompt and generated tokens (repetition penalty)
+    private int generated;
 
     public Sampler(SamplingParams params) {
-        this.params = params;
-        this.random = params.seed() == null ? new SplittableRandom() : new SplittableRandom(params.seed());
+        this(params, new int[0]);
     }
 
+    /** {@code promptIds}: the prompt, for the repetition penalty (image markers, negative ids, are skipped). */
+    public Sampler(SamplingParams params, int[] promptIds) {
+        this.params = params;
+        this.random = params.seed() == null ? new SplittableRandom() : new SplittableRandom(params.seed());
+        this.processing = params.processing();
+        this.constraint = processing.constraint() == null ? null : processing.constraint().start();
+        for (int id : promptIds) if (id >= 0) seen.set(id);
+    }
+
+    /** Chooses the next token from the model's logits (processed as the parameters say) and records it. */
     public int next(float[] logits) {
-        return pick(logits, params, nextUniform());
+        float[] l = processing.isNone() ? logits : process(logits);
+        int id = pick(l, params, nextUniform());
+        accept(id);
+        return id;
+    }
+
+    /** True when the logits are used as the model gave them, so a device may pick the token itself. */
+    public boolean usesRawLogits() {
+        return processing.isNone();
+    }
+
+    /** The logits after bias, penalties and the constraint's mask (a copy; {@code raw} is not changed). */
+    public float[] process(float[] raw) {
+        NonFiniteLogitsException.check(raw); // before the mask adds its own -infinity
+        float[] l = raw.clone();
+        for (Map.Entry<Integer, Double> e : processing.logitBias().entrySet()) {
+            if (e.getKey() < l.length) l[e.getKey()] += e.getValue().floatValue();
+        }
+        float rp = (float) processing.repetitionPenalty();
+        if (rp != 1f) {
+            for (int id = seen.nextSetBit(0); id >= 0 && id < l.length; id = seen.nextSetBit(id + 1)) {
+                l[id] = l[id] < 0 ? l[id] * rp : l[id] / rp;
+            }
+        }
+        float presence = (float) processing.presencePenalty();
+        float frequency = (float) processing.frequencyPenalty();
+        if (presence != 0 || frequency != 0) {
+            for (Map.Entry<Integer, Integer> e : counts.entrySet()) {
+                if (e.getKey() < l.length) l[e.getKey()] -= e.getValue() * frequency + presence;
+            }
+        }
+        if (constraint != null) {
+            constraint.mask(l, params.maxNewTokens() - generated);
+        }
+        return l;
+    }
+
+    /** Records a token chosen elsewhere (after {@link #process}), for the penalties and the constraint. */
+    public void accept(int id) {
+        generated++;
+        counts.merge(id, 1, Integer::sum);
+        seen.set(id);
+        if (constraint != null) constraint.accept(id);
     }
 
     /**

@@ -3,9 +3,9 @@ package dev.owl2j.runtime.server;
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.generation.Generator.FinishReason;
-import dev.owl2j.runtime.generation.Sampler;
 import dev.owl2j.runtime.generation.SamplingParams;
 import dev.owl2j.runtime.generation.TextStream;
+import dev.owl2j.runtime.generation.TokenLogprob;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * Continuous batching over one engine. Requests wait in a bounded queue; a single decode thread admits them
@@ -30,13 +32,31 @@ import java.util.function.Function;
  */
 public final class Scheduler implements AutoCloseable {
     /**
-     * One generation request: prompt ids (-200 per image), the preprocessed pixels of each image in
-     * placeholder order, the sampling parameters and a fresh text stream for the reply.
+     * One generation request: prompt ids (-200 per image), the preprocessed pixels of each image in placeholder
+     * order, the sampling parameters, a fresh text stream per choice (called once for each), how many choices
+     * to draw from the one prefill, and how many top alternatives to report with each token's log-probability
+     * (-1: no log-probabilities).
      */
-    public record Request(int[] ids, List<float[]> pixelValues, SamplingParams params, TextStream text) {
+    public record Request(int[] ids, List<float[]> pixelValues, SamplingParams params, Supplier<TextStream> texts,
+                          int choices, int logprobs) {
         public Request {
             ids = ids.clone();
             pixelValues = List.copyOf(pixelValues);
+            if (choices < 1) throw new Owl2jException("choices must be at least 1, got " + choices);
+        }
+
+        /** One choice, no log-probabilities. */
+        public Request(int[] ids, List<float[]> pixelValues, SamplingParams params, TextStream text) {
+            this(ids, pixelValues, params, once(text), 1, -1);
+        }
+
+        private static Supplier<TextStream> once(TextStream text) {
+            boolean[] used = {false};
+            return () -> {
+                if (used[0]) throw new IllegalStateException("one text stream for one choice");
+                used[0] = true;
+                return text;
+            };
         }
     }
 
@@ -47,11 +67,19 @@ public final class Scheduler implements AutoCloseable {
 
         /** A generated token and the text it completed (id -1: held-back text flushed at the end). */
         default void onToken(int id, String textDelta) {}
+
+        /** As above, with the token's log-probability when the request asked for them (else, and for id -1, null). */
+        default void onToken(int id, String textDelta, TokenLogprob logprob) {
+            onToken(id, textDelta);
+        }
     }
 
-    /** The outcome of a request. Times are nanoseconds from submission. */
+    /**
+     * The outcome of a request (of one choice). Times are nanoseconds from submission; {@code logprobs}: one per
+     * token when asked for, else null.
+     */
     public record Completion(int[] tokens, String text, FinishReason finishReason, int promptPositions,
-                             long firstTokenNanos, long totalNanos) {}
+                             long firstTokenNanos, long totalNanos, List<TokenLogprob> logprobs) {}
 
     /** A submitted request: its result and a way to stop it. */
     public static final class Handle {
@@ -143,9 +171,29 @@ public final class Scheduler implements AutoCloseable {
      * completes exceptionally with a ShuttingDownException.
      */
     public Handle submit(Request request, Listener listener) {
-        Sequence seq = new Sequence(request, listener == null ? new Listener() {} : listener);
-        enqueue(seq);
-        return seq.handle;
+        if (request.choices() != 1) throw new IllegalArgumentException("use submitChoices for several choices");
+        return submitChoices(request, i -> listener).getFirst();
+    }
+
+    /**
+     * Queues a request for {@code request.choices()} choices from one prefill; {@code listeners} gives the
+     * listener of each choice (null: none). One handle per choice; cancelling all of them frees every slot.
+     */
+    public List<Handle> submitChoices(Request request, IntFunction<Listener> listeners) {
+        if (request.choices() > maxBatch) {
+            throw new Owl2jException(request.choices() + " choices do not fit a batch of " + maxBatch);
+        }
+        long now = System.nanoTime();
+        List<Sequence> choices = new ArrayList<>();
+        for (int i = 0; i < request.choices(); i++) {
+            Listener l = listeners.apply(i);
+            choices.add(new Sequence(request.ids(), request.params().forChoice(i), request.texts().get(),
+                    l == null ? new Listener() {} : l, request.logprobs(), eosId, metrics, now));
+        }
+        enqueue(new ChoiceGroup(request, choices));
+        List<Handle> handles = new ArrayList<>();
+        for (Sequence s : choices) handles.add(s.handle);
+        return handles;
     }
 
     /** Runs work that needs the engine on the decode thread, between steps; queued like a request. */
@@ -228,10 +276,10 @@ public final class Scheduler implements AutoCloseable {
                         int positions = 0;
                         while (!queue.isEmpty()) {
                             Object item = queue.peekFirst();
-                            if (item instanceof Sequence seq) {
-                                int need = seq.estimatedPositions();
-                                if (slots <= 0 || (positions > 0 && positions + need > PREFILL_BUDGET)) break;
-                                slots--;
+                            if (item instanceof ChoiceGroup g) {
+                                int need = g.estimatedPositions(engine.config().tokensPerImage());
+                                if (slots < g.choices.size() || (positions > 0 && positions + need > PREFILL_BUDGET)) break;
+                                slots -= g.choices.size();
                                 positions += need;
                             }
                             admitted.add(queue.pollFirst());
@@ -244,7 +292,7 @@ public final class Scheduler implements AutoCloseable {
                 if (stopNow) {
                     // Requests that shutdown cuts short fail (503), rather than completing as if they were done.
                     for (Object item : admitted) {
-                        if (item instanceof Sequence s) s.fail(new ShuttingDownException());
+                        if (item instanceof ChoiceGroup g) for (Sequence s : g.choices) s.fail(new ShuttingDownException());
                         else ((Task<?>) item).future.completeExceptionally(new ShuttingDownException());
                     }
                     for (Sequence s : running) s.fail(new ShuttingDownException());
@@ -256,10 +304,9 @@ public final class Scheduler implements AutoCloseable {
                         t.run(engine);
                     } else {
                         // counted as active while it prefills, so nobody sees a streaming request as idle
-                        active = running.size() + 1;
-                        if (((Sequence) item).admit()) {
-                            running.add((Sequence) item);
-                        }
+                        ChoiceGroup g = (ChoiceGroup) item;
+                        active = running.size() + g.choices.size();
+                        running.addAll(g.admit(engine, metrics));
                         active = running.size();
                     }
                 }
@@ -280,7 +327,7 @@ public final class Scheduler implements AutoCloseable {
                 done = true;
                 closing = true;
                 for (Object item : queue) {
-                    if (item instanceof Sequence s) s.fail(new ShuttingDownException());
+                    if (item instanceof ChoiceGroup g) for (Sequence s : g.choices) s.fail(new ShuttingDownException());
                     else ((Task<?>) item).future.completeExceptionally(new ShuttingDownException());
                 }
                 queue.clear();
@@ -294,7 +341,7 @@ public final class Scheduler implements AutoCloseable {
     /** One batched decode step for every running sequence; finished ones leave the list. */
     private void step(List<Sequence> running) {
         running.removeIf(s -> {
-            if (s.handle.cancelled) {
+            if (s.handle.isCancelled()) {
                 s.finish(FinishReason.CANCELLED);
                 return true;
             }
@@ -354,165 +401,6 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** The decode state of one request (decode thread only, apart from the handle). */
     /** Prompt positions admitted per step at most (one longer prompt is always admitted on its own). */
     static final int PREFILL_BUDGET = dev.owl2j.model.Settings.fromSystem().prefillBudget();
-
-    private final class Sequence {
-        final Request request;
-        final Listener listener;
-        final Handle handle = new Handle();
-        final Sampler sampler;
-        final long submitted = System.nanoTime();
-        final List<Integer> tokens = new ArrayList<>();
-        final StringBuilder out = new StringBuilder();
-        final int maxStop;
-        Engine.Session session;
-        int promptPositions;
-        long firstToken = -1;
-        int pending;
-
-        Sequence(Request request, Listener listener) {
-            this.request = request;
-            this.listener = listener;
-            this.sampler = new Sampler(request.params());
-            int m = 0;
-            for (String s : request.params().stop()) m = Math.max(m, s.length());
-            this.maxStop = m;
-        }
-
-        /** Decoder positions the prompt will take: text ids plus the visual tokens of each image. */
-        int estimatedPositions() {
-            int images = request.pixelValues() == null ? 0 : request.pixelValues().size();
-            return request.ids().length - images + images * engine.config().tokensPerImage();
-        }
-
-        /** Encodes the images and prefills; true when the sequence joins the batch. */
-        boolean admit() {
-            if (handle.cancelled) {
-                finish(FinishReason.CANCELLED);
-                return false;
-            }
-            float[] logits;
-            try {
-                List<float[]> imageTokens = new ArrayList<>(request.pixelValues().size());
-                for (float[] pixels : request.pixelValues()) {
-                    imageTokens.add(engine.encodeImage(pixels));
-                }
-                session = engine.newSession();
-                logits = session.prefill(request.ids(), imageTokens);
-                promptPositions = session.position();
-                metrics.promptTokens(promptPositions);
-                listener.onStart(promptPositions);
-            } catch (Owl2jException e) {
-                fail(e);
-                return false;
-            } catch (RuntimeException e) {
-                fail(new Owl2jException("prefill failed: " + e, e));
-                return false;
-            } catch (OutOfMemoryError e) {
-                fail(new ServerOutOfMemoryException("the prompt of " + request.ids().length + " tokens"));
-                return false;
-            }
-            return accept(logits);
-        }
-
-        /** Samples from the logits and emits; true while the sequence needs another step. */
-        boolean accept(float[] logits) {
-            if (handle.cancelled) {
-                finish(FinishReason.CANCELLED);
-                return false;
-            }
-            int id;
-            try {
-                id = sampler.next(logits);
-            } catch (Owl2jException e) {
-                fail(e); // invalid logits: the request fails with the reason instead of an arbitrary token
-                return false;
-            }
-            try {
-                SamplingParams params = request.params();
-                if (firstToken < 0) {
-                    firstToken = System.nanoTime() - submitted;
-                }
-                if (id == eosId) {
-                    finish(FinishReason.STOP);
-                    return false;
-                }
-                tokens.add(id);
-                metrics.generatedTokens(1);
-                String delta = request.text().push(id);
-                int before = out.length();
-                out.append(delta);
-                int stopAt = findStop(out, params.stop(), Math.max(0, before - maxStop));
-                if (stopAt >= 0) {
-                    String emitted = out.substring(before, Math.max(before, stopAt));
-                    out.setLength(stopAt);
-                    listener.onToken(id, emitted);
-                    complete(FinishReason.STOP);
-                    return false;
-                }
-                listener.onToken(id, delta);
-                if (tokens.size() >= params.maxNewTokens() || session.position() >= session.capacity()) {
-                    finish(FinishReason.LENGTH);
-                    return false;
-                }
-                pending = id;
-                return true;
-            } catch (RuntimeException e) {
-                // The listener failed (client gone): stop this request only.
-                handle.cancelled = true;
-                finish(FinishReason.CANCELLED);
-                return false;
-            }
-        }
-
-        /** Flushes held-back text and completes. */
-        void finish(FinishReason reason) {
-            if (handle.result.isDone()) return;
-            if (reason != FinishReason.CANCELLED) {
-                try {
-                    String tail = request.text().flush();
-                    if (!tail.isEmpty()) {
-                        out.append(tail);
-                        listener.onToken(-1, tail);
-                    }
-                } catch (RuntimeException e) {
-                    reason = FinishReason.CANCELLED;
-                }
-            }
-            complete(reason);
-        }
-
-        void complete(FinishReason reason) {
-            closeSession();
-            int[] ids = tokens.stream().mapToInt(Integer::intValue).toArray();
-            long total = System.nanoTime() - submitted;
-            metrics.finished(reason, firstToken, total);
-            handle.result.complete(new Completion(ids, out.toString(), reason, promptPositions, firstToken, total));
-        }
-
-        void fail(Owl2jException e) {
-            closeSession();
-            metrics.failed();
-            handle.result.completeExceptionally(e);
-        }
-
-        private void closeSession() {
-            if (session != null) {
-                session.close();
-                session = null;
-            }
-        }
-    }
-
-    private static int findStop(StringBuilder text, List<String> stops, int from) {
-        int best = -1;
-        for (String s : stops) {
-            if (s.isEmpty()) continue;
-            int i = text.indexOf(s, from);
-            if (i >= 0 && (best < 0 || i < best)) best = i;
-        }
-        return best;
-    }
 }
