@@ -168,7 +168,7 @@ public final class ChatCommand implements Callable<Integer> {
             started = true;
             long t1 = System.nanoTime();
             int start = session.position();
-            Generator.Result r = Generator.generate(session, logits, sampling.toParams(model.generation()), model.eosId(),
+            Generator.Result r = Generator.generate(session, ids, logits, sampling.toParams(model.generation(), model.tokenizer()), model.eosId(),
                     Texts.stream(model.tokenizer()), listener, null);
             int fed = session.position() - start;
             unfed = java.util.Arrays.copyOfRange(r.tokens(), fed, r.tokens().length);

@@ -90,7 +90,7 @@ public final class RunCommand implements Callable<Integer> {
             int[] ids = promptIds != null ? Prompts.parseIds(promptIds)
                     : new PromptTokenizer(model.tokenizer("give the prompt as token ids with --prompt-ids")).encode(raw ? prompt : ChatTemplate.singleTurn(withMarkers(prompt)));
             Prompts.validate(model.config(), ids, images.size(), 0);
-            SamplingParams params = sampling.toParams(model.generation());
+            SamplingParams params = sampling.toParams(model.generation(), model.hasTokenizer() ? model.tokenizer() : null);
 
             Prompts.EncodedImages encoded = Prompts.encode(model, images, mode);
             Engine.Session session = model.engine().newSession();
@@ -111,7 +111,7 @@ public final class RunCommand implements Callable<Integer> {
                 out.flush();
             };
             long t1 = System.nanoTime();
-            Generator.Result result = Generator.generate(session, logits, params, model.eosId(), text, listener, null);
+            Generator.Result result = Generator.generate(session, ids, logits, params, model.eosId(), text, listener, null);
             double decodeMs = (System.nanoTime() - t1) / 1e6;
             GenerationStats st = new GenerationStats(encoded.millis(), images.size(), promptPositions, prefillMs,
                     result.tokens().length, decodeMs, GenerationStats.peakRss());

@@ -2,11 +2,18 @@ package dev.owl2j.runtime.cli;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.GenerationConfig;
+import dev.owl2j.model.tokenizer.Tokenizer;
+import dev.owl2j.runtime.generation.LogitProcessing;
 import dev.owl2j.runtime.generation.SamplingParams;
+import dev.owl2j.runtime.generation.TokenConstraint;
+import dev.owl2j.runtime.generation.TokenVocabulary;
+import dev.owl2j.runtime.generation.json.JsonConstraints;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Decoding options shared by run and chat. Defaults follow the original command line (docs/model.md, Generation): sampling at
@@ -31,6 +38,26 @@ public final class SamplingOptions {
     @Option(names = "--stop", paramLabel = "TEXT", description = "Extra stop string (repeatable).")
     List<String> stop = new ArrayList<>();
 
+    @Option(names = "--repetition-penalty", paramLabel = "P", defaultValue = "1",
+            description = "transformers' repetition penalty over the prompt and the reply (1 = off; default: ${DEFAULT-VALUE}).")
+    double repetitionPenalty;
+
+    @Option(names = "--presence-penalty", paramLabel = "P", defaultValue = "0", description = "OpenAI's presence penalty, -2 to 2 (default: ${DEFAULT-VALUE}).")
+    double presencePenalty;
+
+    @Option(names = "--frequency-penalty", paramLabel = "P", defaultValue = "0", description = "OpenAI's frequency penalty, -2 to 2 (default: ${DEFAULT-VALUE}).")
+    double frequencyPenalty;
+
+    @Option(names = "--json-schema", paramLabel = "FILE",
+            description = "Constrain the reply to JSON valid against this JSON Schema (the supported subset: docs/server.md, Structured output).")
+    Path jsonSchema;
+
+    /** The --json-schema file's JSON, read by {@link #check()} before a model loads. */
+    private com.fasterxml.jackson.databind.JsonNode schema;
+
+    /** The compiled --json-schema, made once (a chat asks for it every turn). */
+    private TokenConstraint.Factory constraint;
+
     /** Checks the values before any model is loaded, naming the option that is wrong. */
     void check() {
         if (maxNewTokens < 1) {
@@ -45,10 +72,31 @@ public final class SamplingOptions {
         if (topP != null && !(topP > 0 && topP <= 1)) {
             throw new Owl2jException("--top-p must be above 0 and at most 1, got " + topP);
         }
+        if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
+            throw new Owl2jException("--repetition-penalty must be above 0 (1 = off), got " + repetitionPenalty);
+        }
+        if (!(presencePenalty >= -2 && presencePenalty <= 2)) {
+            throw new Owl2jException("--presence-penalty must be from -2 to 2, got " + presencePenalty);
+        }
+        if (!(frequencyPenalty >= -2 && frequencyPenalty <= 2)) {
+            throw new Owl2jException("--frequency-penalty must be from -2 to 2, got " + frequencyPenalty);
+        }
+        if (jsonSchema != null && schema == null) schema = JsonConstraints.readSchema(jsonSchema);
     }
 
     SamplingParams toParams(GenerationConfig gen) {
+        return toParams(gen, null);
+    }
+
+    /** {@code tokenizer}: the model's, needed by --json-schema (null when the model has none). */
+    SamplingParams toParams(GenerationConfig gen, Tokenizer tokenizer) {
         double p = topP != null ? topP : gen.topP() != null ? gen.topP() : 1.0;
-        return new SamplingParams(temperature, topK, p, seed, maxNewTokens, stop);
+        if (jsonSchema != null && constraint == null) {
+            if (tokenizer == null) throw new Owl2jException("--json-schema needs the model's tokenizer");
+            if (schema == null) schema = JsonConstraints.readSchema(jsonSchema);
+            constraint = new JsonConstraints(TokenVocabulary.of(tokenizer)).schema(schema, "--json-schema " + jsonSchema);
+        }
+        return new SamplingParams(temperature, topK, p, seed, maxNewTokens, stop)
+                .withProcessing(new LogitProcessing(presencePenalty, frequencyPenalty, repetitionPenalty, Map.of(), constraint));
     }
 }

@@ -70,6 +70,20 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Require Authorization: Bearer KEY on every request but /health (default: $OWL2J_API_KEY; prefer the variable, a command line is visible to other users).")
     String apiKey;
 
+    @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model's name in /v1/models and answers (default: the folder's name or the pulled repository id, never a path); repeat for aliases a request's model may use.")
+    List<String> servedNames = new ArrayList<>();
+
+    /** The name clients see: never a path on this machine (the folder's own name, or the pulled id). */
+    static String servedName(String modelArg, LoadedModel model) {
+        if (modelArg == null || modelArg.isBlank()) return model.id();
+        java.nio.file.Path p = java.nio.file.Path.of(modelArg);
+        if (java.nio.file.Files.isDirectory(p)) {
+            java.nio.file.Path name = p.toAbsolutePath().normalize().getFileName();
+            return name == null ? "model" : name.toString();
+        }
+        return modelArg;
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         AspectMode mode = AspectMode.parse(aspect);
@@ -82,12 +96,17 @@ public final class ServeCommand implements Callable<Integer> {
             if (!model.hasTokenizer()) {
                 throw new Owl2jException("model " + model.dir() + " has no tokenizer.model or tokenizer.json; the server needs one");
             }
-            TokenizedModel front = new TokenizedModel(model.id(), model.engine(), model.tokenizer(), model.preprocessor(),
+            for (String n : servedNames) {
+                if (n.isBlank()) throw new Owl2jException("--served-model-name must not be empty");
+            }
+            String name = servedNames.isEmpty() ? servedName(modelOptions.model, model) : servedNames.getFirst();
+            options = options.withModelNames(servedNames.isEmpty() ? List.of(name) : servedNames);
+            TokenizedModel front = new TokenizedModel(name, model.engine(), model.tokenizer(), model.preprocessor(),
                     model.generation(), mode);
             OpenAiServer server = new OpenAiServer(front, options).start();
             Thread hook = new Thread(server::close, "owl2j-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            System.err.println("owl2j: serving " + model.id() + " (" + model.engine().description() + ") on http://"
+            System.err.println("owl2j: serving " + name + " (" + model.engine().description() + ") on http://"
                     + host + ":" + server.port() + "/v1  (max batch " + maxBatch + ", queue " + queue + "; Ctrl-C stops)");
             Consumer<OpenAiServer> hookForTests = onStarted;
             if (hookForTests != null) hookForTests.accept(server);

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An OpenAI-compatible HTTP server (Javalin on Jetty) over a {@link Scheduler}: {@code POST /v1/chat/completions}
- * (plain and SSE streaming), {@code GET /v1/models}, {@code GET /health}, {@code GET /metrics} and the
- * {@code POST /v1/score} extension. Every failure is answered as an OpenAI error object; stack traces never reach
+ * and {@code POST /v1/completions} (plain and SSE streaming), {@code GET /v1/models}, {@code GET /health},
+ * {@code GET /metrics} and the {@code POST /v1/score} extension. Every failure is answered as an OpenAI error object; stack traces never reach
  * the client. Request bodies are read with bounded memory and prepared on a bounded pool ({@link FrontEnd}), so
  * health and metrics stay answerable whatever the other requests cost.
  */
@@ -59,6 +59,7 @@ public final class OpenAiServer implements AutoCloseable {
     public OpenAiServer start() {
         ChatEndpoint chat = new ChatEndpoint(parts);
         ScoreEndpoint score = new ScoreEndpoint(parts);
+        CompletionsEndpoint completions = new CompletionsEndpoint(parts);
         app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = true;
@@ -71,7 +72,9 @@ public final class OpenAiServer implements AutoCloseable {
         app.options("/*", access::preflight);
         app.post("/v1/chat/completions", chat::handle);
         app.post("/v1/score", score::handle);
+        app.post("/v1/completions", completions::handle);
         app.get("/v1/models", this::models);
+        app.get("/v1/models/<name>", this::model);
         app.get("/health", this::health);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(scheduler.metrics().render()));
         app.exception(ApiException.class, (e, ctx) -> Responses.error(ctx, e));
@@ -150,12 +153,26 @@ public final class OpenAiServer implements AutoCloseable {
         ctx.status(stopping ? 503 : 200).json(out);
     }
 
+    /** The served names (never a path on the server): the first is the id responses report, the others aliases. */
     private void models(Context ctx) throws IOException {
         ObjectNode out = Responses.JSON.createObjectNode();
         out.put("object", "list");
-        ObjectNode m = out.putArray("data").addObject();
-        m.put("id", parts.modelId()).put("object", "model").put("created", created).put("owned_by", "owl2j");
+        com.fasterxml.jackson.databind.node.ArrayNode data = out.putArray("data");
+        for (String name : parts.modelNames()) {
+            data.addObject().put("id", name).put("object", "model").put("created", created).put("owned_by", "owl2j");
+        }
         ctx.contentType("application/json").result(Responses.JSON.writeValueAsString(out));
+    }
+
+    private void model(Context ctx) throws IOException {
+        String name = ctx.pathParam("name");
+        if (!parts.modelNames().contains(name)) {
+            throw new ApiException(404, "invalid_request_error", "model_not_found", "model", "the model '" + PromptBuilder.clip(name)
+                    + "' does not exist (this server serves " + String.join(", ", parts.modelNames()) + ")");
+        }
+        ObjectNode m = Responses.JSON.createObjectNode();
+        m.put("id", name).put("object", "model").put("created", created).put("owned_by", "owl2j");
+        ctx.contentType("application/json").result(Responses.JSON.writeValueAsString(m));
     }
 
     private static String rootMessage(Throwable t) {

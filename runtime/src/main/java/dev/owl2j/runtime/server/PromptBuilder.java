@@ -5,6 +5,8 @@ import dev.owl2j.model.Owl2jException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * From a request's messages (or raw prompt) to what the scheduler needs: prompt ids with an image marker per
@@ -38,19 +40,37 @@ final class PromptBuilder {
         return model.engine().config().tokensPerImage();
     }
 
+    private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content");
+    private static final Map<String, Fields.Harmless> MESSAGE_HARMLESS = Map.of(
+            "tool_calls", new Fields.Harmless(v -> v.isArray() && v.isEmpty(), "the server has no tools"));
+    private static final Map<String, String> MESSAGE_REFUSED = Map.of(
+            "name", "the model's chat template has no participant names",
+            "tool_call_id", "the server has no tools",
+            "function_call", "the server has no functions",
+            "audio", "the model reads text and images only",
+            "refusal", "a refusal is not part of the model's chat template");
+    private static final Set<String> TEXT_PART = Set.of("type", "text");
+    private static final Set<String> IMAGE_PART = Set.of("type", "image_url");
+    private static final Set<String> IMAGE_URL = Set.of("url");
+    private static final Map<String, Fields.Harmless> IMAGE_URL_HARMLESS = Map.of(
+            "detail", new Fields.Harmless(v -> Fields.isText(v, "auto"), "the model sees every image at one resolution; use 'auto'"));
+
     /** The conversation's turns; image parts become {@code <|image|>} markers and their URLs are collected in order. */
     List<ServerModel.Turn> turns(JsonNode messages, List<String> imageUrls) {
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
-            throw ApiException.badRequest("invalid_messages", "'messages' must be a non-empty array");
+            throw ApiException.badField("messages", "invalid_messages", "'messages' must be a non-empty array");
         }
         List<ServerModel.Turn> turns = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
             String where = "messages[" + i + "]";
-            if (!m.isObject()) throw ApiException.badRequest("invalid_messages", where + " must be an object");
+            if (!m.isObject()) throw ApiException.badField(where, "invalid_messages", where + " must be an object");
+            Fields.check(m, where + ".", MESSAGE_FIELDS, MESSAGE_HARMLESS, MESSAGE_REFUSED);
             String role = m.path("role").asText("");
+            if (role.equals("developer")) role = "system"; // OpenAI's newer name for system instructions
             if (!List.of("system", "user", "assistant").contains(role)) {
-                throw ApiException.badRequest("invalid_messages", where + ".role must be system, user or assistant, got '" + clip(role) + "'");
+                throw ApiException.badField(where + ".role", "invalid_messages", where + ".role must be system, developer, user or assistant, got '"
+                        + clip(m.path("role").asText("")) + "'");
             }
             turns.add(new ServerModel.Turn(role, content(m.get("content"), where, imageUrls)));
         }
@@ -61,26 +81,30 @@ final class PromptBuilder {
         if (content == null || content.isNull()) return "";
         if (content.isTextual()) return plainText(content.asText(), where);
         if (!content.isArray()) {
-            throw ApiException.badRequest("invalid_messages", where + ".content must be a string or an array of parts");
+            throw ApiException.badField(where + ".content", "invalid_messages", where + ".content must be a string or an array of parts");
         }
         StringBuilder text = new StringBuilder();
         for (int j = 0; j < content.size(); j++) {
             JsonNode part = content.get(j);
             String pw = where + ".content[" + j + "]";
+            if (!part.isObject()) throw ApiException.badField(pw, "invalid_messages", pw + " must be an object");
             String type = part.path("type").asText("");
             switch (type) {
                 case "text" -> {
-                    if (!part.path("text").isTextual()) throw ApiException.badRequest("invalid_messages", pw + ".text must be a string");
+                    Fields.check(part, pw + ".", TEXT_PART, Map.of(), Map.of());
+                    if (!part.path("text").isTextual()) throw ApiException.badField(pw + ".text", "invalid_messages", pw + ".text must be a string");
                     text.append(plainText(part.get("text").asText(), pw));
                 }
                 case "image_url" -> {
+                    Fields.check(part, pw + ".", IMAGE_PART, Map.of(), Map.of());
                     JsonNode url = part.path("image_url");
-                    String u = url.isTextual() ? url.asText() : url.path("url").asText(null);
+                    if (url.isObject()) Fields.check(url, pw + ".image_url.", IMAGE_URL, IMAGE_URL_HARMLESS, Map.of());
+                    String u = url.isTextual() ? url.asText() : url.path("url").isTextual() ? url.get("url").asText() : null;
                     imageUrls.add(u);
                     if (imageUrls.size() > options.maxImages()) throw tooManyImages(imageUrls.size());
                     text.append(IMAGE_MARKER);
                 }
-                default -> throw ApiException.badRequest("unsupported_content_part",
+                default -> throw ApiException.badField(pw + ".type", "unsupported_content_part",
                         pw + ": unsupported part type '" + clip(type) + "' (use 'text' or 'image_url')");
             }
         }

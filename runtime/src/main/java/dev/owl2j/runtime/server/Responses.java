@@ -37,10 +37,10 @@ final class Responses {
         return r == FinishReason.LENGTH ? "length" : "stop";
     }
 
-    static void usage(ObjectNode u, Scheduler.Completion c) {
-        u.put("prompt_tokens", c.promptPositions());
-        u.put("completion_tokens", c.tokens().length);
-        u.put("total_tokens", c.promptPositions() + c.tokens().length);
+    static void usage(ObjectNode u, int promptTokens, int completionTokens) {
+        u.put("prompt_tokens", promptTokens);
+        u.put("completion_tokens", completionTokens);
+        u.put("total_tokens", promptTokens + completionTokens);
     }
 
     static boolean bool(JsonNode body, String field) {

@@ -75,7 +75,11 @@ final class ScoreEndpoint {
         }
     }
 
+    static final java.util.Set<String> HONOURED = java.util.Set.of("model", "messages", "prompt", "images", "candidates");
+
     private Parsed parse(JsonNode body) {
+        Fields.check(body, "", HONOURED, java.util.Map.of(), java.util.Map.of());
+        parts.checkModel(body);
         List<String> imageUrls = new ArrayList<>();
         PromptBuilder prompts = parts.prompts();
         String text;

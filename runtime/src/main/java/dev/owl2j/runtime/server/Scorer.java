@@ -115,6 +115,26 @@ public final class Scorer {
         return out;
     }
 
+    /**
+     * The log-probability of each prompt token given the ones before it (null for the first, which has nothing
+     * before it), with {@code top} alternatives: the first token is prefilled, then the others are stepped one by
+     * one, each step's logits giving the next token's log-probability (the engine's prefill returns the last
+     * position's logits only). For {@code echo} with {@code logprobs} on /v1/completions.
+     */
+    public static List<dev.owl2j.runtime.generation.TokenLogprob> promptLogprobs(Engine engine, int[] ids, int top) {
+        List<dev.owl2j.runtime.generation.TokenLogprob> out = new ArrayList<>(ids.length);
+        out.add(null);
+        if (ids.length < 2) return out;
+        try (Engine.Session s = engine.newSession()) {
+            float[] logits = s.prefill(new int[]{ids[0]}, List.of());
+            for (int i = 1; i < ids.length; i++) {
+                out.add(dev.owl2j.runtime.generation.TokenLogprob.of(logits, ids[i], top));
+                if (i + 1 < ids.length) logits = s.step(ids[i]);
+            }
+        }
+        return out;
+    }
+
     /** log softmax(logits)[id], in double for a stable sum. */
     public static double logSoftmaxAt(float[] logits, int id) {
         if (id < 0 || id >= logits.length) {

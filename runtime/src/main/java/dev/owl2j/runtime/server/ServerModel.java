@@ -44,6 +44,15 @@ public interface ServerModel {
         return 0;
     }
 
+    /**
+     * The bytes token {@code id} writes, for log-probability answers and constrained decoding; null for tokens
+     * that write no text of their own (control tokens) and by default (a model without this cannot offer
+     * structured output).
+     */
+    default byte[] tokenBytes(int id) {
+        return null;
+    }
+
     /** Default temperature when a request gives none (the checkpoint's generation config). */
     default double defaultTemperature() {
         return 0;

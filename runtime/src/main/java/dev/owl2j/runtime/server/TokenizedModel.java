@@ -102,6 +102,11 @@ public final class TokenizedModel implements ServerModel {
     }
 
     @Override
+    public byte[] tokenBytes(int id) {
+        return id >= 0 && id < tokenizer.vocabSize() ? tokenizer.tokenBytes(id) : null;
+    }
+
+    @Override
     public TextStream newTextStream() {
         StreamingDecoder d = tokenizer.newStreamingDecoder();
         return new TextStream() {

@@ -51,7 +51,7 @@ class MalformedRequestTest {
                 Arguments.of("objects nested 5000 deep", deepObjects, "invalid_json", "nested deeper than 64"),
                 Arguments.of("content nested 5000 deep", Wire.chat(nested('[', ']', "1", 5000), ""), "invalid_json", "nested deeper than 64"),
                 Arguments.of("a 5 MiB content string", Wire.chat("\"" + bigString + "\"", ""), "context_length_exceeded", "the context holds 2048"),
-                Arguments.of("a 5 MiB role", "{\"messages\":[{\"role\":\"" + bigString + "\",\"content\":\"x\"}]}", "invalid_messages", "role must be system, user or assistant"),
+                Arguments.of("a 5 MiB role", "{\"messages\":[{\"role\":\"" + bigString + "\",\"content\":\"x\"}]}", "invalid_messages", "role must be system, developer, user or assistant"),
                 Arguments.of("a 5 MiB key", "{\"" + bigString + "\":1}", "invalid_json", ""),
                 Arguments.of("a 1000-digit number", Wire.chat("\"hi\"", "\"max_tokens\":" + "9".repeat(1000)), "invalid_json", "longer than 100 digits"),
                 Arguments.of("max_tokens past long", Wire.chat("\"hi\"", "\"max_tokens\":99999999999999999999"), "invalid_max_tokens", "positive integer"),

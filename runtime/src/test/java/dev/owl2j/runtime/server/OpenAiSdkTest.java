@@ -112,8 +112,8 @@ class OpenAiSdkTest {
         assertEquals(1, models.size());
         assertEquals("tiny-owl2-f16", models.get(0).id());
         BadRequestException e = assertThrows(BadRequestException.class, () -> client.chat().completions().create(
-                ChatCompletionCreateParams.builder().model("tiny-owl2-f16").addUserMessage("hi").n(2).build()));
+                ChatCompletionCreateParams.builder().model("tiny-owl2-f16").addUserMessage("hi").n(9).build()));
         assertEquals(400, e.statusCode());
-        assertTrue(e.getMessage().contains("only n=1 is supported"), e.getMessage());
+        assertTrue(e.getMessage().contains("n must be an integer from 1 to 4"), e.getMessage());
     }
 }

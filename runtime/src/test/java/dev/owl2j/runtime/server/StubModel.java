@@ -92,6 +92,12 @@ final class StubModel implements ServerModel {
         return out;
     }
 
+    /** What the stand-in text stream writes for each id ("[id]"); none for the control ids 0-2. */
+    @Override
+    public byte[] tokenBytes(int id) {
+        return id < 3 ? null : ("[" + id + "]").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
     @Override
     public TextStream newTextStream() {
         return TinyFixture.idText();

@@ -42,6 +42,34 @@ public final class JsonConstraints {
         this.anyObject = new Grammar(SchemaCompiler.anyObject());
     }
 
+    /** The most bytes a schema file may have. */
+    public static final long MAX_SCHEMA_FILE_BYTES = 1 << 20;
+
+    /**
+     * A JSON Schema read from a file (the CLI's --json-schema): a regular file of at most 1 MiB holding one JSON
+     * value, nested at most 64 deep; anything else is a one-line Owl2jException naming the file.
+     */
+    public static JsonNode readSchema(java.nio.file.Path file) {
+        try {
+            if (!java.nio.file.Files.isRegularFile(file)) throw new Owl2jException(file + ": not a regular file");
+            if (java.nio.file.Files.size(file) > MAX_SCHEMA_FILE_BYTES) {
+                throw new Owl2jException(file + ": larger than " + MAX_SCHEMA_FILE_BYTES + " bytes, too large for a schema");
+            }
+            com.fasterxml.jackson.core.JsonFactory f = com.fasterxml.jackson.core.JsonFactory.builder()
+                    .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(64).build())
+                    .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+            JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper(f)
+                    .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(file.toFile());
+            if (n == null || !(n.isObject() || n.isBoolean())) throw new Owl2jException(file + ": a JSON Schema must be an object");
+            return n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
+            throw new Owl2jException(file + ": not valid JSON (" + (msg.length() > 120 ? msg.substring(0, 120) + "..." : msg) + ")");
+        } catch (java.io.IOException e) {
+            throw new Owl2jException(file + ": cannot read (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
     /** Any JSON object. */
     public TokenConstraint.Factory anyObject() {
         return anyObject;

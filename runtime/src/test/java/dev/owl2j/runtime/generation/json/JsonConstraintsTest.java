@@ -80,74 +80,6 @@ class JsonConstraintsTest {
         return new Run(out.toString(StandardCharsets.UTF_8), false, maxTokens);
     }
 
-    // ---------------------------------------------------------------- an independent validator
-
-    static void validate(JsonNode v, JsonNode schema, JsonNode root, String at) {
-        if (schema.isBoolean()) return;
-        if (schema.has("$ref")) {
-            String[] p = schema.get("$ref").asText().substring(2).split("/");
-            JsonNode target = root;
-            for (String x : p) if (!x.isEmpty()) target = target.get(x);
-            validate(v, target, root, at);
-            return;
-        }
-        if (schema.has("anyOf")) {
-            for (JsonNode alt : schema.get("anyOf")) {
-                try {
-                    validate(v, alt, root, at);
-                    return;
-                } catch (AssertionError e) {
-                    // try the next
-                }
-            }
-            fail(at + ": " + v + " matches no anyOf alternative");
-        }
-        if (schema.has("const")) assertEquals(schema.get("const"), v, at);
-        if (schema.has("enum")) {
-            boolean found = false;
-            for (JsonNode e : schema.get("enum")) found |= e.equals(v) || (e.isNumber() && v.isNumber() && e.asDouble() == v.asDouble());
-            assertTrue(found, at + ": " + v + " not in the enum");
-        }
-        if (schema.has("type")) {
-            List<String> types = new ArrayList<>();
-            if (schema.get("type").isTextual()) types.add(schema.get("type").asText());
-            else schema.get("type").forEach(t -> types.add(t.asText()));
-            boolean ok = false;
-            for (String t : types) {
-                ok |= switch (t) {
-                    case "object" -> v.isObject();
-                    case "array" -> v.isArray();
-                    case "string" -> v.isTextual();
-                    case "integer" -> v.isIntegralNumber();
-                    case "number" -> v.isNumber();
-                    case "boolean" -> v.isBoolean();
-                    default -> v.isNull();
-                };
-            }
-            assertTrue(ok, at + ": " + v + " is not " + types);
-        }
-        if (v.isObject()) {
-            JsonNode props = schema.path("properties");
-            for (JsonNode req : schema.path("required")) assertTrue(v.has(req.asText()), at + ": missing " + req);
-            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (props.has(e.getKey())) validate(e.getValue(), props.get(e.getKey()), root, at + "." + e.getKey());
-                else assertFalse(schema.path("additionalProperties").isBoolean() && !schema.get("additionalProperties").asBoolean(),
-                        at + ": extra key " + e.getKey());
-            }
-        }
-        if (v.isArray()) {
-            if (schema.has("minItems")) assertTrue(v.size() >= schema.get("minItems").asInt(), at + ": too few items");
-            if (schema.has("maxItems")) assertTrue(v.size() <= schema.get("maxItems").asInt(), at + ": too many items");
-            for (int i = 0; i < v.size(); i++) if (schema.has("items")) validate(v.get(i), schema.get("items"), root, at + "[" + i + "]");
-        }
-        if (v.isTextual()) {
-            int n = v.asText().codePointCount(0, v.asText().length());
-            if (schema.has("minLength")) assertTrue(n >= schema.get("minLength").asInt(), at + ": too short " + v);
-            if (schema.has("maxLength")) assertTrue(n <= schema.get("maxLength").asInt(), at + ": too long " + v);
-        }
-    }
-
     static final List<String> SCHEMAS = List.of(
             "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"}},\"required\":[\"name\",\"age\"],\"additionalProperties\":false}",
             "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"boolean\"},\"b\":{\"type\":\"number\"},\"c\":{\"type\":\"null\"}},\"required\":[\"c\"]}",
@@ -171,7 +103,7 @@ class JsonConstraintsTest {
                 int budget = seed % 4 == 0 ? shortest + 1 : seed % 4 == 1 ? shortest + 3 : 60 + seed * 5;
                 Run run = generate(g, budget, seed, seed % 3 == 0 ? 2.0 : 1.0);
                 assertTrue(run.ended(), text + " seed " + seed + " budget " + budget + " did not end: " + run.text());
-                validate(parse(run.text()), schema, schema, "$");
+                SchemaValidator.validate(parse(run.text()), schema);
             }
         }
     }
@@ -191,7 +123,7 @@ class JsonConstraintsTest {
         JsonNode schema = parse(SCHEMAS.getFirst());
         Run run = generate(CONSTRAINTS.schema(schema, "s"), 200, 7, 0);
         assertTrue(run.ended());
-        validate(parse(run.text()), schema, schema, "$");
+        SchemaValidator.validate(parse(run.text()), schema);
     }
 
     static boolean accepts(String schema, String text) {
