@@ -40,7 +40,7 @@ public final class SamplingOptions {
 
     @Option(names = "--repetition-penalty", paramLabel = "P", defaultValue = "1",
             description = "transformers' repetition penalty over the prompt and the reply (1 = off; default: ${DEFAULT-VALUE}).")
-    double repetitionPenalty;
+    double repetitionPenalty = 1; // also when built without picocli (tests)
 
     @Option(names = "--presence-penalty", paramLabel = "P", defaultValue = "0", description = "OpenAI's presence penalty, -2 to 2 (default: ${DEFAULT-VALUE}).")
     double presencePenalty;

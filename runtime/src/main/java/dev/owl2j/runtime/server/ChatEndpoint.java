@@ -53,7 +53,7 @@ final class ChatEndpoint {
     }
 
     /** A parsed chat request, before its images are loaded and its prompt tokenized. */
-    private record Parsed(String text, List<String> imageUrls, SamplingFields sampling, int n, boolean stream,
+    record Parsed(String text, List<String> imageUrls, SamplingFields sampling, int n, boolean stream,
                           boolean includeUsage, int logprobs, TokenConstraint.Factory constraint) {}
 
     /** What generation needs of a request; the body, its JSON and the image bytes are gone by then. */
@@ -127,7 +127,7 @@ final class ChatEndpoint {
         }
     }
 
-    private Parsed parse(JsonNode body) {
+    Parsed parse(JsonNode body) {
         Fields.check(body, "", HONOURED, HARMLESS, REFUSED);
         parts.checkModel(body);
         int n = Fields.integer(body, "n", 1, parts.maxChoices(), 1, "");

@@ -45,9 +45,9 @@ final class CompletionsEndpoint {
     }
 
     /** One prompt: its ids and the text echo writes for it. */
-    private record Prompt(int[] ids, String text) {}
+    record Prompt(int[] ids, String text) {}
 
-    private record Parsed(List<Object> prompts, SamplingFields sampling, int n, boolean echo, int logprobs, boolean stream,
+    record Parsed(List<Object> prompts, SamplingFields sampling, int n, boolean echo, int logprobs, boolean stream,
                           boolean includeUsage, long maxTokens) {}
 
     /** One prompt ready: ids, echoed text, generation request (null for max_tokens 0). */
@@ -164,7 +164,7 @@ final class CompletionsEndpoint {
         }
     }
 
-    private Parsed parse(JsonNode body) {
+    Parsed parse(JsonNode body) {
         Fields.check(body, "", HONOURED, HARMLESS, Map.of("response_format", "structured output is on /v1/chat/completions"));
         parts.checkModel(body);
         if (Fields.present(body, "best_of") && !(body.get("best_of").isIntegralNumber()
@@ -236,7 +236,7 @@ final class CompletionsEndpoint {
     }
 
     /** Tokenizes a text prompt (after the cheap length check) or decodes token ids for echo. */
-    private Prompt prompt(Object p) {
+    Prompt prompt(Object p) {
         if (p instanceof String text) {
             PromptBuilder.plainText(text, "prompt");
             parts.prompts().checkLength(text, 0);

@@ -188,8 +188,21 @@ final class PromptBuilder {
         return new Prompt(text, ids, pixels, positions);
     }
 
-    /** Client text quoted in an error message, kept short. */
+    /**
+     * Client text quoted in an error message: kept short, with control characters escaped (\x0a), so that an error
+     * stays one line whatever the client sent (a fuzzing finding: a field name holding a newline).
+     */
     static String clip(String s) {
-        return s.length() <= 64 ? s : s.substring(0, 64) + "...";
+        String cut = s.length() <= 64 ? s : s.substring(0, 64) + "...";
+        StringBuilder b = new StringBuilder(cut.length());
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u2028' || c == '\u2029') {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 }

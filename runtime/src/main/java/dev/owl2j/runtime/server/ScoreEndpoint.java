@@ -25,10 +25,10 @@ final class ScoreEndpoint {
         this.parts = parts;
     }
 
-    private record Parsed(String text, List<String> imageUrls, List<String> candidates) {}
+    record Parsed(String text, List<String> imageUrls, List<String> candidates) {}
 
     /** The shared prompt ids, its images' pixels, each candidate's ids. */
-    private record Ready(int[] sharedIds, List<float[]> pixels, List<String> candidates, List<int[]> candidateIds, int markers) {}
+    record Ready(int[] sharedIds, List<float[]> pixels, List<String> candidates, List<int[]> candidateIds, int markers) {}
 
     void handle(Context ctx) throws IOException {
         Ready ready = prepare(ctx);
@@ -77,7 +77,7 @@ final class ScoreEndpoint {
 
     static final java.util.Set<String> HONOURED = java.util.Set.of("model", "messages", "prompt", "images", "candidates");
 
-    private Parsed parse(JsonNode body) {
+    Parsed parse(JsonNode body) {
         Fields.check(body, "", HONOURED, java.util.Map.of(), java.util.Map.of());
         parts.checkModel(body);
         List<String> imageUrls = new ArrayList<>();
@@ -117,7 +117,7 @@ final class ScoreEndpoint {
         return new Parsed(text, imageUrls, candidates);
     }
 
-    private Ready tokenize(Parsed parsed, List<byte[]> fetched) {
+    Ready tokenize(Parsed parsed, List<byte[]> fetched) {
         PromptBuilder.Prompt prompt = parts.prompts().prepare(parsed.text(), parsed.imageUrls(), fetched);
         int[] promptIds = prompt.ids();
         List<int[]> fulls = new ArrayList<>();

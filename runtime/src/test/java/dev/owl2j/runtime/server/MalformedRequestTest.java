@@ -81,6 +81,26 @@ class MalformedRequestTest {
     }
 
     @Test
+    void clientTextInErrorsIsEscapedToOneLine() throws Exception {
+        // field names, roles, model names and schema keys with line breaks (a fuzzing finding: an unknown field
+        // whose name held a newline gave a two-line message)
+        for (String body : new String[]{
+                "{\"mess\\nages\":[]}",
+                "{\"messages\":[{\"role\":\"us\\r\\ner\",\"content\":\"x\"}]}",
+                "{\"model\":\"a\\u2028b\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+                        + "{\"name\":\"n\",\"schema\":{\"type\":\"object\",\"properties\":{\"a\\nb\":{\"type\":\"string\",\"pattern\":\"x\"}}}}}}"}) {
+            HttpResponse<String> r = Wire.post(server.port(), "/v1/chat/completions", body);
+            assertEquals(true, r.statusCode() == 400 || r.statusCode() == 404, r.body());
+            String message = Wire.JSON.readTree(r.body()).get("error").get("message").asText();
+            assertEquals(-1, message.indexOf('\n'), message);
+            assertEquals(-1, message.indexOf('\r'), message);
+            assertEquals(-1, message.indexOf('\u2028'), message);
+            assertEquals(true, message.contains("\\x0a") || message.contains("\\x0d") || message.contains("\\x2028"), message);
+        }
+    }
+
+    @Test
     void invalidUtf8IsABadRequest() throws Exception {
         byte[] body = {'{', '"', 'm', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
         Wire.Raw r = Wire.raw(server.port(), request("/v1/chat/completions", body));
