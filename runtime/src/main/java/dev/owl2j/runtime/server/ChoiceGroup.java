@@ -2,6 +2,7 @@ package dev.owl2j.runtime.server;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.VisualTokens;
 import dev.owl2j.runtime.generation.Generator.FinishReason;
 
 import java.util.ArrayList;
@@ -36,12 +37,14 @@ final class ChoiceGroup {
         }
         if (live.isEmpty()) return List.of();
         float[] logits;
-        List<float[]> imageTokens = new ArrayList<>(request.pixelValues().size());
+        // The visual tokens stay where the engine computed them (device memory on a device engine) and are
+        // spliced in from there; they are freed once every choice's prefill has read them.
+        List<VisualTokens> imageTokens = new ArrayList<>(request.pixelValues().size());
         try {
-            for (float[] pixels : request.pixelValues()) imageTokens.add(engine.encodeImage(pixels));
+            for (float[] pixels : request.pixelValues()) imageTokens.add(engine.encode(pixels));
             Engine.Session first = engine.newSession();
             live.getFirst().session = first;
-            logits = first.prefill(request.ids(), imageTokens);
+            logits = first.prefillEncoded(request.ids(), imageTokens);
             metrics.promptTokens(first.position());
             for (int i = 1; i < live.size(); i++) live.get(i).session = copyOf(engine, first, imageTokens);
         } catch (Owl2jException e) {
@@ -53,6 +56,8 @@ final class ChoiceGroup {
         } catch (OutOfMemoryError e) {
             for (Sequence s : live) s.fail(new ServerOutOfMemoryException("the prompt of " + request.ids().length + " tokens"));
             return List.of();
+        } finally {
+            for (VisualTokens v : imageTokens) v.close();
         }
         List<Sequence> joined = new ArrayList<>();
         for (Sequence s : live) {
@@ -63,10 +68,10 @@ final class ChoiceGroup {
     }
 
     /** A fork of the prefilled session, or a fresh prefill where the backend cannot fork. */
-    private Engine.Session copyOf(Engine engine, Engine.Session first, List<float[]> imageTokens) {
+    private Engine.Session copyOf(Engine engine, Engine.Session first, List<VisualTokens> imageTokens) {
         if (first.capabilities().contains(Engine.Capability.FORK)) return first.fork();
         Engine.Session s = engine.newSession();
-        s.prefill(request.ids(), imageTokens);
+        s.prefillEncoded(request.ids(), imageTokens);
         return s;
     }
 }

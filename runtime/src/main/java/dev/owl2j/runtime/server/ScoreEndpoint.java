@@ -3,6 +3,7 @@ package dev.owl2j.runtime.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.owl2j.runtime.engine.VisualTokens;
 import io.javalin.http.Context;
 
 import java.io.IOException;
@@ -35,9 +36,13 @@ final class ScoreEndpoint {
         List<Scorer.CandidateScore> scores;
         try {
             scores = parts.scheduler().submitTask(engine -> {
-                List<float[]> visual = new ArrayList<>();
-                for (float[] p : ready.pixels()) visual.add(engine.encodeImage(p));
-                return Scorer.score(engine, ready.sharedIds(), visual, ready.candidateIds());
+                List<VisualTokens> visual = new ArrayList<>();
+                try {
+                    for (float[] p : ready.pixels()) visual.add(engine.encode(p));
+                    return Scorer.scoreEncoded(engine, ready.sharedIds(), visual, ready.candidateIds());
+                } finally {
+                    for (VisualTokens v : visual) v.close();
+                }
             }).get();
         } catch (QueueFullException e) {
             throw new ApiException(429, "server_busy", "queue_full", e.getMessage());

@@ -2,6 +2,7 @@ package dev.owl2j.runtime.server;
 
 import dev.owl2j.model.Owl2jException;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.engine.VisualTokens;
 import dev.owl2j.runtime.generation.NonFiniteLogitsException;
 
 import java.util.ArrayList;
@@ -29,11 +30,20 @@ public final class Scorer {
      * @param candidates  the token ids of each candidate, each at least one token
      */
     public static List<CandidateScore> score(Engine engine, int[] promptIds, List<float[]> imageTokens, List<int[]> candidates) {
+        return scoreEncoded(engine, promptIds, imageTokens.stream().map(VisualTokens::of).toList(), candidates);
+    }
+
+    /**
+     * {@link #score} with the images as {@link Engine#encode} left them (in device memory on a device engine, so
+     * each prefill reads them there). The caller closes them.
+     */
+    public static List<CandidateScore> scoreEncoded(Engine engine, int[] promptIds, List<? extends VisualTokens> imageTokens,
+                                                    List<int[]> candidates) {
         for (int[] c : candidates) {
             if (c.length == 0) throw new Owl2jException("a candidate has no tokens");
         }
         try (Engine.Session prompt = engine.newSession()) {
-            float[] promptLogits = prompt.prefill(promptIds, imageTokens);
+            float[] promptLogits = prompt.prefillEncoded(promptIds, imageTokens);
             int longest = candidates.stream().mapToInt(c -> c.length).max().orElse(0);
             if (prompt.position() + longest - 1 > prompt.capacity()) {
                 throw new Owl2jException("prompt plus candidate is " + (prompt.position() + longest)
@@ -77,7 +87,7 @@ public final class Scorer {
                     if (c.length == 1) continue;
                     Engine.Session s = reuse ? prompt : engine.newSession();
                     try {
-                        if (!reuse) s.prefill(promptIds, imageTokens);
+                        if (!reuse) s.prefillEncoded(promptIds, imageTokens);
                         for (int j = 1; j < c.length; j++) {
                             lps[i][j] = logSoftmaxAt(s.step(c[j - 1]), c[j]);
                         }

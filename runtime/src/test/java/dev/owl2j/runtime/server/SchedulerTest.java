@@ -276,4 +276,67 @@ class SchedulerTest {
             assertArrayEquals(TinyFixture.goldenGreedy("prompt1"), await(second).tokens());
         }
     }
+
+    @Test
+    void imagesReachThePrefillAsTheEngineEncodedThemAndAreFreedAfterwards() throws Exception {
+        Engine real = TinyFixture.engine();
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger encoded = new java.util.concurrent.atomic.AtomicInteger();
+        // The real engine, except that a host copy of the visual tokens (encodeImage) is refused: the scheduler must
+        // hand the prefill what encode returned (on a device engine, tokens in device memory), then close it.
+        Engine engine = new Engine() {
+            public String description() {
+                return real.description();
+            }
+
+            public dev.owl2j.model.config.Owl2Config config() {
+                return real.config();
+            }
+
+            public float[] encodeImage(float[] pixelValues) {
+                throw new IllegalStateException("the visual tokens went through the host");
+            }
+
+            public dev.owl2j.runtime.engine.VisualTokens encode(float[] pixelValues) {
+                float[] host = real.encodeImage(pixelValues);
+                encoded.incrementAndGet();
+                open.incrementAndGet();
+                return new dev.owl2j.runtime.engine.VisualTokens() {
+                    boolean closed;
+
+                    public int floats() {
+                        return host.length;
+                    }
+
+                    public float[] toHost() {
+                        if (closed) throw new AssertionError("read after close");
+                        return host;
+                    }
+
+                    public void close() {
+                        if (!closed) open.decrementAndGet();
+                        closed = true;
+                    }
+                };
+            }
+
+            public Session newSession() {
+                return real.newSession();
+            }
+
+            public void close() {}
+        };
+        try (Scheduler scheduler = new Scheduler(engine, 2, 4, NO_EOS, null)) {
+            for (String prompt : new String[]{"prompt0", "prompt2"}) {
+                Scheduler.Handle h = scheduler.submit(request(prompt, SamplingParams.greedy(8)), null);
+                assertArrayEquals(TinyFixture.goldenGreedy(prompt), await(h).tokens(), prompt);
+            }
+            // two choices from one prefill: the second forks the first's cache after the images were spliced in
+            List<Scheduler.Handle> two = scheduler.submitChoices(new Scheduler.Request(TinyFixture.ids("prompt0"),
+                    TinyFixture.images("prompt0"), SamplingParams.greedy(8), TinyFixture::idText, 2, -1), i -> null);
+            for (Scheduler.Handle h : two) assertArrayEquals(TinyFixture.goldenGreedy("prompt0"), await(h).tokens(), "n=2");
+        }
+        assertTrue(encoded.get() > 0, "no image was encoded");
+        assertEquals(0, open.get(), "visual tokens left open");
+    }
 }

@@ -66,7 +66,7 @@ public final class JsonConstraints {
             String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
             throw new Owl2jException(file + ": not valid JSON (" + (msg.length() > 120 ? msg.substring(0, 120) + "..." : msg) + ")");
         } catch (java.io.IOException e) {
-            throw new Owl2jException(file + ": cannot read (" + e.getClass().getSimpleName() + ")");
+            throw new Owl2jException(file + ": cannot read it" + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"));
         }
     }
 
