@@ -99,6 +99,10 @@ class CommandLineErrorsTest {
             "run --prompt hi --max-new-tokens 0   | --max-new-tokens must be at least 1, got 0",
             "run --prompt hi --top-k -3           | --top-k must be 0 (off) or more, got -3",
             "chat --max-new-tokens -5             | --max-new-tokens must be at least 1, got -5",
+            "run --prompt hi --repetition-penalty 0  | --repetition-penalty must be above 0 (1 = off), got 0.0",
+            "run --prompt hi --presence-penalty 2.5  | --presence-penalty must be from -2 to 2, got 2.5",
+            "chat --frequency-penalty -3             | --frequency-penalty must be from -2 to 2, got -3.0",
+            "run --prompt hi --json-schema /nonexistent/schema.json | /nonexistent/schema.json: not a regular file",
             "run --prompt hi --output xml         | unknown --output 'xml'",
     })
     void valuesOutOfRangeAreRefusedBeforeAModelLoads(String args, String what) {
