@@ -17,9 +17,10 @@ import java.util.Locale;
  * prefill and vision-tokens shrink the two token counts of the 7B shapes (default 256 and 1025) so the slowest
  * kernels (prefill matmul, vision attention) take seconds rather than minutes on a CPU device; the other
  * dimensions stay the 7B model's.
- * The machine is shared and noisy, so C and Java alternate within every round (which goes first alternates too)
- * and the per-launch time of each is the median over rounds; a round launches a kernel often enough to take at
- * least 50 ms (at most 50 times), so short kernels are not measured one scheduler tick at a time.
+ * The machine is shared and noisy, so C and Java alternate within every round (which goes first alternates too);
+ * the per-launch time of each is the median over rounds, and the ratio is the median over rounds of each round's
+ * Java / C, so that a load that changes between rounds cancels out of the ratio. A round launches a kernel often
+ * enough to take at least 50 ms (at most 50 times), so short kernels are not measured one scheduler tick at a time.
  */
 public final class CVersusJava {
     /** linearSelectQ8_0 -> linear_select_q8_0, siluMul -> silu_mul (the C kernels' names). */
@@ -64,7 +65,7 @@ public final class CVersusJava {
                 time(ctx, lc, 1);
                 double one = time(ctx, lj, 1);
                 int launches = (int) Math.max(minLaunches, Math.min(50, Math.ceil(50 / Math.max(one, 1e-3))));
-                double[] tc = new double[rounds], tj = new double[rounds];
+                double[] tc = new double[rounds], tj = new double[rounds], ratio = new double[rounds];
                 for (int r = 0; r < rounds; r++) {
                     if (r % 2 == 0) {
                         tc[r] = time(ctx, lc, launches);
@@ -73,10 +74,11 @@ public final class CVersusJava {
                         tj[r] = time(ctx, lj, launches);
                         tc[r] = time(ctx, lc, launches);
                     }
+                    ratio[r] = tj[r] / tc[r];
                 }
-                double mc = median(tc), mj = median(tj);
-                ratios.add(mj / mc);
-                System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %.3f | %.2f |%n", k.name(), k.shape(), mc, mj, mj / mc);
+                double mc = median(tc), mj = median(tj), mr = median(ratio);
+                ratios.add(mr);
+                System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %.3f | %.2f |%n", k.name(), k.shape(), mc, mj, mr);
             }
         }
         System.out.printf(Locale.ROOT, "worst Java / C: %.2f%n", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(0));
