@@ -88,9 +88,12 @@ final class Progress extends SparkListener {
         return String.format(Locale.ROOT, "owl2j batch: %d/%d rows, %.2f rows/s", done, total, seconds > 0 ? done / seconds : 0.0);
     }
 
-    /** The last line: the accumulator's final count over the job's wall time. */
+    /**
+     * The last line: the accumulator's final count over the job's wall time, unless the last line printed already
+     * showed that count.
+     */
     synchronized void finish(long done, double seconds) {
-        if (out != null) {
+        if (out != null && done != lastDone) {
             out.println(line(done, seconds));
             out.flush();
         }

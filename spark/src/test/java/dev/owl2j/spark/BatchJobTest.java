@@ -289,6 +289,7 @@ class BatchJobTest {
                 "--format", "json", "--id-column", "key", "--image-column", "picture", "--keep", "note", "--max-new-tokens", "9");
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains("1 rows (0 with an error)"), c.out());
+        assertTrue(c.err().contains("owl2j batch: 1/1 rows, "), "the progress line: " + c.err());
         JsonNode row = JSON.readTree(Files.readString(Files.list(Path.of(out)).filter(p -> p.toString().endsWith(".json")).findFirst().orElseThrow()));
         assertEquals("x", row.get("key").asText());
         assertEquals("keep me", row.get("note").asText());
