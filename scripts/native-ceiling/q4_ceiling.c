@@ -10,8 +10,12 @@
 //            (vpmaddubsw), pairs to int32 (vpmaddwd), one float FMA per block with d_w * d_x;
 //   int16  : what the Vector API can express without an int8 dot instruction: x quantized to Q8_0, both sides
 //            widened to 16-bit lanes, multiplied (vpmullw), summed to int32, one float FMA per block;
-//   float  : the scheme of Owl2J's Vector API kernel: nibbles zero-extended to int32 lanes, converted to float,
-//            FMA with float x, d applied per block.
+//   float  : the scheme of Owl2J's row-major Vector API kernel: nibbles zero-extended to int32 lanes, converted
+//            to float, FMA with float x, d applied per block;
+//   int16 tiles: the scheme of Owl2J's Q4Tiles kernel: 16 rows repacked so one 16-byte load holds the same byte
+//            of 16 rows, zero-extended to 16-bit lanes, nibbles split with and/shift, multiplied by the broadcast
+//            Q8_0 x value (vpmullw) and added in 16-bit lanes (16 products per lane at most, no overflow), widened
+//            to int32 once per block by shifts, −8·Σx_q added, one float FMA per block and row.
 // Build: gcc -O3 -mavx2 -mfma -mf16c -pthread (AVX2 only, like the CI machine).
 #include <immintrin.h>
 #include <pthread.h>
@@ -95,6 +99,39 @@ static float dot_int16(const block_q4 *w) {
     return hsum(acc);
 }
 
+// Q4_0 repacked into tiles of 16 rows: per block, 16 F16 scales (row i in 16-bit lane 2i for i < 8, 2(i-8)+1
+// otherwise, as in Q4Tiles), then 16 groups of 16 bytes (group j: byte j of each row). Same size as Q4_0.
+static uint8_t *T;
+static int XSUM[BLOCKS];
+
+static inline __m256i lo16(__m256i v) { return _mm256_srai_epi32(_mm256_slli_epi32(v, 16), 16); }
+
+static inline __m256 f16lanes(__m256i h) { // F16 bits in the low 16 bits of each int32 lane -> float
+    return _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08)));
+}
+
+static void tile_int16(const uint8_t *t, float *y) {
+    __m256 accE = _mm256_setzero_ps(), accO = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi16(0x0f);
+    for (int b = 0; b < BLOCKS; b++, t += 16 * 18) {
+        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        for (int j = 0; j < 16; j++) {
+            __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (t + 32 + 16 * j)));
+            lo = _mm256_add_epi16(lo, _mm256_mullo_epi16(_mm256_and_si256(w, low), _mm256_set1_epi16(XQ[b].qs[j])));
+            hi = _mm256_add_epi16(hi, _mm256_mullo_epi16(_mm256_srli_epi16(w, 4), _mm256_set1_epi16(XQ[b].qs[16 + j])));
+        }
+        __m256i off = _mm256_set1_epi32(-8 * XSUM[b]);
+        __m256i se = _mm256_add_epi32(_mm256_add_epi32(lo16(lo), lo16(hi)), off);
+        __m256i so = _mm256_add_epi32(_mm256_add_epi32(_mm256_srai_epi32(lo, 16), _mm256_srai_epi32(hi, 16)), off);
+        __m256i sc = _mm256_loadu_si256((const __m256i *) t);
+        __m256 dx = _mm256_set1_ps(XQ[b].d);
+        accE = _mm256_fmadd_ps(_mm256_cvtepi32_ps(se), _mm256_mul_ps(f16lanes(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff))), dx), accE);
+        accO = _mm256_fmadd_ps(_mm256_cvtepi32_ps(so), _mm256_mul_ps(f16lanes(_mm256_srli_epi32(sc, 16)), dx), accO);
+    }
+    _mm256_storeu_ps(y, accE);
+    _mm256_storeu_ps(y + 8, accO);
+}
+
 // Q8_0 rows (34-byte blocks) for the same comparison: the float scheme sign-extends bytes to int32 lanes.
 typedef struct { uint16_t d; int8_t qs[32]; } __attribute__((packed)) block_q8w;
 static block_q8w *W8;
@@ -142,6 +179,12 @@ static void *work(void *arg) {
             if (W8) {
                 const block_q8w *w = W8 + r * BLOCKS;
                 s += j->kernel == 0 ? row_read(w, sizeof(block_q8w) * BLOCKS) : j->kernel == 1 ? dot8_int8(w) : dot8_float(w);
+            } else if (j->kernel == 4) {
+                if (r % 16 == 0) { // one tile of 16 rows at a time
+                    float y[16];
+                    tile_int16(T + (size_t) r * BLOCKS * 18, y);
+                    s += y[0];
+                }
             } else {
                 const block_q4 *w = W + r * BLOCKS;
                 s += j->kernel == 0 ? row_read(w, sizeof(block_q4) * BLOCKS) : j->kernel == 1 ? dot_int8(w) : j->kernel == 2 ? dot_int16(w) : dot_float(w);
@@ -185,11 +228,36 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 32; k++) XQ[b].qs[k] = (int8_t) (X[b * 32 + k] * 127);
     }
     // small: the first 1024 rows (2.3 MB, cache resident) repeated
-    const char *names[] = {"read", "int8 (llama.cpp scheme)", "int16 (x as int8)", "float (Owl2J scheme)"};
+    if (!q8) { // the same weights repacked into tiles of 16 rows (the layout of Q4Tiles with 256-bit vectors)
+        T = calloc((size_t) (ROWS + 15) / 16 * 16 * BLOCKS, 18); // the last tile padded to 16 rows
+        if (!T) { fprintf(stderr, "out of memory (%zu bytes)\n", bytes); return 1; }
+        for (long r = 0; r < ROWS; r++) {
+            int i = r % 16, lane = i < 8 ? 2 * i : 2 * (i - 8) + 1;
+            for (int b = 0; b < BLOCKS; b++) {
+                uint8_t *dst = T + ((size_t) (r / 16) * BLOCKS + b) * 16 * 18;
+                memcpy(dst + 2 * lane, &W[r * BLOCKS + b].d, 2);
+                for (int j = 0; j < 16; j++) dst[32 + 16 * j + lane] = W[r * BLOCKS + b].qs[j];
+            }
+        }
+        for (int b = 0; b < BLOCKS; b++) { XSUM[b] = 0; for (int k = 0; k < 32; k++) XSUM[b] += XQ[b].qs[k]; }
+        // the tile kernel computes the same dot products as the int8 one (checked on the first 64 rows)
+        for (long r = 0; r < 64; r += 16) {
+            float y[16];
+            tile_int16(T + (size_t) r * BLOCKS * 18, y);
+            for (int i = 0; i < 16; i++) {
+                float ref = dot_int8(W + (r + i) * BLOCKS);
+                if (y[i] - ref > 1e-3f * (1 + (ref < 0 ? -ref : ref)) || ref - y[i] > 1e-3f * (1 + (ref < 0 ? -ref : ref))) {
+                    fprintf(stderr, "int16 tiles row %ld: %g, int8 %g\n", r + i, y[i], ref);
+                    return 1;
+                }
+            }
+        }
+    }
+    const char *names[] = {"read", "int8 (llama.cpp scheme)", "int16 (x as int8)", "float (Owl2J scheme)", "int16 tiles (Q4Tiles)"};
     const char *names8[] = {"read", "int8 (llama.cpp scheme)", "float (Owl2J scheme)"};
     printf("%s matrix %ld x %d = %.2f GB; GB/s of weight data consumed (token/s = GB/s / %.2f)\n", q8 ? "Q8_0" : "Q4_0", ROWS, COLS, bytes / 1e9, bytes / 1e9);
     printf("%-26s %12s %12s %14s %14s\n", "kernel", "1 thr DRAM", "2 thr DRAM", "1 thr cached", "2 thr cached");
-    for (int k = 0; k < (q8 ? 3 : 4); k++) {
+    for (int k = 0; k < (q8 ? 3 : 5); k++) {
         double best[4] = {0, 0, 0, 0};
         for (int rep = 0; rep < 3; rep++) {
             for (int t = 1; t <= 2; t++) {

@@ -12,7 +12,7 @@ import java.util.Properties;
  * one place and handed on explicitly. The table in docs/architecture.md (Settings) lists each with its default.
  * A value that does not parse is an {@link Owl2jException} naming the setting, never silently the default.
  *
- * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code alignX}) and the KV cache budget are
+ * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code q4Tiles}) and the KV cache budget are
  * process-wide: the kernels read them into constants the JIT folds, so they take {@link #fromSystem()} once when
  * their classes load. Everything else is passed to the engine, loader or server that uses it.
  *
@@ -26,13 +26,15 @@ import java.util.Properties;
  * @param blockK             K tile of that kernel ({@code owl2j.blockK})
  * @param touch              that kernel reads each chunk front to back first ({@code owl2j.noTouch} turns it off)
  * @param alignX             X rows copied onto 64-byte boundaries for 512-bit kernels ({@code owl2j.noAlignX} turns it off)
+ * @param q4Tiles            Q4_0 matrices repacked into row tiles with the integer kernels ({@code owl2j.noQ4Tiles}
+ *                           keeps them row-major with the float kernels)
  * @param tensorCores        CUDA prefill may use tensor cores with F16-rounded activations ({@code owl2j.tensorCores})
  * @param home               where models are generated and pulled ({@code owl2j.cacheHome}, else {@code $OWL2J_HOME},
  *                           else {@code ~/.cache/owl2j})
  * @param prefillBudget      prompt positions the server prefills per scheduler step ({@code owl2j.prefillBudget})
  */
 public record Settings(int threads, long kvCacheBytes, int prefillChunk, int streamingAttention, int panelCols,
-                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean tensorCores, Path home,
+                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, boolean tensorCores, Path home,
                        int prefillBudget) {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
@@ -70,6 +72,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 intSetting(props, "owl2j.blockK", 512, 1),
                 !flag(props, "owl2j.noTouch", false),
                 !flag(props, "owl2j.noAlignX", false),
+                !flag(props, "owl2j.noQ4Tiles", false),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),
                 intSetting(props, "owl2j.prefillBudget", 512, 1));
@@ -79,7 +82,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
     public Settings withThreads(int n) {
         if (n < 1) throw new Owl2jException("--threads must be at least 1, got " + n);
         return new Settings(n, kvCacheBytes, prefillChunk, streamingAttention, panelCols, matmulBlocked, blockK, touch, alignX,
-                tensorCores, home, prefillBudget);
+                q4Tiles, tensorCores, home, prefillBudget);
     }
 
     private static Path home(Map<String, String> props, Map<String, String> env) {

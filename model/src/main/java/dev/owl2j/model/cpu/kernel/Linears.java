@@ -22,12 +22,19 @@ public final class Linears {
 
     /** The fast kernel for w in its stored dtype (F32, F16, BF16, Q8_0 or Q4_0). */
     public static Linear of(Tensor w) {
+        return of(w, Q4Tiles.ENABLED);
+    }
+
+    private static Linear of(Tensor w, boolean q4Tiles) {
         if (w.rank() != 2) {
             throw new Owl2jException("weight " + w.name() + " is not a matrix: " + w.shapeString());
         }
         if (w.dtype().isQuantized() && w.dim(1) % w.dtype().blockSize != 0) {
             throw new Owl2jException("weight " + w.name() + " is " + w.dtype() + " but its " + w.dim(1)
                     + " columns are not a whole number of " + w.dtype().blockSize + "-element blocks");
+        }
+        if (q4Tiles && Q4Tiles.takes(w)) {
+            return Q4Tiles.repack(w);
         }
         if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
             return ColumnPanels.split(w, ColumnPanels.MAX_COLS, Linears::kernel);
@@ -50,11 +57,11 @@ public final class Linears {
     }
 
     /**
-     * Whether {@link #of} keeps a copy of w's weights of its own (long rows split into column panels) rather than
-     * w's memory itself; the copy's source pages are released when w is mapped from a file.
+     * Whether {@link #of} keeps a copy of w's weights of its own (Q4_0 repacked into row tiles, long rows split into
+     * column panels) rather than w's memory itself; the copy's source pages are released when w is mapped from a file.
      */
     public static boolean copies(Tensor w) {
-        return ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
+        return Q4Tiles.wanted(w) || ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
     }
 
     /** w quantized at load to q (Q8_0 or Q4_0) into off-heap memory; columns must be a multiple of 32. */
@@ -63,7 +70,12 @@ public final class Linears {
             return of(w);
         }
         Linear linear;
-        if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
+        if (q == DType.Q4_0 && Q4Tiles.ENABLED) {
+            // the row-major quantized matrix only lives until it is repacked
+            try (Arena scratch = Arena.ofShared()) {
+                linear = Q4Tiles.repack(Quantizer.quantize(w, q, scratch));
+            }
+        } else if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
             // the whole quantized matrix only lives until its panels are copied: freed at once, not by a later GC
             try (Arena scratch = Arena.ofShared()) {
                 linear = ColumnPanels.split(Quantizer.quantize(w, q, scratch), ColumnPanels.MAX_COLS, Linears::kernel);
@@ -85,12 +97,27 @@ public final class Linears {
      * is not a multiple of 32) keeps its stored dtype.
      */
     public static Function<Tensor, Linear> factory(DType quant) {
+        return factory(quant, Q4Tiles.ENABLED);
+    }
+
+    /**
+     * {@link #factory(DType)} with Q4_0 matrices either repacked into row tiles with the integer kernels (x quantized
+     * to Q8_0 for decode, {@link Q4Tiles}) or kept row-major with the float kernels; the accuracy test compares both.
+     */
+    public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles) {
         if (quant != null && quant != DType.Q8_0 && quant != DType.Q4_0) {
             throw new Owl2jException("unsupported quantization " + quant + " (use Q8_0 or Q4_0)");
         }
         return w -> {
             if (quant != null && isDecoderProjection(w.name()) && w.dtype().isFloat() && w.rank() == 2
                     && w.dim(1) % 32 == 0) {
+                if (quant == DType.Q4_0 && !q4Tiles) {
+                    Linear rowMajor = of(Quantizer.quantize(w, quant), false);
+                    if (w.data().isMapped()) {
+                        w.data().unload();
+                    }
+                    return rowMajor;
+                }
                 return quantized(w, quant);
             }
             return of(w);

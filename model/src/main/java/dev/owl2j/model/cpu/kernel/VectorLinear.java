@@ -216,11 +216,11 @@ abstract class VectorLinear implements Linear {
     }
 
     /** Output rows per outer-product block: two vectors. */
-    private static final int OB = 2 * L;
+    static final int OB = 2 * L;
     /** K tile of the outer-product kernel: OB × OK floats = 32 KiB with AVX-512, within L1. */
     static final int OK = 256;
     /** X rows per outer-product micro-kernel call. */
-    private static final int ONR = 6;
+    static final int ONR = 6;
 
     /**
      * Outer-product form: the widened tile is stored transposed ([k][OB rows]), so one k step loads two vectors
@@ -250,14 +250,12 @@ abstract class VectorLinear implements Linear {
         int r0;
         int kc;
         private int nr;
-        private boolean first;
 
         /** Starts the K tile at k0 of block b; returns how many weight rows to {@link #widen} into row and {@link #put}. */
         int start(int b, int k0) {
             r0 = b * OB;
             nr = Math.min(OB, rows - r0);
             kc = Math.min(OK, cols - k0);
-            first = k0 == 0;
             if (nr < OB) {
                 java.util.Arrays.fill(tile, 0f);
             }
@@ -273,24 +271,35 @@ abstract class VectorLinear implements Linear {
 
         /** y (+)= X[:, k0 .. k0 + kc) · tileᵀ for every row of X. */
         void multiply(float[] x, int n, float[] y, int k0) {
-            int i0 = 0;
-            for (; i0 + ONR <= n; i0 += ONR) {
-                if (nr == OB) {
-                    // a whole block: the accumulators start from and end in y itself
-                    outer6(tile, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0, rows, !first);
-                } else {
-                    outer6(tile, kc, x, i0 * cols + k0, cols, acc, 0, OB, false);
-                    store(acc, ONR, y, i0, r0, nr, first);
-                }
-            }
-            for (; i0 < n; i0++) {
-                outer1(tile, kc, x, i0 * cols + k0, acc);
-                store(acc, 1, y, i0, r0, nr, first);
-            }
+            multiplyTile(tile, kc, x, n, cols, y, rows, r0, nr, k0, acc);
         }
     }
 
-    private void store(float[] acc, int m, float[] y, int i0, int r0, int nr, boolean first) {
+    /**
+     * y[i, r0 .. r0 + nr) (+)= X[i, k0 .. k0 + kc) · tileᵀ for every row i of X (x is [n, cols], y is [n, rows]),
+     * tile being [kc][OB] (rows past nr zero); y is overwritten for k0 = 0 and accumulated into otherwise. acc is
+     * scratch of ONR·OB floats.
+     */
+    static void multiplyTile(float[] tile, int kc, float[] x, int n, int cols, float[] y, int rows, int r0, int nr,
+                             int k0, float[] acc) {
+        boolean first = k0 == 0;
+        int i0 = 0;
+        for (; i0 + ONR <= n; i0 += ONR) {
+            if (nr == OB) {
+                // a whole block: the accumulators start from and end in y itself
+                outer6(tile, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0, rows, !first);
+            } else {
+                outer6(tile, kc, x, i0 * cols + k0, cols, acc, 0, OB, false);
+                store(acc, ONR, y, rows, i0, r0, nr, first);
+            }
+        }
+        for (; i0 < n; i0++) {
+            outer1(tile, kc, x, i0 * cols + k0, acc);
+            store(acc, 1, y, rows, i0, r0, nr, first);
+        }
+    }
+
+    private static void store(float[] acc, int m, float[] y, int rows, int i0, int r0, int nr, boolean first) {
         for (int i = 0; i < m; i++) {
             int yo = (i0 + i) * rows + r0;
             int ao = i * OB;

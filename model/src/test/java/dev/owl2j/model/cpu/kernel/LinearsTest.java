@@ -37,7 +37,8 @@ class LinearsTest {
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
         Tensor plain = dtype.isQuantized() ? f32(w.name(), rows, cols, Quantizer.dequantize(w)) : w;
         Linear ref = new ReferenceLinear(plain);
-        Linear fast = Linears.of(w);
+        // the row-major kernels; Linears.of repacks Q4_0 into row tiles with integer kernels (Q4TilesTest)
+        Linear fast = dtype == DType.Q4_0 ? Linears.kernel(w) : Linears.of(w);
         assertEquals(rows, fast.rows());
         assertEquals(cols, fast.cols());
         float[] wf = Quantizer.dequantize(w);
@@ -71,7 +72,7 @@ class LinearsTest {
         Random rnd = new Random(rows * 17L + cols);
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
         Linear ref = new ReferenceLinear(dtype.isQuantized() ? f32(w.name(), rows, cols, Quantizer.dequantize(w)) : w);
-        VectorLinear fast = (VectorLinear) Linears.of(w);
+        VectorLinear fast = (VectorLinear) Linears.kernel(w);
         assertTrue(fast.hasBlockedKernels(), dtype + " has no blocked kernels");
         float[] wf = Quantizer.dequantize(w);
         for (int n = 2; n <= 24; n++) {
@@ -93,7 +94,8 @@ class LinearsTest {
         Tensor q = randomMatrix(DType.F16, 8, 64, rnd);
         var f = Linears.factory(DType.Q4_0);
         long quantBytes = f.apply(rename(q, "model.layers.3.self_attn.k_proj.multiway.1.weight")).byteSize();
-        assertEquals(8 * 2 * 18, quantBytes);
+        // Q4_0 is repacked into tiles of Q4Tiles.R rows, the last one padded
+        assertEquals((Q4Tiles.ENABLED ? Q4Tiles.R : 8) * 2 * 18, quantBytes);
         assertEquals(8 * 64 * 2, f.apply(rename(q, "lm_head.weight")).byteSize());
         assertEquals(8 * 64 * 2, f.apply(rename(q, "vision_model.encoder.layers.0.mlp.fc1.weight")).byteSize());
         assertTrue(Linears.isDecoderProjection("model.layers.0.mlp.down_proj.weight"));

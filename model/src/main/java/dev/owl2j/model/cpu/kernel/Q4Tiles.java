@@ -1,0 +1,355 @@
+package dev.owl2j.model.cpu.kernel;
+
+import dev.owl2j.model.cpu.Linear;
+import dev.owl2j.model.cpu.Parallel;
+import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.owl2j.model.cpu.kernel.VectorLinear.F;
+import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
+
+/**
+ * Q4_0 weights repacked at load into tiles of {@link #R} = 2L rows (32 with 512-bit vectors, 16 with 256-bit), so
+ * that one vector holds the same column of every row of a tile, and multiplied with integer arithmetic.
+ *
+ * <p><b>Why integers.</b> Widening each 4-bit weight to a float (the row-major kernel, {@link QuantLinears.Q4}) costs
+ * about nine vector operations per 32 weights, and with two cores that, not the memory, bounds Q4_0 decode. Here x is
+ * quantized once per call exactly as llama.cpp quantizes activations for its Q4_0 dot product (Q8_0 blocks of 32:
+ * d = amax/127, x_q = round(x/d), d kept as F16; {@link QuantizedX}), and a tile's block is
+ * Σ_c (q_c − 8)·x_q,c in 16-bit lanes: the weight bytes of one column of all R rows are one zero-extended load, the
+ * low and high nibbles an {@code and} and a shift, then one 16-bit multiply by the broadcast x_q and one add each.
+ * The Vector API has no int8 dot-product instruction (VNNI), but 16-bit multiplies are plain SIMD; the sums cannot
+ * overflow: each 16-bit lane adds 16 products of at most 15·127, 30480 &lt; 2¹⁵. Per block the two lane sums are
+ * widened to 32 bits, −8·Σx_q is added, and the result, an exact integer, is converted once and scaled by
+ * d_w·d_x. So the numbers are llama.cpp's Q4_0 × Q8_0 dot (up to the order of float additions), with x's
+ * quantization error, reported in docs/performance.md (Accuracy of the quantized modes). The same scheme in C
+ * does two to three times the float row kernel's work per core, and decode in Java ran 1.4-2.2× faster than the
+ * row-major kernel (docs/performance-log.md, Q4_0 in row tiles).
+ *
+ * <p><b>Layout.</b> Tile t holds rows tR .. tR + R − 1 (the last tile padded with zero rows), block after block; a
+ * block is R F16 scales then 16 groups of R bytes, group j holding byte j of each row's Q4_0 block (low nibble:
+ * column j, high nibble: column j + 16). Within a tile, row i sits in 16-bit lane {@code 2i} for i &lt; L and
+ * {@code 2(i − L) + 1} otherwise: read as 32-bit lanes, the low halves are then rows 0 .. L − 1 and the high
+ * halves rows L .. 2L − 1 in order, so a shift and a mask split a 16-bit vector into two int vectors in row order
+ * (the Vector API's part-selecting widening from 16 to 32 bits was not compiled to vector code by JDK 25: boxed
+ * vectors, 50× slower). The same holds for the scales. The repacked copy replaces the source (a mapped file's pages
+ * are released), so memory stays at 18 bytes per 32 weights.
+ *
+ * <p>Batched decode (2 to {@link VectorLinear#BLOCKED_MAX} rows) runs the integer kernel for four X rows per pass
+ * over a tile, so each weight vector is unpacked once for four rows. Longer inputs (prefill) widen a K tile of all
+ * R rows to floats straight into the transposed layout of the outer-product kernel ({@link VectorLinear}) and keep
+ * x in float: no activation quantization there.
+ */
+final class Q4Tiles implements Linear {
+    /** Rows per tile: as many as a vector has 16-bit lanes. */
+    static final int R = 2 * L;
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+    private static final VectorSpecies<Byte> BR = VectorSpecies.of(byte.class, VectorShape.forBitSize(R * 8));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Bytes of one block of one tile: R scales and R·16 quantized bytes. */
+    private static final int BLOCK = 18 * R;
+    /** Off with {@code -Downl2j.noQ4Tiles=true}: Q4_0 stays row-major with the float kernels (for comparisons). */
+    static final boolean ENABLED = dev.owl2j.model.Settings.fromSystem().q4Tiles();
+    /** 2¹¹²: F16 → F32 by exponent rebias, as in {@link FloatLinears}. */
+    private static final float REBIAS = 0x1p112f;
+
+    private final int rows;
+    private final int cols;
+    private final int blocks;
+    private final int tiles;
+    private final MemorySegment data;
+
+    private Q4Tiles(int rows, int cols, MemorySegment data) {
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = cols / 32;
+        this.tiles = (rows + R - 1) / R;
+        this.data = data;
+    }
+
+    /** Whether w is a Q4_0 matrix this layout takes (any row count; columns are whole blocks by Q4_0's shape). */
+    static boolean wanted(Tensor w) {
+        return ENABLED && takes(w);
+    }
+
+    /** Whether the layout can hold w, switched on or not. */
+    static boolean takes(Tensor w) {
+        return w.dtype() == DType.Q4_0 && w.rank() == 2 && w.dim(1) % 32 == 0 && w.dim(1) > 0;
+    }
+
+    /** w (Q4_0, row-major blocks) repacked into tiles; w's pages are released afterwards when w is a mapped file. */
+    static Q4Tiles repack(Tensor w) {
+        int rows = Math.toIntExact(w.dim(0));
+        int cols = Math.toIntExact(w.dim(1));
+        int blocks = cols / 32;
+        int tiles = (rows + R - 1) / R;
+        MemorySegment src = w.data();
+        MemorySegment dst = Arena.ofAuto().allocate((long) tiles * blocks * BLOCK, 64);
+        long rowBytes = (long) blocks * 18;
+        Parallel.forRange(tiles, 1, (t0, t1) -> {
+            byte[] row = new byte[(int) rowBytes];
+            byte[] tile = new byte[blocks * BLOCK];
+            for (int t = t0; t < t1; t++) {
+                java.util.Arrays.fill(tile, (byte) 0);
+                for (int i = 0; i < R && t * R + i < rows; i++) {
+                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (t * R + i) * rowBytes, row, 0, row.length);
+                    int lane = lane(i);
+                    for (int b = 0; b < blocks; b++) {
+                        int s = b * 18;
+                        int o = b * BLOCK;
+                        tile[o + 2 * lane] = row[s];
+                        tile[o + 2 * lane + 1] = row[s + 1];
+                        for (int j = 0; j < 16; j++) {
+                            tile[o + 2 * R + j * R + lane] = row[s + 2 + j];
+                        }
+                    }
+                }
+                MemorySegment.copy(tile, 0, dst, ValueLayout.JAVA_BYTE, (long) t * tile.length, tile.length);
+            }
+        });
+        if (src.isMapped()) {
+            src.unload();
+        }
+        return new Q4Tiles(rows, cols, dst);
+    }
+
+    /** The 16-bit lane of a tile's row i (see the class comment). */
+    static int lane(int i) {
+        return i < L ? 2 * i : 2 * (i - L) + 1;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
+    }
+
+    @Override
+    public void matvec(float[] x, int xOff, float[] y, int yOff) {
+        QuantizedX q = QuantizedX.of(x, xOff, 1, cols);
+        Parallel.forRange(tiles, minTiles(1), (t0, t1) -> {
+            float[] part = new float[R];
+            for (int t = t0; t < t1; t++) {
+                boolean whole = (t + 1) * R <= rows;
+                dotTile(t, q, 0, whole ? y : part, whole ? yOff + t * R : 0);
+                if (!whole) {
+                    System.arraycopy(part, 0, y, yOff + t * R, rows - t * R);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void matmul(float[] x, int n, float[] y) {
+        if (n == 1) {
+            matvec(x, 0, y, 0);
+        } else if (n <= VectorLinear.BLOCKED_MAX) {
+            matmulInt(x, n, y);
+        } else {
+            matmulOuter(x, n, y);
+        }
+    }
+
+    /** ~32k multiply-adds per chunk at least, so small matrices stay on the calling thread. */
+    private int minTiles(int n) {
+        return Math.max(1, (1 << 15) / Math.max(1, R * cols * n));
+    }
+
+    /*
+     * The kernels below spell out every vector step in their own body, with no helper method taking or returning a
+     * vector: C2 stops inlining into a method once its node count passes a cutoff, which these vector-heavy loops
+     * reach, and a vector handed to a method that was not inlined is boxed on the heap (the first batched kernel,
+     * written with a helper per row, ran 5-10x slower than the row-major one for that reason). The Vector API's own
+     * methods are force-inlined and not subject to the cutoff.
+     *
+     * F16 scales: a tile block's R scales are read as L 32-bit lanes, rows 0 .. L-1 in the low halves and
+     * L .. 2L-1 in the high halves (see the class comment). Sign bit and exponent-and-mantissa are moved into F32
+     * position with shifts and masks, giving the F16 value times 2^-112 (subnormals included), undone by REBIAS.
+     */
+
+    /**
+     * y[yOff .. yOff + R) = tile t · X row {@code xr} of q: one block at a time, the two 16-bit lane sums (columns
+     * 0-15 and 16-31 of the block) widened into even and odd 32-bit halves, i.e. rows 0 .. L − 1 and L .. 2L − 1.
+     */
+    private void dotTile(int t, QuantizedX q, int xr, float[] y, int yOff) {
+        short[] xq = q.values();
+        int[] sums = q.sums();
+        float[] scales = q.scales();
+        int xo = xr * cols;
+        int bo = xr * blocks;
+        long base = (long) t * blocks * BLOCK;
+        FloatVector accE = FloatVector.zero(F), accO = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++, base += BLOCK) {
+            ShortVector lo = ShortVector.zero(S), hi = ShortVector.zero(S);
+            long g = base + 2 * R;
+            int c = xo + b * 32;
+            for (int j = 0; j < 16; j++, g += R) {
+                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(BR, data, g, FloatLinears.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                lo = lo.add(w.and((short) 0x0f).mul(xq[c + j]));
+                hi = hi.add(w.lanewise(VectorOperators.LSHR, 4).mul(xq[c + 16 + j]));
+            }
+            int off = -8 * sums[bo + b];
+            float d = scales[bo + b] * REBIAS;
+            IntVector li = lo.reinterpretAsInts(), hiI = hi.reinterpretAsInts();
+            IntVector sumE = li.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(hiI.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(off);
+            IntVector sumO = li.lanewise(VectorOperators.ASHR, 16).add(hiI.lanewise(VectorOperators.ASHR, 16)).add(off);
+            IntVector sc = ShortVector.fromMemorySegment(S, data, base, FloatLinears.LE).reinterpretAsInts();
+            FloatVector dE = sc.lanewise(VectorOperators.LSHL, 16).and(SIGN)
+                    .or(sc.lanewise(VectorOperators.LSHL, 13).and(MAGNITUDE)).reinterpretAsFloats();
+            FloatVector dO = sc.and(SIGN).or(sc.lanewise(VectorOperators.LSHR, 3).and(MAGNITUDE)).reinterpretAsFloats();
+            accE = ((FloatVector) sumE.convert(VectorOperators.I2F, 0)).fma(dE.mul(d), accE);
+            accO = ((FloatVector) sumO.convert(VectorOperators.I2F, 0)).fma(dO.mul(d), accO);
+        }
+        accE.intoArray(y, yOff);
+        accO.intoArray(y, yOff + L);
+    }
+
+    /** F32 sign bit, and where an F16's exponent and mantissa land after a shift by 13. */
+    private static final int SIGN = 0x80000000, MAGNITUDE = 0x0fffe000;
+
+    /** Batched decode: X rows quantized, four at a time through {@link #dotTile4}. */
+    private void matmulInt(float[] x, int n, float[] y) {
+        QuantizedX q = QuantizedX.of(x, 0, n, cols);
+        Parallel.forRange(tiles, minTiles(n), (t0, t1) -> {
+            float[] out = new float[4 * R];
+            int[] sums = new int[8 * L];
+            int[] xs = new int[4];
+            for (int t = t0; t < t1; t++) {
+                int valid = Math.min(R, rows - t * R);
+                for (int g = 0; g < n; g += 4) {
+                    // a last group of fewer than four rows repeats row n − 1; those sums are dropped
+                    for (int i = 0; i < 4; i++) xs[i] = Math.min(g + i, n - 1);
+                    dotTile4(t, q, xs, sums, out);
+                    for (int i = 0; i < 4 && g + i < n; i++) {
+                        System.arraycopy(out, i * R, y, (g + i) * rows + t * R, valid);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link #dotTile} for the four X rows xs into out[i·R ..]: each weight vector is unpacked once for all four.
+     * Per block the eight 16-bit sums go through the int scratch {@code acc} (two vectors per X row) so that the
+     * scaling runs as a loop over the rows rather than four copies of it.
+     */
+    private void dotTile4(int t, QuantizedX q, int[] xs, int[] acc, float[] out) {
+        short[] xq = q.values();
+        int[] sums = q.sums();
+        float[] scales = q.scales();
+        long base = (long) t * blocks * BLOCK;
+        java.util.Arrays.fill(out, 0f);
+        int x0 = xs[0] * cols, x1 = xs[1] * cols, x2 = xs[2] * cols, x3 = xs[3] * cols;
+        for (int b = 0; b < blocks; b++, base += BLOCK) {
+            ShortVector l0 = ShortVector.zero(S), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+            long g = base + 2 * R;
+            int c0 = x0 + b * 32, c1 = x1 + b * 32, c2 = x2 + b * 32, c3 = x3 + b * 32;
+            for (int j = 0; j < 16; j++, g += R) {
+                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(BR, data, g, FloatLinears.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector wl = w.and((short) 0x0f);
+                ShortVector wh = w.lanewise(VectorOperators.LSHR, 4);
+                l0 = l0.add(wl.mul(xq[c0 + j]));
+                h0 = h0.add(wh.mul(xq[c0 + 16 + j]));
+                l1 = l1.add(wl.mul(xq[c1 + j]));
+                h1 = h1.add(wh.mul(xq[c1 + 16 + j]));
+                l2 = l2.add(wl.mul(xq[c2 + j]));
+                h2 = h2.add(wh.mul(xq[c2 + 16 + j]));
+                l3 = l3.add(wl.mul(xq[c3 + j]));
+                h3 = h3.add(wh.mul(xq[c3 + 16 + j]));
+            }
+            l0.reinterpretAsInts().intoArray(acc, 0);
+            h0.reinterpretAsInts().intoArray(acc, L);
+            l1.reinterpretAsInts().intoArray(acc, 2 * L);
+            h1.reinterpretAsInts().intoArray(acc, 3 * L);
+            l2.reinterpretAsInts().intoArray(acc, 4 * L);
+            h2.reinterpretAsInts().intoArray(acc, 5 * L);
+            l3.reinterpretAsInts().intoArray(acc, 6 * L);
+            h3.reinterpretAsInts().intoArray(acc, 7 * L);
+            IntVector sc = ShortVector.fromMemorySegment(S, data, base, FloatLinears.LE).reinterpretAsInts();
+            FloatVector dE = sc.lanewise(VectorOperators.LSHL, 16).and(SIGN)
+                    .or(sc.lanewise(VectorOperators.LSHL, 13).and(MAGNITUDE)).reinterpretAsFloats().mul(REBIAS);
+            FloatVector dO = sc.and(SIGN).or(sc.lanewise(VectorOperators.LSHR, 3).and(MAGNITUDE)).reinterpretAsFloats()
+                    .mul(REBIAS);
+            for (int i = 0; i < 4; i++) {
+                int xb = xs[i] * blocks + b;
+                int o = i * R;
+                IntVector li = IntVector.fromArray(I, acc, 2 * i * L), hiI = IntVector.fromArray(I, acc, (2 * i + 1) * L);
+                IntVector sumE = li.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(hiI.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(-8 * sums[xb]);
+                IntVector sumO = li.lanewise(VectorOperators.ASHR, 16).add(hiI.lanewise(VectorOperators.ASHR, 16))
+                        .add(-8 * sums[xb]);
+                float d = scales[xb];
+                ((FloatVector) sumE.convert(VectorOperators.I2F, 0)).fma(dE.mul(d), FloatVector.fromArray(F, out, o))
+                        .intoArray(out, o);
+                ((FloatVector) sumO.convert(VectorOperators.I2F, 0)).fma(dO.mul(d), FloatVector.fromArray(F, out, o + L))
+                        .intoArray(out, o + L);
+            }
+        }
+    }
+
+    /**
+     * Prefill: for each tile and K tile of {@link VectorLinear#OK} columns, the weights of all R rows widened to
+     * floats straight into [k][R] (row order), then every X row multiplied by it in outer-product form.
+     */
+    private void matmulOuter(float[] x, int n, float[] y) {
+        int minTiles = Math.max(1, (1 << 16) / Math.max(1, R * cols * n));
+        Parallel.forRange(tiles, minTiles, (t0, t1) -> {
+            float[] tile = new float[VectorLinear.OK * R];
+            float[] acc = new float[VectorLinear.ONR * R];
+            for (int t = t0; t < t1; t++) {
+                int nr = Math.min(R, rows - t * R);
+                for (int k0 = 0; k0 < cols; k0 += VectorLinear.OK) {
+                    int kc = Math.min(VectorLinear.OK, cols - k0);
+                    widenTile(t, k0, kc, tile);
+                    VectorLinear.multiplyTile(tile, kc, x, n, cols, y, rows, t * R, nr, k0, acc);
+                }
+            }
+        });
+    }
+
+    /** tile[k·R + i] = W[tR + i, k0 + k] for k in [0, kc) (kc a multiple of 32). */
+    private void widenTile(int t, int k0, int kc, float[] tile) {
+        long base = ((long) t * blocks + k0 / 32) * BLOCK;
+        for (int e = 0; e < kc; e += 32, base += BLOCK) {
+            IntVector sc = ShortVector.fromMemorySegment(S, data, base, FloatLinears.LE).reinterpretAsInts();
+            FloatVector dE = sc.lanewise(VectorOperators.LSHL, 16).and(SIGN)
+                    .or(sc.lanewise(VectorOperators.LSHL, 13).and(MAGNITUDE)).reinterpretAsFloats().mul(REBIAS);
+            FloatVector dO = sc.and(SIGN).or(sc.lanewise(VectorOperators.LSHR, 3).and(MAGNITUDE)).reinterpretAsFloats()
+                    .mul(REBIAS);
+            long g = base + 2 * R;
+            for (int j = 0; j < 16; j++, g += R) {
+                IntVector v = ((ShortVector) ByteVector.fromMemorySegment(BR, data, g, FloatLinears.LE)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)).reinterpretAsInts();
+                IntVector be = v.and(0xff), bo = v.lanewise(VectorOperators.LSHR, 16);
+                int lo = (e + j) * R, hi = (e + 16 + j) * R;
+                ((FloatVector) be.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(dE).intoArray(tile, lo);
+                ((FloatVector) bo.and(0x0f).sub(8).convert(VectorOperators.I2F, 0)).mul(dO).intoArray(tile, lo + L);
+                ((FloatVector) be.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dE).intoArray(tile, hi);
+                ((FloatVector) bo.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(dO).intoArray(tile, hi + L);
+            }
+        }
+    }
+}
