@@ -48,8 +48,8 @@ public final class Linears {
             case F32 -> new FloatLinears.F32(w);
             case F16 -> new FloatLinears.Half(w, false);
             case BF16 -> new FloatLinears.Half(w, true);
-            case Q8_0 -> new QuantLinears.Q8(w);
-            case Q4_0 -> new QuantLinears.Q4(w);
+            case Q8_0 -> new Q8Linear(w);
+            case Q4_0 -> new Q4Linear(w);
             // other float types (F64) are rare in checkpoints: correct, slow fallback
             case F64 -> new ReferenceLinear(w);
             default -> throw new Owl2jException("weight " + w.name() + " has dtype " + w.dtype() + ", which no kernel handles");

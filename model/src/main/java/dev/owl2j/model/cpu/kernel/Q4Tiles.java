@@ -23,7 +23,7 @@ import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
  * Q4_0 weights repacked at load into tiles of {@link #R} = 2L rows (32 with 512-bit vectors, 16 with 256-bit), so
  * that one vector holds the same column of every row of a tile, and multiplied with integer arithmetic.
  *
- * <p><b>Why integers.</b> Widening each 4-bit weight to a float (the row-major kernel, {@link QuantLinears.Q4}) costs
+ * <p><b>Why integers.</b> Widening each 4-bit weight to a float (the row-major kernel, {@link Q4Linear}) costs
  * about nine vector operations per 32 weights, and with two cores that, not the memory, bounds Q4_0 decode. Here x is
  * quantized once per call exactly as llama.cpp quantizes activations for its Q4_0 dot product (Q8_0 blocks of 32:
  * d = amax/127, x_q = round(x/d), d kept as F16; {@link QuantizedX}), and a tile's block is
