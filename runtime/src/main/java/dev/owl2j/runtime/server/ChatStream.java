@@ -16,7 +16,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * One streamed chat completion: OpenAI's chunk sequence (a role chunk per choice, a chunk per token with its text
- * and, when asked for, its log-probability, a finish chunk per choice, optionally a usage chunk, then [DONE]).
+ * and, when asked for, its log-probability, a finish chunk per choice, optionally a usage chunk with no choices, then
+ * [DONE]).
  * A client that disconnects cancels every choice; its batch slots are freed at the next step.
  */
 final class ChatStream {
@@ -114,6 +115,8 @@ final class ChatStream {
         choice.put("index", index);
         choice.putNull("logprobs");
         choice.putNull("finish_reason");
+        // OpenAI: with include_usage, every chunk carries "usage": null but the last, which carries the counts
+        if (includeUsage) c.putNull("usage");
         return c;
     }
 }

@@ -288,7 +288,7 @@ final class CompletionsEndpoint {
                     for (int i = 0; i < n; i++) {
                         Logprobs lp = parsed.logprobs() < 0 ? null : new Logprobs();
                         if (lp != null) lp.add(ready.get(p).prompt().ids(), echo.get(p), 0);
-                        Responses.send(out, chunk(id, p * n + i, ready.get(p).prompt().text(), lp == null ? null : lp.json, null));
+                        Responses.send(out, chunk(id, p * n + i, ready.get(p).prompt().text(), lp == null ? null : lp.json, null, parsed.includeUsage()));
                         offsets[p * n + i] = ready.get(p).prompt().text().length();
                     }
                 }
@@ -303,7 +303,7 @@ final class CompletionsEndpoint {
                     lp = l.json;
                 }
                 offsets[ev.choice()] += ev.text().length();
-                Responses.send(out, chunk(id, ev.choice(), ev.text(), lp, null));
+                Responses.send(out, chunk(id, ev.choice(), ev.text(), lp, null, parsed.includeUsage()));
             }
             List<Scheduler.Completion> done = new ArrayList<>();
             try {
@@ -314,7 +314,7 @@ final class CompletionsEndpoint {
             }
             int completionTokens = 0, promptTokens = 0;
             for (int k = 0; k < done.size(); k++) {
-                Responses.send(out, chunk(id, k, "", null, Responses.finishReason(done.get(k).finishReason())));
+                Responses.send(out, chunk(id, k, "", null, Responses.finishReason(done.get(k).finishReason()), parsed.includeUsage()));
                 completionTokens += done.get(k).tokens().length;
             }
             for (Ready r : ready) promptTokens += r.prompt().ids().length;
@@ -334,7 +334,8 @@ final class CompletionsEndpoint {
         }
     }
 
-    private ObjectNode chunk(String id, int index, String text, ObjectNode logprobs, String finish) {
+    /** {@code usageNull}: with include_usage, OpenAI sends "usage": null in every chunk but the last. */
+    private ObjectNode chunk(String id, int index, String text, ObjectNode logprobs, String finish, boolean usageNull) {
         ObjectNode c = Responses.JSON.createObjectNode();
         c.put("id", id).put("object", "text_completion").put("created", Responses.now()).put("model", parts.modelId());
         ObjectNode choice = c.putArray("choices").addObject();
@@ -343,6 +344,7 @@ final class CompletionsEndpoint {
         else choice.set("logprobs", logprobs);
         if (finish == null) choice.putNull("finish_reason");
         else choice.put("finish_reason", finish);
+        if (usageNull) c.putNull("usage");
         return c;
     }
 }

@@ -117,6 +117,40 @@ class ChoicesAndPenaltiesTest {
         }
     }
 
+    /** The data lines of a server-sent-events answer, as JSON, without the final [DONE]. */
+    static List<com.fasterxml.jackson.databind.JsonNode> events(String body) throws Exception {
+        List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
+        List<String> lines = body.lines().filter(l -> l.startsWith("data: ")).toList();
+        assertEquals("data: [DONE]", lines.getLast());
+        for (String l : lines.subList(0, lines.size() - 1)) out.add(Wire.JSON.readTree(l.substring(6)));
+        return out;
+    }
+
+    @Test
+    void streamedUsageIsNullUntilTheLastChunkWhichCountsEveryChoice() throws Exception {
+        var r = Wire.post(server.port(), "/v1/chat/completions", "{\"model\":\"tiny-owl2-f16\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"What is the capital of France?\"}],\"n\":2,\"max_tokens\":3,\"temperature\":0.9,\"seed\":2,"
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        assertEquals(200, r.statusCode(), r.body());
+        List<com.fasterxml.jackson.databind.JsonNode> chunks = events(r.body());
+        int tokens = 0;
+        for (var c : chunks.subList(0, chunks.size() - 1)) {
+            assertTrue(c.has("usage") && c.get("usage").isNull(), "usage: null in " + c);
+            assertEquals(1, c.get("choices").size());
+            tokens += ids(c.get("choices").get(0).path("delta").path("content").asText("")).length;
+        }
+        var last = chunks.getLast();
+        assertEquals(0, last.get("choices").size(), "the usage chunk has no choices");
+        assertEquals(6, tokens, "two choices of three tokens");
+        assertEquals(tokens, last.get("usage").get("completion_tokens").asInt());
+        assertEquals(TinyFixture.ids("prompt1").length, last.get("usage").get("prompt_tokens").asInt(), "the prompt counts once");
+        assertEquals(tokens + TinyFixture.ids("prompt1").length, last.get("usage").get("total_tokens").asInt());
+        // without include_usage there is no usage field at all
+        var plain = Wire.post(server.port(), "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"What is the capital of France?\"}],\"max_tokens\":2,\"stream\":true}");
+        for (var c : events(plain.body())) assertTrue(!c.has("usage"), c.toString());
+    }
+
     /** Greedy decoding with the penalties applied from their definitions to the engine's raw logits. */
     static int[] referencePenalized(int[] prompt, int steps, double presence, double frequency, double repetition) {
         Engine engine = TinyFixture.engine();

@@ -177,7 +177,7 @@ class OpenAiFeaturesTest {
     }
 
     @Test
-    void completionsGenerateLikeTheEngineWithStopsAndStreaming() {
+    void completionsGenerateLikeTheEngineWithStopsAndStreaming() throws Exception {
         String text = "Once upon a time";
         int[] prompt = tokenizer.encode(text, true);
         Generator.Result direct;
@@ -204,6 +204,15 @@ class OpenAiFeaturesTest {
             st.stream().forEach(ch -> ch.choices().forEach(x -> streamed.append(x.text())));
         }
         assertEquals(direct.text(), streamed.toString());
+        // With include_usage: "usage": null in every chunk but the last, which counts the prompt and the tokens.
+        HttpResponse<String> raw = Wire.post(server.port(), "/v1/completions", "{\"prompt\":" + Wire.JSON.writeValueAsString(text)
+                + ",\"max_tokens\":8,\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        List<JsonNode> chunks = ChoicesAndPenaltiesTest.events(raw.body());
+        for (JsonNode ch : chunks.subList(0, chunks.size() - 1)) assertTrue(ch.has("usage") && ch.get("usage").isNull(), ch.toString());
+        JsonNode usage = chunks.getLast().get("usage");
+        assertEquals(0, chunks.getLast().get("choices").size());
+        assertEquals(prompt.length, usage.get("prompt_tokens").asInt());
+        assertEquals(direct.tokens().length, usage.get("completion_tokens").asInt());
         Completion many = client.completions().create(CompletionCreateParams.builder().model(NAME)
                 .prompt(CompletionCreateParams.Prompt.ofArrayOfStrings(List.of(text, "Hello"))).n(2).maxTokens(3).temperature(0.0).echo(true).build());
         assertEquals(4, many.choices().size());
