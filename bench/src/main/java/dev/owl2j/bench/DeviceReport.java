@@ -30,7 +30,7 @@ import java.util.Set;
  * pathological path. Prints one table; exits 1 if any row fails.
  *
  * <pre>
- * DeviceReport [--synthetic 7b|tiny|none] [--api cuda,opencl] [--prefill N] [--steps N] [--quant Q8_0|Q4_0]
+ * DeviceReport [--synthetic 7b|tiny|none] [--api cuda,opencl,vulkan] [--prefill N] [--steps N] [--quant Q8_0|Q4_0]
  *              [--no-fixture] [--max-decode-ms X] [--max-prefill-ms X] [--max-image-ms X]
  * </pre>
  * Without a GPU, {@code --synthetic tiny} is a smoke test on PoCL (CPU OpenCL devices only run the tiny shapes).
@@ -40,7 +40,7 @@ public final class DeviceReport {
 
     private final List<Row> rows = new ArrayList<>();
     private String synthetic = "7b";
-    private List<Api> apis = List.of(Api.CUDA, Api.OPENCL);
+    private List<Api> apis = List.of(Api.CUDA, Api.OPENCL, Api.VULKAN);
     private int prefillTokens = 256;
     private int steps = 32;
     private DType quant;

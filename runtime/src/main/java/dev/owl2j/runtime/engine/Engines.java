@@ -9,7 +9,10 @@ import dev.owl2j.model.format.TensorSource;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.engine.device.DeviceEngine;
 
-/** Opens an engine on the backend the user asked for ("auto" = CUDA, else an OpenCL GPU, else the CPU). */
+/**
+ * Opens an engine on the backend the user asked for ("auto" = CUDA, else a discrete GPU through Vulkan, else an
+ * OpenCL GPU, else the CPU; {@link DeviceEngine#autoBackend()}).
+ */
 public final class Engines {
     private Engines() {}
 
@@ -23,8 +26,8 @@ public final class Engines {
         return switch (chosen) {
             case "cpu" -> new CpuEngine(weights, config, Linears.factory(quant),
                     quant == null ? storedType(weights) : quant + " decoder projections, " + storedType(weights) + " rest,", settings);
-            case "opencl", "cuda", "java" -> DeviceEngine.open(weights, config, chosen, device, quant, settings.tensorCores());
-            default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl, cuda or java");
+            case "opencl", "cuda", "vulkan", "java" -> DeviceEngine.open(weights, config, chosen, device, quant, settings.tensorCores());
+            default -> throw new Owl2jException("unknown backend '" + backend + "': use auto, cpu, opencl, cuda, vulkan or java");
         };
     }
 

@@ -20,11 +20,11 @@ public final class ModelOptions {
             description = MODEL_HELP)
     public String model;
 
-    @Option(names = "--backend", paramLabel = "auto|cpu|opencl|cuda|java", defaultValue = "auto",
-            description = "Where the model runs (default: ${DEFAULT-VALUE}: CUDA, else an OpenCL GPU, else the CPU; java: the device kernels as Java on the JVM, slow, the reference).")
+    @Option(names = "--backend", paramLabel = "auto|cpu|opencl|cuda|vulkan|java", defaultValue = "auto",
+            description = "Where the model runs (default: ${DEFAULT-VALUE}: CUDA, else a discrete GPU through Vulkan, else an OpenCL GPU, else the CPU; java: the device kernels as Java on the JVM, slow, the reference).")
     public String backend = "auto";
 
-    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "Device index for opencl/cuda.")
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "Device index for opencl/cuda/vulkan.")
     public int device;
 
     @Option(names = "--quant", paramLabel = "q8_0|q4_0",
@@ -71,8 +71,8 @@ public final class ModelOptions {
 
     public String backendName() {
         String b = backend == null ? "auto" : backend.toLowerCase(Locale.ROOT);
-        if (!b.equals("auto") && !b.equals("cpu") && !b.equals("opencl") && !b.equals("cuda") && !b.equals("java")) {
-            throw new Owl2jException("unknown --backend '" + backend + "': use auto, cpu, opencl, cuda or java");
+        if (!b.equals("auto") && !b.equals("cpu") && !b.equals("opencl") && !b.equals("cuda") && !b.equals("vulkan") && !b.equals("java")) {
+            throw new Owl2jException("unknown --backend '" + backend + "': use auto, cpu, opencl, cuda, vulkan or java");
         }
         return b;
     }

@@ -87,9 +87,15 @@ public final class DeviceEngine implements Engine {
         return session instanceof DeviceSession s ? s.decodeWaitNanos() : -1;
     }
 
-    /** "cuda" when a CUDA device exists, else "opencl" when an OpenCL GPU exists, else "cpu". */
+    /**
+     * "cuda" when a CUDA device exists, else "vulkan" when a discrete GPU has a Vulkan driver (on AMD and other
+     * non-NVIDIA cards Vulkan is usually the better-kept driver), else "opencl" when an OpenCL GPU exists, else "cpu".
+     */
     public static String autoBackend() {
         if (!Devices.of(Api.CUDA).isEmpty()) return "cuda";
+        for (Device d : Devices.of(Api.VULKAN)) {
+            if (d instanceof dev.owl2j.kernels.vulkan.VulkanDevice v && v.discreteGpu()) return "vulkan";
+        }
         for (Device d : Devices.of(Api.OPENCL)) {
             if (d.gpu()) return "opencl";
         }
