@@ -3,6 +3,7 @@ package dev.owl2j.runtime.engine.device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.kernels.Api;
 import dev.owl2j.kernels.Devices;
+import dev.owl2j.model.TestData;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.format.SafetensorsFile;
 import dev.owl2j.model.tensor.DType;
@@ -48,7 +49,7 @@ class VulkanDeviceEngineTest {
         if (System.getProperty("owl2j.kernelCache") == null) {
             System.setProperty("owl2j.kernelCache", Files.createTempDirectory("owl2j-kcache").toString());
         }
-        Path fixture = Path.of(System.getProperty("owl2j.testdata", "../testdata")).resolve("tiny-owl2-f16");
+        Path fixture = TestData.tinyFixture();
         DeviceEngineTest.fixture = fixture;
         DeviceEngineTest.golden = SafetensorsFile.open(fixture.resolve("golden/golden.safetensors"));
         DeviceEngineTest.manifest = new ObjectMapper().readTree(fixture.resolve("golden/manifest.json").toFile());
