@@ -13,7 +13,9 @@ import dev.owl2j.kernels.Kernels;
 import dev.owl2j.kernels.Launch;
 import dev.owl2j.kernels.Program;
 import dev.owl2j.kernels.compiler.KernelCompiler.KernelMethod;
+import dev.owl2j.kernels.compiler.Capabilities;
 import dev.owl2j.kernels.compiler.target.CudaTarget;
+import dev.owl2j.kernels.compiler.target.GlslTarget;
 import dev.owl2j.kernels.compiler.target.OpenClTarget;
 import dev.owl2j.kernels.compiler.target.Target;
 import dev.owl2j.model.Owl2jException;
@@ -44,8 +46,8 @@ import java.util.Map;
 
 /**
  * {@code owl2j kernels emit|run|bench}: for people who write kernels in Java (docs/kernels.md). emit shows the
- * OpenCL C or CUDA C++ the compiler makes of a class's kernels; run runs one kernel on the JVM, OpenCL or CUDA
- * with arrays from a safetensors file and writes them back; bench times every model kernel at 7B shapes.
+ * OpenCL C, CUDA C++ or Vulkan GLSL the compiler makes of a class's kernels; run runs one kernel on the JVM,
+ * OpenCL, CUDA or Vulkan with arrays from a safetensors file and writes them back; bench times every model kernel at 7B shapes.
  */
 @Command(name = "kernels", mixinStandardHelpOptions = true,
         description = "Compile, run and time kernels written in Java (docs/kernels.md).",
@@ -99,12 +101,13 @@ public final class KernelsCommand implements Runnable {
     }
 
     @Command(name = "emit", mixinStandardHelpOptions = true,
-            description = "Print the OpenCL C or CUDA C++ the compiler makes of a class's kernels.")
+            description = "Print the OpenCL C, CUDA C++ or Vulkan GLSL the compiler makes of a class's kernels.")
     static final class Emit implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--target", paramLabel = "opencl|cuda", defaultValue = "opencl", description = "Language to emit (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--target", paramLabel = "opencl|cuda|glsl", defaultValue = "opencl",
+                description = "Language to emit (default: ${DEFAULT-VALUE}; glsl: the Vulkan compute shaders, as for a device with shaderInt64).")
         String target;
 
         @Option(names = "--class-path", paramLabel = "DIR", required = true, description = "Directory of the compiled kernel classes (javac -g -parameters keeps the Java names).")
@@ -121,7 +124,8 @@ public final class KernelsCommand implements Runnable {
             Target t = switch (target.toLowerCase(Locale.ROOT)) {
                 case "opencl" -> new OpenClTarget();
                 case "cuda" -> new CudaTarget();
-                default -> throw new Owl2jException("unknown --target '" + target + "': use opencl or cuda");
+                case "glsl" -> new GlslTarget(Capabilities.ALL);
+                default -> throw new Owl2jException("unknown --target '" + target + "': use opencl, cuda or glsl");
             };
             try {
                 PrintWriter out = spec.commandLine().getOut();
@@ -148,11 +152,11 @@ public final class KernelsCommand implements Runnable {
         @Option(names = "--kernel", paramLabel = "METHOD", required = true, description = "The kernel method.")
         String kernel;
 
-        @Option(names = "--backend", paramLabel = "java|opencl|cuda|all", defaultValue = "java",
+        @Option(names = "--backend", paramLabel = "java|opencl|cuda|vulkan|all", defaultValue = "java",
                 description = "Where to run (default: ${DEFAULT-VALUE}); all: every available backend, each compared with the JVM.")
         String backend;
 
-        @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "Device index for opencl/cuda.")
+        @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "Device index for opencl/cuda/vulkan.")
         int device;
 
         @Option(names = "--global", paramLabel = "X[,Y[,Z]]", required = true, description = "Work-items in the launch per dimension.")
@@ -220,8 +224,9 @@ public final class KernelsCommand implements Runnable {
                 case "java" -> List.of(Api.JAVA);
                 case "opencl" -> List.of(Api.OPENCL);
                 case "cuda" -> List.of(Api.CUDA);
-                case "all" -> List.of(Api.JAVA, Api.OPENCL, Api.CUDA);
-                default -> throw new Owl2jException("unknown --backend '" + backend + "': use java, opencl, cuda or all");
+                case "vulkan" -> List.of(Api.VULKAN);
+                case "all" -> List.of(Api.JAVA, Api.OPENCL, Api.CUDA, Api.VULKAN);
+                default -> throw new Owl2jException("unknown --backend '" + backend + "': use java, opencl, cuda, vulkan or all");
             };
             Map<String, Tensor> reference = null;
             for (Api api : apis) {
@@ -392,8 +397,8 @@ public final class KernelsCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--backend", paramLabel = "java|opencl|cuda|all", defaultValue = "all",
-                description = "Devices to time (default: ${DEFAULT-VALUE}: every OpenCL and CUDA device, then the JVM).")
+        @Option(names = "--backend", paramLabel = "java|opencl|cuda|vulkan|all", defaultValue = "all",
+                description = "Devices to time (default: ${DEFAULT-VALUE}: every CUDA, OpenCL and Vulkan device, then the JVM).")
         String backend;
 
         @Option(names = "--repeat", paramLabel = "N", defaultValue = "5", description = "Timed launches per kernel; the median is shown (default: ${DEFAULT-VALUE}).")
@@ -409,8 +414,9 @@ public final class KernelsCommand implements Runnable {
                 case "java" -> List.of(Api.JAVA);
                 case "opencl" -> List.of(Api.OPENCL);
                 case "cuda" -> List.of(Api.CUDA);
-                case "all" -> List.of(Api.CUDA, Api.OPENCL, Api.JAVA);
-                default -> throw new Owl2jException("unknown --backend '" + backend + "': use java, opencl, cuda or all");
+                case "vulkan" -> List.of(Api.VULKAN);
+                case "all" -> List.of(Api.CUDA, Api.OPENCL, Api.VULKAN, Api.JAVA);
+                default -> throw new Owl2jException("unknown --backend '" + backend + "': use java, opencl, cuda, vulkan or all");
             };
             PrintWriter o = spec.commandLine().getOut();
             for (Api api : apis) {

@@ -112,6 +112,9 @@ class KernelsCommandTest {
         if (!Devices.of(Api.OPENCL).isEmpty()) {
             assertTrue(res.out().matches("(?s).*opencl: y max abs difference from java: [0-9.e+-]+\\R.*"), res.out());
         }
+        if (!Devices.of(Api.VULKAN).isEmpty()) {
+            assertTrue(res.out().matches("(?s).*vulkan: y max abs difference from java: [0-9.e+-]+\\R.*"), res.out());
+        }
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
             float[] y = f.get("y").toFloatArray();
             for (int i = 0; i < n; i++) {
@@ -124,7 +127,7 @@ class KernelsCommandTest {
     }
 
     @Test
-    void emitsOpenClAndCuda() {
+    void emitsOpenClCudaAndGlsl() {
         Result cl = owl2j("kernels", "emit", "--target", "opencl", "--class-path", classes.toString(), "--class", "com.example.Activations", "--kernel", "gelu");
         assertEquals(0, cl.rc(), cl.err());
         assertTrue(cl.out().contains("__kernel void gelu(__global const float* x, __global float* y, int n)"), cl.out());
@@ -133,6 +136,10 @@ class KernelsCommandTest {
         assertEquals(0, cu.rc(), cu.err());
         assertTrue(cu.out().contains("extern \"C\" __global__ void gelu(const float* x, float* y, int n)"), cu.out());
         assertTrue(cu.out().contains("tanhf("), cu.out());
+        Result gl = owl2j("kernels", "emit", "--target", "glsl", "--class-path", classes.toString(), "--class", "com.example.Activations", "--kernel", "gelu");
+        assertEquals(0, gl.rc(), gl.err());
+        assertTrue(gl.out().startsWith("#version 450\n"), gl.out());
+        assertTrue(gl.out().contains("//!kernel gelu\n") && gl.out().contains("layout(std430, binding = 1) buffer owl_B1 { float y[]; };"), gl.out());
     }
 
     @Test
