@@ -49,6 +49,14 @@ public interface ComputeContext extends AutoCloseable {
     /** Free device memory in bytes as the driver reports it (CUDA), or memory minus what this context allocated (OpenCL). */
     long freeMemory();
 
+    /**
+     * The largest buffer one launch can bind: Vulkan's maxStorageBufferRange (128 MiB on lavapipe and some mobile
+     * drivers); the other APIs bind any buffer they can allocate.
+     */
+    default long maxBindingBytes() {
+        return Long.MAX_VALUE;
+    }
+
     /** Builds the plan of a task graph once; replay it with {@link ExecutionPlan#run()}. */
     ExecutionPlan plan(TaskGraph graph);
 

@@ -374,6 +374,11 @@ public final class VulkanContext implements ComputeContext {
     }
 
     @Override
+    public long maxBindingBytes() {
+        return device.maxStorageBufferRange;
+    }
+
+    @Override
     public ExecutionPlan plan(TaskGraph graph) {
         flush();
         return new VulkanPlan(this, graph);

@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * {@code owl2j bench --synthetic 7b|tiny [--backend cpu|opencl|cuda]}: an engine's speed at the real model's shapes
+ * {@code owl2j bench --synthetic 7b|tiny [--backend cpu|opencl|cuda|vulkan]}: an engine's speed at the real model's shapes
  * with random weights made in memory (no checkpoint needed), measured through the {@link Engine} interface, next
  * to this machine's measured memory bandwidth and FMA peak, so CPU decode can be read as a fraction of the
  * bandwidth bound and the vision GEMMs as a fraction of the FMA bound (those two figures are the CPU's; a device
@@ -46,11 +46,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quant", paramLabel = "q8_0|q4_0", description = "Decoder projections in this format (default: F16 like the release).")
     String quant;
 
-    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "cpu|opencl|cuda|auto",
-            description = "Engine to measure (default ${DEFAULT-VALUE}; auto = CUDA, else an OpenCL GPU, else the CPU).")
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "cpu|opencl|cuda|vulkan|java|auto",
+            description = "Engine to measure (default ${DEFAULT-VALUE}; auto = CUDA, else a discrete GPU through Vulkan, else an OpenCL GPU, else the CPU).")
     String backend;
 
-    @Option(names = "--device", defaultValue = "0", paramLabel = "N", description = "Device index for opencl/cuda (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "0", paramLabel = "N", description = "Device index for opencl/cuda/vulkan (default ${DEFAULT-VALUE}).")
     int device;
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU worker threads (default: all processors).")

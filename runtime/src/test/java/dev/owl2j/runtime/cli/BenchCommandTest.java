@@ -31,6 +31,19 @@ class BenchCommandTest {
     }
 
     @Test
+    void theSameBenchTimesAVulkanEngine() {
+        if (System.getenv("CI") == null) {
+            org.junit.jupiter.api.Assumptions.assumeFalse(dev.owl2j.kernels.Devices.of(dev.owl2j.kernels.Api.VULKAN).isEmpty(),
+                    "no Vulkan device (install mesa-vulkan-drivers)");
+        }
+        String out = run(0, "bench", "--synthetic", "tiny", "--backend", "vulkan", "--skip-vision", "--decode-tokens", "2",
+                "--prefill-text", "5", "--peaks-ms", "100");
+        for (String s : new String[]{"backend vulkan", "engine: vulkan:0", "prefill: 5 positions (0 image + 5 text)", "decode: 2 tokens", "peak RSS:"}) {
+            assertTrue(out.contains(s), "missing '" + s + "' in:\n" + out);
+        }
+    }
+
+    @Test
     void badOptionsAreOneLineErrors() {
         String err = runErr(1, "bench", "--synthetic", "13b");
         assertTrue(err.startsWith("owl2j: unknown --synthetic model '13b'"), err);

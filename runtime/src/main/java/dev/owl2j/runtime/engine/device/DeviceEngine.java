@@ -117,17 +117,27 @@ public final class DeviceEngine implements Engine {
                 decoder.embedType(), quant != null ? " (decoder linears " + quant + ")" : "", w.uploadedBytes() / (double) (1L << 30));
     }
 
-    /** Fails before any upload when the device cannot hold the weights plus one session's KV cache. */
+    /**
+     * Fails before any upload when the device cannot hold the weights plus one session's KV cache, or when a
+     * weight is bigger than one launch can bind (a kernel reads each weight as one buffer; see docs/gpu.md, Vulkan).
+     */
     private void checkMemory(TensorSource source, DType quant) {
         long needed = 0;
         ExpectedTensors expected = ExpectedTensors.forConfig(cfg);
+        long maxBinding = ctx.maxBindingBytes();
         for (String name : source.names()) {
             // every stored tensor counts, as if uploaded; one the config does not know is sized as stored
             Tensor t = source.get(name);
             Expected e = expected.get(name);
             boolean matrix = e != null ? e.matrix() : t.rank() >= 2;
             boolean projection = e != null && e.kind() == Kind.DECODER_PROJECTION;
-            needed += matrix ? DeviceWeights.matrixBytes(t, projection ? quant : null) : t.numel() * 4;
+            long bytes = matrix ? DeviceWeights.matrixBytes(t, projection ? quant : null) : t.numel() * 4;
+            if (bytes > maxBinding) {
+                throw new Owl2jException(String.format("%s binds at most %.1f MiB per buffer but tensor %s takes %.1f MiB on the device"
+                                + " (a kernel reads each weight as one buffer; use a device with a larger maxStorageBufferRange)",
+                        ctx.device().describe(), maxBinding / 1048576.0, name, bytes / 1048576.0));
+            }
+            needed += bytes;
         }
         needed += DeviceSession.cacheBytes(cfg) + Owl2Decoder.ropeBytes(cfg) + DecoderActivations.bytes(cfg);
         long free = ctx.freeMemory();

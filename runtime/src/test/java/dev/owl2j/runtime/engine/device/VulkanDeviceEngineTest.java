@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.owl2j.kernels.Api;
 import dev.owl2j.kernels.Devices;
 import dev.owl2j.model.TestData;
+import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.format.TensorSource;
+import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.model.format.SafetensorsFile;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.cpu.SimpleLinear;
@@ -20,11 +23,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 import static dev.owl2j.runtime.engine.device.DeviceEngineTest.GREEDY_STEPS;
 import static dev.owl2j.runtime.engine.device.DeviceEngineTest.LOGIT_TOLERANCE;
@@ -37,6 +44,7 @@ import static dev.owl2j.runtime.engine.device.DeviceEngineTest.goldenInts;
 import static dev.owl2j.runtime.engine.device.DeviceEngineTest.promptIds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -44,7 +52,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * DeviceEngineTest's tolerances: one image's visual tokens (1e-5, kept on the device) and the prompt around it
  * (last logits and the top-8 logits of 8 greedy steps to 1e-4, greedy tokens identical), so every stage and the
  * recorded decode-step command buffer run once on Vulkan; then batched steps = single steps, device sampling =
- * host sampling and the Q8_0/Q4_0 decoders = the CPU forward on the dequantized weights, on the text-only prompt.
+ * host sampling and the Q8_0/Q4_0 decoders = the CPU forward on the dequantized weights, on the text-only prompt;
+ * and a weight over the device's largest storage-buffer binding is refused at open.
  *
  * <p>Lavapipe runs the image tower slowly (tens of CPU seconds per image), so this class encodes one image; the
  * second image, the two-image prompt and the API-independent checks (user errors, the memory check, cached steps
@@ -180,6 +189,36 @@ class VulkanDeviceEngineTest {
             else if (!Arrays.equals(greedy, onDevice)) differentFromGreedy++;
         }
         assertTrue(differentFromGreedy >= 1, "sampled runs should differ from greedy decoding");
+    }
+
+    /**
+     * A weight one row over the device's largest storage-buffer binding (128 MiB on lavapipe) fails at
+     * open with one line naming the tensor and the limit, before any upload: its memory is never touched, so an
+     * unbacked segment of the right length is enough.
+     */
+    @Test
+    void aWeightLargerThanOneBindingFailsBeforeUploadingNamingTheTensorAndTheLimit() {
+        long limit = vulkan.context().maxBindingBytes();
+        long cols = 4096, rows = limit / (2 * cols) + 1;
+        Tensor big = new Tensor("model.extra.weight", DType.F16, new long[]{rows, cols}, MemorySegment.NULL.reinterpret(rows * cols * 2));
+        TensorSource base = SafetensorsFile.open(DeviceEngineTest.fixture.resolve("model.safetensors"));
+        Set<String> names = new LinkedHashSet<>(base.names());
+        names.add(big.name());
+        TensorSource withBig = new TensorSource() {
+            public Set<String> names() { return names; }
+            public boolean contains(String name) { return names.contains(name); }
+            public Tensor get(String name) { return name.equals(big.name()) ? big : base.get(name); }
+            public String formatName() { return "fixture + one tensor over the binding limit"; }
+            public void close() { base.close(); }
+        };
+        try {
+            Owl2jException e = assertThrows(Owl2jException.class,
+                    () -> DeviceEngine.open(withBig, Owl2Config.read(DeviceEngineTest.fixture.resolve("config.json")), "vulkan", 0, null));
+            assertTrue(e.getMessage().matches(String.format(Locale.ROOT, ".* binds at most %.1f MiB per buffer but tensor model.extra.weight takes %.1f MiB on the device .*",
+                    limit / 1048576.0, rows * cols * 2 / 1048576.0)), e.getMessage());
+        } finally {
+            withBig.close();
+        }
     }
 
     @ParameterizedTest
