@@ -31,6 +31,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 import static dev.owl2j.runtime.engine.device.DeviceEngineTest.GREEDY_STEPS;
@@ -49,15 +50,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole model on one Vulkan engine (lavapipe on CI) against the fixture's float64-oracle goldens, with
- * DeviceEngineTest's tolerances: one image's visual tokens (1e-5, kept on the device) and the prompt around it
- * (last logits and the top-8 logits of 8 greedy steps to 1e-4, greedy tokens identical), so every stage and the
+ * DeviceEngineTest's tolerances: both images' visual tokens (1e-5, kept on the device) and the three prompts (last
+ * logits and the top-8 logits of 8 greedy steps to 1e-4, greedy tokens identical), so every stage and the
  * recorded decode-step command buffer run once on Vulkan; then batched steps = single steps, device sampling =
  * host sampling and the Q8_0/Q4_0 decoders = the CPU forward on the dequantized weights, on the text-only prompt;
  * and a weight over the device's largest storage-buffer binding is refused at open.
  *
- * <p>Lavapipe runs the image tower slowly (tens of CPU seconds per image), so this class encodes one image; the
- * second image, the two-image prompt and the API-independent checks (user errors, the memory check, cached steps
- * versus a full prefill) run on OpenCL in DeviceEngineTest, and every kernel runs on Vulkan in KernelsOnVulkanTest.
+ * <p>Lavapipe runs the image tower slowly, so this class encodes each image once and the two image prompts share
+ * them; the API-independent checks (user errors, the memory check, cached steps versus a full prefill) run on
+ * OpenCL in DeviceEngineTest, and every kernel runs on Vulkan in KernelsOnVulkanTest.
  * Skipped without a Vulkan device, except on CI.
  */
 class VulkanDeviceEngineTest {
@@ -87,30 +88,39 @@ class VulkanDeviceEngineTest {
     }
 
     @Test
-    void visualTokensAndPrompt0MatchTheOracle() {
-        int[] ids = promptIds("prompt0"); // one placeholder, for image0
+    void visualTokensAndBothImagePromptsMatchTheOracle() {
         VisualTokens image0 = vulkan.encode(golden("image0.pixel_values"));
-        try (Engine.Session s = vulkan.newSession()) {
+        VisualTokens image1 = vulkan.encode(golden("image1.pixel_values"));
+        try {
             assertAllClose("vulkan image0.visual_tokens", golden("image0.visual_tokens"), image0.toHost(), STATE_TOLERANCE);
-            float[] l = s.prefillEncoded(ids, List.of(image0));
-            assertEquals(DeviceEngineTest.prompt("prompt0").get("sequence_length").asInt(), s.position());
-            assertAllClose("vulkan prompt0.last_logits", golden("prompt0.last_logits"), l, LOGIT_TOLERANCE);
-            float[] stepTopLogits = golden("prompt0.step_top_logits");
-            int[] stepTopIds = goldenInts("prompt0.step_top_ids");
-            int[] tokens = new int[GREEDY_STEPS];
-            for (int step = 0; step < GREEDY_STEPS; step++) {
-                float[] expectedTop = new float[8], actualTop = new float[8];
-                for (int j = 0; j < 8; j++) {
-                    expectedTop[j] = stepTopLogits[step * 8 + j];
-                    actualTop[j] = l[stepTopIds[step * 8 + j]];
+            assertAllClose("vulkan image1.visual_tokens", golden("image1.visual_tokens"), image1.toHost(), STATE_TOLERANCE);
+            Map<String, VisualTokens> byName = Map.of("image0", image0, "image1", image1);
+            for (String prompt : List.of("prompt0", "prompt2")) { // one image; two images, image1 first
+                List<VisualTokens> images = new ArrayList<>();
+                DeviceEngineTest.prompt(prompt).get("images").forEach(n -> images.add(byName.get(n.asText())));
+                try (Engine.Session s = vulkan.newSession()) {
+                    float[] l = s.prefillEncoded(promptIds(prompt), images);
+                    assertEquals(DeviceEngineTest.prompt(prompt).get("sequence_length").asInt(), s.position());
+                    assertAllClose("vulkan " + prompt + ".last_logits", golden(prompt + ".last_logits"), l, LOGIT_TOLERANCE);
+                    float[] stepTopLogits = golden(prompt + ".step_top_logits");
+                    int[] stepTopIds = goldenInts(prompt + ".step_top_ids");
+                    int[] tokens = new int[GREEDY_STEPS];
+                    for (int step = 0; step < GREEDY_STEPS; step++) {
+                        float[] expectedTop = new float[8], actualTop = new float[8];
+                        for (int j = 0; j < 8; j++) {
+                            expectedTop[j] = stepTopLogits[step * 8 + j];
+                            actualTop[j] = l[stepTopIds[step * 8 + j]];
+                        }
+                        assertAllClose("vulkan " + prompt + " step " + step + " top-8 logits", expectedTop, actualTop, LOGIT_TOLERANCE);
+                        tokens[step] = argmax(l);
+                        if (step + 1 < GREEDY_STEPS) l = s.step(tokens[step]);
+                    }
+                    assertArrayEquals(goldenInts(prompt + ".greedy_tokens"), tokens, "vulkan " + prompt + ".greedy_tokens");
                 }
-                assertAllClose("vulkan prompt0 step " + step + " top-8 logits", expectedTop, actualTop, LOGIT_TOLERANCE);
-                tokens[step] = argmax(l);
-                if (step + 1 < GREEDY_STEPS) l = s.step(tokens[step]);
             }
-            assertArrayEquals(goldenInts("prompt0.greedy_tokens"), tokens, "vulkan prompt0.greedy_tokens");
         } finally {
             image0.close();
+            image1.close();
         }
     }
 
