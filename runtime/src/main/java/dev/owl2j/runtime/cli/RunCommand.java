@@ -155,7 +155,11 @@ public final class RunCommand implements Callable<Integer> {
         s.put("prefill_tokens_per_s", st.prefillTokensPerSecond());
         s.put("generated_tokens", st.generatedTokens());
         s.put("decode_ms", st.decodeMs());
-        s.put("decode_tokens_per_s", st.decodeTokensPerSecond());
+        if (st.hasDecodeRate()) {
+            s.put("decode_tokens_per_s", st.decodeTokensPerSecond());
+        } else {
+            s.putNull("decode_tokens_per_s"); // one generated token: no decode step to time
+        }
         s.put("peak_rss_bytes", st.peakRssBytes());
         return root.toString();
     }

@@ -13,7 +13,7 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
 
     /** Tokens per second over the decode steps (the first token comes from the prefill). */
     public double decodeTokensPerSecond() {
-        return decodeMs > 0 && generatedTokens > 1 ? (generatedTokens - 1) / (decodeMs / 1000) : 0;
+        return hasDecodeRate() ? (generatedTokens - 1) / (decodeMs / 1000) : 0;
     }
 
     /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */
@@ -43,10 +43,18 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
         }
     }
 
+    /** Whether there was a decode step to time: the first generated token comes from the prefill's logits. */
+    public boolean hasDecodeRate() {
+        return decodeMs > 0 && generatedTokens > 1;
+    }
+
     public String format() {
+        // with one generated token there is no decode step: a rate of 0 would read as a measurement
+        String rate = hasDecodeRate() ? String.format(java.util.Locale.ROOT, "%.2f tok/s", decodeTokensPerSecond())
+                : "no decode step to time";
         return String.format(java.util.Locale.ROOT,
-                "images: %d in %.1f ms | prefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.2f tok/s) | peak RSS: %.1f MiB",
+                "images: %d in %.1f ms | prefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%s) | peak RSS: %.1f MiB",
                 images, imageEncodeMs, promptTokens, prefillMs, prefillTokensPerSecond(), generatedTokens, decodeMs,
-                decodeTokensPerSecond(), peakRssBytes / (1024.0 * 1024.0));
+                rate, peakRssBytes / (1024.0 * 1024.0));
     }
 }

@@ -6,10 +6,21 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class GenerationStatsTest {
+    @Test
+    void oneGeneratedTokenHasNoDecodeRate() {
+        GenerationStats one = new GenerationStats(0, 0, 18, 500, 1, 23.3, -1);
+        assertTrue(!one.hasDecodeRate() && one.format().contains("decode: 1 tokens in 23.3 ms (no decode step to time)"),
+                one.format());
+        GenerationStats five = new GenerationStats(0, 0, 18, 500, 5, 400, -1);
+        assertEquals(10.0, five.decodeTokensPerSecond(), 1e-9); // 4 steps in 0.4 s
+        assertTrue(five.format().contains("(10.00 tok/s)"), five.format());
+    }
+
     private static final long BUFFER = 256L << 20;
 
     @Test
