@@ -68,6 +68,10 @@ final class SentencePieceModelReader {
                 if (type < 1 || type > 6) {
                     throw new IllegalStateException("piece " + pieces.size() + " has unknown type " + type);
                 }
+                if (type == Vocab.BYTE && !TokenizerJsonReader.isBytePiece(piece)) {
+                    // decoding reads the byte from the piece's two hex digits (fuzzing finding: "<0x6\">" crashed)
+                    throw new IllegalStateException("piece " + pieces.size() + " has type BYTE but is not written <0xHH>");
+                }
                 pieces.add(piece);
                 scores.add(score);
                 kinds.add((byte) type);
