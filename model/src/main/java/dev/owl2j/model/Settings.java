@@ -28,14 +28,16 @@ import java.util.Properties;
  * @param alignX             X rows copied onto 64-byte boundaries for 512-bit kernels ({@code owl2j.noAlignX} turns it off)
  * @param q4Tiles            Q4_0 matrices repacked into row tiles with the integer kernels ({@code owl2j.noQ4Tiles}
  *                           keeps them row-major with the float kernels)
+ * @param smallMatrixCols    CPU float matrices with fewer columns take plain Java loops instead of the Vector API
+ *                           kernels ({@code owl2j.smallMatrixCols}; 0 = the Vector API kernels for every matrix)
  * @param tensorCores        CUDA prefill may use tensor cores with F16-rounded activations ({@code owl2j.tensorCores})
  * @param home               where models are generated and pulled ({@code owl2j.cacheHome}, else {@code $OWL2J_HOME},
  *                           else {@code ~/.cache/owl2j})
  * @param prefillBudget      prompt positions the server prefills per scheduler step ({@code owl2j.prefillBudget})
  */
 public record Settings(int threads, long kvCacheBytes, int prefillChunk, int streamingAttention, int panelCols,
-                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, boolean tensorCores, Path home,
-                       int prefillBudget) {
+                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, int smallMatrixCols,
+                       boolean tensorCores, Path home, int prefillBudget) {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
     /** The settings of this process: its system properties and environment, read now. */
@@ -73,6 +75,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 !flag(props, "owl2j.noTouch", false),
                 !flag(props, "owl2j.noAlignX", false),
                 !flag(props, "owl2j.noQ4Tiles", false),
+                intSetting(props, "owl2j.smallMatrixCols", 256, 0),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),
                 intSetting(props, "owl2j.prefillBudget", 512, 1));
@@ -82,7 +85,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
     public Settings withThreads(int n) {
         if (n < 1) throw new Owl2jException("--threads must be at least 1, got " + n);
         return new Settings(n, kvCacheBytes, prefillChunk, streamingAttention, panelCols, matmulBlocked, blockK, touch, alignX,
-                q4Tiles, tensorCores, home, prefillBudget);
+                q4Tiles, smallMatrixCols, tensorCores, home, prefillBudget);
     }
 
     private static Path home(Map<String, String> props, Map<String, String> env) {

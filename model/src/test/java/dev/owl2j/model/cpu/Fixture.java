@@ -14,15 +14,28 @@ final class Fixture {
     static final Owl2Config CONFIG = Owl2Config.read(TestData.tinyFixture().resolve("config.json"));
 
     private static Owl2Model model;
+    private static Owl2Model smallModel;
 
     private Fixture() {}
 
-    /** The fixture model with the scalar reference kernels, shared by the test classes. */
+    /**
+     * The fixture model with the Vector API kernels for every matrix, shared by the test classes. (The fixture's
+     * matrices are as small as the embedded default model's, so the ordinary factory would give them the plain-Java
+     * SmallLinear; the golden tests are where the vector kernels are checked end to end.)
+     */
     static synchronized Owl2Model model() {
         if (model == null) {
-            model = Owl2Model.load(WEIGHTS, CONFIG, dev.owl2j.model.cpu.kernel.Linears.factory(null));
+            model = Owl2Model.load(WEIGHTS, CONFIG, dev.owl2j.model.cpu.kernel.Linears.vectorFactory(null));
         }
         return model;
+    }
+
+    /** The fixture model as the ordinary factory loads it: every matrix here in the plain-Java SmallLinear. */
+    static synchronized Owl2Model smallModel() {
+        if (smallModel == null) {
+            smallModel = Owl2Model.load(WEIGHTS, CONFIG, dev.owl2j.model.cpu.kernel.Linears.factory(null, true, Integer.MAX_VALUE));
+        }
+        return smallModel;
     }
 
     static float[] golden(String name) {

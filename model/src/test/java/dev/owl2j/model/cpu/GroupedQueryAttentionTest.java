@@ -50,8 +50,8 @@ class GroupedQueryAttentionTest {
                 }
             }
         }
-        Owl2Model gqa = Owl2Model.load(new OverlaySource(Fixture.WEIGHTS, gqaWeights, Set.of()), gqaConfig, dev.owl2j.model.cpu.kernel.Linears.factory(null));
-        Owl2Model mha = Owl2Model.load(new OverlaySource(Fixture.WEIGHTS, mhaWeights, Set.of()), mhaConfig, dev.owl2j.model.cpu.kernel.Linears.factory(null));
+        Owl2Model gqa = Owl2Model.load(new OverlaySource(Fixture.WEIGHTS, gqaWeights, Set.of()), gqaConfig, dev.owl2j.model.cpu.kernel.Linears.vectorFactory(null));
+        Owl2Model mha = Owl2Model.load(new OverlaySource(Fixture.WEIGHTS, mhaWeights, Set.of()), mhaConfig, dev.owl2j.model.cpu.kernel.Linears.vectorFactory(null));
 
         int[] ids = Fixture.promptIds("prompt0");
         List<float[]> images = List.of(Fixture.model().encodeImage(Fixture.golden("image0.pixel_values")));

@@ -4,7 +4,7 @@ import dev.owl2j.model.NumericAssert;
 import dev.owl2j.model.Owl2jException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,9 +27,13 @@ class Owl2ModelTest {
 
     /** Visual tokens of the prompt's images, in placeholder order, computed from the golden pixels. */
     static List<float[]> imagesOf(String prompt) {
+        return imagesOf(Fixture.model(), prompt);
+    }
+
+    static List<float[]> imagesOf(Owl2Model model, String prompt) {
         List<float[]> images = new ArrayList<>();
         for (String image : Fixture.promptImages(prompt)) {
-            images.add(Fixture.model().encodeImage(Fixture.golden(image + ".pixel_values")));
+            images.add(model.encodeImage(Fixture.golden(image + ".pixel_values")));
         }
         return images;
     }
@@ -42,20 +46,25 @@ class Owl2ModelTest {
         return best;
     }
 
+    /**
+     * Both CPU kernel paths: the Vector API kernels, and the plain-Java SmallLinear that the ordinary factory gives
+     * matrices this small (the embedded default model's path).
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"prompt0", "prompt1", "prompt2"})
-    void prefillStatesLogitsAndGreedyTokensMatchTheOracle(String prompt) {
+    @CsvSource({"prompt0, vector", "prompt1, vector", "prompt2, vector", "prompt0, small", "prompt1, small", "prompt2, small"})
+    void prefillStatesLogitsAndGreedyTokensMatchTheOracle(String prompt, String kernels) {
+        Owl2Model model = kernels.equals("small") ? Fixture.smallModel() : Fixture.model();
         int[] ids = Fixture.promptIds(prompt);
         assertArrayEquals(Fixture.goldenInts(prompt + ".input_ids"), ids, "manifest ids equal the golden ids");
-        List<float[]> images = imagesOf(prompt);
+        List<float[]> images = imagesOf(model, prompt);
 
         // Splice (docs/model.md, Splice): embeddings and modality indicators of every position.
-        SplicedInput spliced = Fixture.model().splice(ids, images);
+        SplicedInput spliced = model.splice(ids, images);
         assertArrayEquals(Fixture.goldenInts(prompt + ".modality_indicators"), spliced.modality(), prompt + ".modality_indicators");
         NumericAssert.assertAllClose(prompt + ".inputs_embeds", Fixture.golden(prompt + ".inputs_embeds"), spliced.embeds(), STATE_TOLERANCE);
 
         Map<String, float[]> stages = new HashMap<>();
-        Session session = Fixture.model().newSession((name, rows, cols, data) -> stages.put(name, data));
+        Session session = model.newSession((name, rows, cols, data) -> stages.put(name, data));
         float[] logits = session.prefill(ids, images);
         assertEquals(spliced.length(), session.position());
         for (int l = 0; l < Fixture.CONFIG.numHiddenLayers(); l++) {
@@ -70,7 +79,7 @@ class Owl2ModelTest {
         float[] stepTopLogits = Fixture.golden(prompt + ".step_top_logits");
         int[] stepTopIds = Fixture.goldenInts(prompt + ".step_top_ids");
         int[] tokens = new int[GREEDY_STEPS];
-        Session greedy = Fixture.model().newSession();
+        Session greedy = model.newSession();
         float[] l = greedy.prefill(ids, images);
         for (int s = 0; s < GREEDY_STEPS; s++) {
             // The oracle's 8 best logits of this step, compared by id.

@@ -87,7 +87,7 @@ class VisualAbstractorTest {
         }
         assertEquals(2 * Fixture.CONFIG.abstractor().numHiddenLayers(), buffers.size());
         TensorSource withoutBuffers = new OverlaySource(Fixture.WEIGHTS, Map.of(), buffers);
-        Owl2Model model = Owl2Model.load(withoutBuffers, Fixture.CONFIG, dev.owl2j.model.cpu.kernel.Linears.factory(null));
+        Owl2Model model = Owl2Model.load(withoutBuffers, Fixture.CONFIG, dev.owl2j.model.cpu.kernel.Linears.vectorFactory(null));
         float[] tokens = model.visualAbstractor().forward(Fixture.golden("image0.vision.last_hidden_state"), Trace.NONE);
         NumericAssert.assertAllClose("visual_tokens with computed sin-cos tables",
                 Fixture.golden("image0.visual_tokens"), tokens, STATE_TOLERANCE);

@@ -27,7 +27,7 @@ public final class BenchEngines {
      */
     public static CpuEngine cpu(SyntheticWeights weights, Owl2Config cfg, String weightType, Settings settings,
                                 LongAdder visionLinearNanos) {
-        Function<Tensor, Linear> kernels = Linears.factory(null);
+        Function<Tensor, Linear> kernels = Linears.vectorFactory(null);
         Function<Tensor, Linear> factory = w -> {
             Linear linear = kernels.apply(w);
             if (Linears.copies(w)) {

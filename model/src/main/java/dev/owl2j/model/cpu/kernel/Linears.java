@@ -1,6 +1,7 @@
 package dev.owl2j.model.cpu.kernel;
 
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.ReferenceLinear;
@@ -14,24 +15,40 @@ import java.util.function.Function;
 /**
  * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 and
  * stored Q8_0/Q4_0 are used in place (a view into the mapped file); {@link #quantized} makes one off-heap
- * quantized copy at load.
+ * quantized copy at load. The one exception is a float matrix with rows shorter than {@link #SMALL_COLS} (a tiny
+ * model's): it is widened to a float array and multiplied in plain Java ({@link SmallLinear}, for start-up).
  */
 public final class Linears {
     /** The decoder's projection matrices (q/k/v/o and the MLP, including the multiway k/v copies). */
     private Linears() {}
 
+    /**
+     * Float matrices with fewer columns than this take {@link SmallLinear} ({@code owl2j.smallMatrixCols}, default
+     * 256; 0 turns it off). Any value from 177 to 1024 sends the embedded default model's matrices (64 to 176
+     * columns) there and every real mPLUG-Owl2 matrix (1024 columns and more) to the Vector API kernels; 256 leaves
+     * room on both sides. The figures behind it are in docs/startup.md.
+     */
+    static final int SMALL_COLS = Settings.fromSystem().smallMatrixCols();
+
     /** The fast kernel for w in its stored dtype (F32, F16, BF16, Q8_0 or Q4_0). */
     public static Linear of(Tensor w) {
-        return of(w, Q4Tiles.ENABLED);
+        return of(w, Q4Tiles.ENABLED, SMALL_COLS);
     }
 
-    private static Linear of(Tensor w, boolean q4Tiles) {
+    private static Linear of(Tensor w, boolean q4Tiles, int smallCols) {
         if (w.rank() != 2) {
             throw new Owl2jException("weight " + w.name() + " is not a matrix: " + w.shapeString());
         }
         if (w.dtype().isQuantized() && w.dim(1) % w.dtype().blockSize != 0) {
             throw new Owl2jException("weight " + w.name() + " is " + w.dtype() + " but its " + w.dim(1)
                     + " columns are not a whole number of " + w.dtype().blockSize + "-element blocks");
+        }
+        if (isSmall(w, smallCols)) {
+            Linear small = new SmallLinear(w);
+            if (w.data().isMapped()) {
+                w.data().unload(); // the widened copy is all that is read from now on
+            }
+            return small;
         }
         if (q4Tiles && Q4Tiles.takes(w)) {
             return Q4Tiles.repack(w);
@@ -42,7 +59,13 @@ public final class Linears {
         return kernel(w);
     }
 
-    /** The kernel for w as stored, whatever its row length. */
+    /** Whether w is a float matrix (F32, F16, BF16) with rows shorter than smallCols. */
+    static boolean isSmall(Tensor w, int smallCols) {
+        DType t = w.dtype();
+        return (t == DType.F32 || t == DType.F16 || t == DType.BF16) && w.dim(1) < smallCols;
+    }
+
+    /** The Vector API kernel for w as stored, whatever its row length. */
     static Linear kernel(Tensor w) {
         return switch (w.dtype()) {
             case F32 -> new FloatLinears.F32(w);
@@ -59,6 +82,7 @@ public final class Linears {
     /**
      * Whether {@link #of} keeps a copy of w's weights of its own (Q4_0 repacked into row tiles, long rows split into
      * column panels) rather than w's memory itself; the copy's source pages are released when w is mapped from a file.
+     * (A {@link SmallLinear} keeps a copy too; this answers for the Vector API kernels, {@link #vectorFactory}.)
      */
     public static boolean copies(Tensor w) {
         return Q4Tiles.wanted(w) || ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
@@ -97,7 +121,15 @@ public final class Linears {
      * is not a multiple of 32) keeps its stored dtype.
      */
     public static Function<Tensor, Linear> factory(DType quant) {
-        return factory(quant, Q4Tiles.ENABLED);
+        return factory(quant, Q4Tiles.ENABLED, SMALL_COLS);
+    }
+
+    /**
+     * {@link #factory(DType)} with the Vector API kernels for matrices of every size (no {@link SmallLinear}): the
+     * fixture's golden tests and the benchmarks use it, so the vector kernels are what they check and measure.
+     */
+    public static Function<Tensor, Linear> vectorFactory(DType quant) {
+        return factory(quant, Q4Tiles.ENABLED, 0);
     }
 
     /**
@@ -105,6 +137,11 @@ public final class Linears {
      * to Q8_0 for decode, {@link Q4Tiles}) or kept row-major with the float kernels; the accuracy test compares both.
      */
     public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles) {
+        return factory(quant, q4Tiles, SMALL_COLS);
+    }
+
+    /** {@link #factory(DType, boolean)} with float matrices of fewer than smallCols columns in {@link SmallLinear}. */
+    public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles, int smallCols) {
         if (quant != null && quant != DType.Q8_0 && quant != DType.Q4_0) {
             throw new Owl2jException("unsupported quantization " + quant + " (use Q8_0 or Q4_0)");
         }
@@ -112,7 +149,7 @@ public final class Linears {
             if (quant != null && isDecoderProjection(w.name()) && w.dtype().isFloat() && w.rank() == 2
                     && w.dim(1) % 32 == 0) {
                 if (quant == DType.Q4_0 && !q4Tiles) {
-                    Linear rowMajor = of(Quantizer.quantize(w, quant), false);
+                    Linear rowMajor = of(Quantizer.quantize(w, quant), false, smallCols);
                     if (w.data().isMapped()) {
                         w.data().unload();
                     }
@@ -120,7 +157,7 @@ public final class Linears {
                 }
                 return quantized(w, quant);
             }
-            return of(w);
+            return of(w, Q4Tiles.ENABLED, smallCols);
         };
     }
 

@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * 512-wide K tiles with a partial last one, and n from 1 (matvec) through the blocked batched-decode path (2..24:
  * full and partial 4-row X groups, odd weight-row pairs) to the tiled path (25). Quantized
  * kernels are compared with the reference over the dequantized weights, so only float rounding differs.
- * Tolerance: |y − ref| ≤ 1e-5·Σ|w·x| + 1e-6 per element (float accumulation over ≤ 1.1k terms is ~1e-6 relative
- * to that magnitude).
+ * Float matrices are also checked in the plain-Java {@link SmallLinear} (which the ordinary factory gives only
+ * matrices with short rows, but which is correct for any). Tolerance: |y − ref| ≤ 1e-5·Σ|w·x| + 1e-6 per element
+ * (float accumulation over ≤ 1.1k terms is ~1e-6 relative to that magnitude).
  */
 class LinearsTest {
     @ParameterizedTest
@@ -35,10 +36,22 @@ class LinearsTest {
     void matchesReference(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols);
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
-        Tensor plain = dtype.isQuantized() ? f32(w.name(), rows, cols, Quantizer.dequantize(w)) : w;
-        Linear ref = new ReferenceLinear(plain);
         // the row-major kernels; Linears.of repacks Q4_0 into row tiles with integer kernels (Q4TilesTest)
-        Linear fast = dtype == DType.Q4_0 ? Linears.kernel(w) : Linears.of(w);
+        Linear vector = dtype == DType.Q4_0 ? Linears.kernel(w) : Linears.vectorFactory(null).apply(w);
+        assertFalse(vector instanceof SmallLinear);
+        checkAgainstReference(dtype, w, vector, rnd);
+        if (!dtype.isQuantized()) {
+            Linear small = Linears.factory(null, true, Integer.MAX_VALUE).apply(w);
+            assertTrue(small instanceof SmallLinear, small.getClass().getName());
+            checkAgainstReference(dtype, w, small, rnd);
+        }
+    }
+
+    /** Whatever the kernel, every output element of matmul (n from 1 to 40) and of matvec at offsets, fresh inputs. */
+    private static void checkAgainstReference(DType dtype, Tensor w, Linear fast, Random rnd) {
+        int rows = Math.toIntExact(w.dim(0));
+        int cols = Math.toIntExact(w.dim(1));
+        Linear ref = new ReferenceLinear(dtype.isQuantized() ? f32(w.name(), rows, cols, Quantizer.dequantize(w)) : w);
         assertEquals(rows, fast.rows());
         assertEquals(cols, fast.cols());
         float[] wf = Quantizer.dequantize(w);
@@ -59,6 +72,27 @@ class LinearsTest {
             float[] expectedOne = java.util.Arrays.copyOfRange(expected, (n - 1) * rows, n * rows);
             check(dtype + " matvec " + rows + "x" + cols, expectedOne, one, wf, lastX, rows, cols);
         }
+    }
+
+    /**
+     * The embedded default model's shapes (rows of 64 to 176 columns) go to SmallLinear by default, shorter than 4
+     * and not a multiple of 4 included; with {@code smallCols} 0 and at the real model's shortest rows (1024) they
+     * get the Vector API kernels.
+     */
+    @ParameterizedTest
+    @CsvSource({"F16, 172, 64", "F16, 64, 172", "F16, 250, 64", "F32, 176, 64", "BF16, 64, 128", "F16, 3, 5", "F32, 7, 1", "F16, 1, 255"})
+    void shortRowsTakeThePlainJavaPath(DType dtype, int rows, int cols) {
+        Random rnd = new Random(rows * 7L + cols);
+        Tensor w = randomMatrix(dtype, rows, cols, rnd);
+        Linear small = Linears.factory(null, true, 256).apply(w);
+        assertTrue(small instanceof SmallLinear, small.getClass().getName());
+        assertEquals((long) rows * cols * 4, small.byteSize());
+        checkAgainstReference(dtype, w, small, rnd);
+        assertFalse(Linears.factory(null, true, 0).apply(w) instanceof SmallLinear);
+        assertFalse(Linears.vectorFactory(null).apply(w) instanceof SmallLinear);
+        assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(dtype, 3, 1024, rnd)) instanceof SmallLinear);
+        // quantized matrices always take their integer kernels
+        assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(DType.Q8_0, 3, 64, rnd)) instanceof SmallLinear);
     }
 
     /**
@@ -92,7 +126,7 @@ class LinearsTest {
     void factoryQuantizesOnlyDecoderProjections() {
         Random rnd = new Random(1);
         Tensor q = randomMatrix(DType.F16, 8, 64, rnd);
-        var f = Linears.factory(DType.Q4_0);
+        var f = Linears.vectorFactory(DType.Q4_0);
         long quantBytes = f.apply(rename(q, "model.layers.3.self_attn.k_proj.multiway.1.weight")).byteSize();
         // Q4_0 is repacked into tiles of Q4Tiles.R rows, the last one padded
         assertEquals((Q4Tiles.ENABLED ? Q4Tiles.R : 8) * 2 * 18, quantBytes);
@@ -100,7 +134,11 @@ class LinearsTest {
         assertEquals(8 * 64 * 2, f.apply(rename(q, "vision_model.encoder.layers.0.mlp.fc1.weight")).byteSize());
         assertTrue(Linears.isDecoderProjection("model.layers.0.mlp.down_proj.weight"));
         assertFalse(Linears.isDecoderProjection("model.layers.0.input_layernorm.multiway.0.weight"));
-        assertEquals(8 * 64 * 2, Linears.factory(null).apply(rename(q, "model.layers.0.mlp.up_proj.weight")).byteSize());
+        assertEquals(8 * 64 * 2, Linears.vectorFactory(null).apply(rename(q, "model.layers.0.mlp.up_proj.weight")).byteSize());
+        // with short rows in plain Java: still only the decoder projections are quantized
+        var small = Linears.factory(DType.Q4_0, Q4Tiles.ENABLED, 256);
+        assertEquals(quantBytes, small.apply(rename(q, "model.layers.3.self_attn.k_proj.multiway.1.weight")).byteSize());
+        assertEquals(8 * 64 * 4, small.apply(rename(q, "lm_head.weight")).byteSize());
     }
 
     @Test
