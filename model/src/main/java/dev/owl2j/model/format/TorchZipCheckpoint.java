@@ -107,9 +107,18 @@ public final class TorchZipCheckpoint implements TensorSource {
                 Map<String, TensorRef> refs = SafePickleReader.readStateDict(readPickle(zip, pkl, where), where);
                 Map<String, MemorySegment> storages = new ConcurrentHashMap<>();
                 Map<String, ZipArchiveEntry> compressed = new HashMap<>();
+                Map<String, StorageRef> seen = new HashMap<>();
                 for (Map.Entry<String, TensorRef> r : refs.entrySet()) {
                     StorageRef s = r.getValue().storage();
-                    if (!storages.containsKey(s.key()) && !compressed.containsKey(s.key())) {
+                    StorageRef first = seen.putIfAbsent(s.key(), s);
+                    // torch.save describes a storage the same way wherever it is used; a second description with
+                    // another type or size would let a view read past the bytes checked below for the first
+                    if (first != null && (first.dtype() != s.dtype() || first.numel() != s.numel())) {
+                        throw new Owl2jException(where + ": storage " + SafePickleReader.printable(s.key()) + " is declared as "
+                                + first.numel() + " " + first.dtype() + " elements and, by tensor "
+                                + SafePickleReader.printable(r.getKey()) + ", as " + s.numel() + " " + s.dtype());
+                    }
+                    if (first == null) {
                         ZipArchiveEntry e = byName.get(prefix + "data/" + s.key());
                         if (e == null) {
                             throw new Owl2jException(where + ": tensor " + SafePickleReader.printable(r.getKey())

@@ -99,6 +99,8 @@ public final class Pickles {
 
     private static void put(ZipOutputStream zos, String name, byte[] data, boolean deflate) throws IOException {
         ZipEntry e = new ZipEntry(name);
+        // a fixed time, so that the same call writes the same bytes (fuzz seeds must not change between runs)
+        e.setTimeLocal(java.time.LocalDateTime.of(2020, 1, 1, 0, 0));
         if (!deflate) {
             CRC32 crc = new CRC32();
             crc.update(data);

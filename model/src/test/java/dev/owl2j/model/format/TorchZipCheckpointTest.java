@@ -174,6 +174,32 @@ class TorchZipCheckpointTest {
         assertTrue(e.getMessage().contains("holds 12 bytes but its 4 F32 elements need 16"), e.getMessage());
     }
 
+    /** Fuzzing finding: a second tensor describing the same storage as larger read past the bytes checked for the first. */
+    @Test
+    void aStorageDescribedTwiceWithAnotherSizeIsRefused(@TempDir Path tmp) throws Exception {
+        for (int[] sizes : new int[][]{{4, 8}, {8, 4}}) {
+            byte[] pkl = Pickles.proto2().op('}').op('(')
+                    .str("a").tensor(sizes[0], 0, new int[]{sizes[0]}, new int[]{1})
+                    .str("b").tensor(sizes[1], 0, new int[]{sizes[1]}, new int[]{1})
+                    .op('u').op('.').bytes();
+            Path file = Pickles.zip(tmp.resolve("twice" + sizes[0] + ".bin"), pkl, false, new byte[16], false);
+            Owl2jException e = assertThrows(Owl2jException.class, () -> TorchZipCheckpoint.open(file));
+            assertTrue(e.getMessage().contains("storage 0 is declared as 4 F32 elements and, by tensor b, as 8 F32")
+                    || e.getMessage().contains("holds 16 bytes but its 8 F32 elements need 32"), e.getMessage());
+        }
+        // the same description twice (tied weights) stays fine
+        byte[] tied = Pickles.proto2().op('}').op('(')
+                .str("a").tensor(4, 0, new int[]{4}, new int[]{1})
+                .str("b").tensor(4, 2, new int[]{2}, new int[]{1})
+                .op('u').op('.').bytes();
+        byte[] storage = new byte[16];
+        java.nio.ByteBuffer.wrap(storage).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(1f).putFloat(2f).putFloat(3f).putFloat(4f);
+        try (TorchZipCheckpoint ck = TorchZipCheckpoint.open(Pickles.zip(tmp.resolve("tied.bin"), tied, false, storage, false))) {
+            assertArrayEquals(new float[]{1f, 2f, 3f, 4f}, ck.get("a").toFloatArray());
+            assertArrayEquals(new float[]{3f, 4f}, ck.get("b").toFloatArray());
+        }
+    }
+
     private static byte[] pickle(String latin1) {
         return latin1.getBytes(StandardCharsets.ISO_8859_1);
     }
