@@ -54,16 +54,16 @@ public final class FuzzTargets {
     }
 
     /**
-     * One scratch file per target, rewritten for every input, for readers that take a path (memory-mapped files).
-     * It lives in the JVM's temporary folder and is deleted on exit.
+     * One scratch file per target, rewritten for every input, for readers that take a path (memory-mapped files):
+     * {@code target/fuzz-scratch/NAME}, relative to the module (the tests' working folder). Fixed and relative on
+     * purpose: readers quote the path in their messages, and a path that differed between runs or machines (a
+     * random temporary folder's name) changes the coverage of the code that builds and escapes those messages,
+     * and with it which inputs a fuzzing run from a fixed seed tries (docs/security.md, How the tests run).
      */
     public static Path scratch(String name) {
         try {
-            Path dir = Files.createTempDirectory("owl2j-fuzz");
-            dir.toFile().deleteOnExit();
-            Path f = dir.resolve(name);
-            f.toFile().deleteOnExit();
-            return f;
+            Path dir = Files.createDirectories(Path.of("target", "fuzz-scratch"));
+            return dir.resolve(name);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
