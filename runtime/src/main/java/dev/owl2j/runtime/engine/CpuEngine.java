@@ -20,6 +20,13 @@ public final class CpuEngine implements Engine {
     private final String description;
     private final int threads;
 
+    /**
+     * Matrices of fewer bytes than this in all skip the C-heap trim after the load: what a load frees is one
+     * matrix's scratch at a time, small beside the JVM's own memory for a small model, while finding and linking
+     * the native call took 0.1-0.25 s of a one-token run of the embedded default model (docs/startup.md).
+     */
+    static final long TRIM_FROM_BYTES = 256L << 20;
+
     /** The default: Vector API kernels over the weights as stored (dev.owl2j.model.cpu.kernel.Linears). */
     public CpuEngine(TensorSource weights, Owl2Config config) {
         this(weights, config, (DType) null);
@@ -41,8 +48,15 @@ public final class CpuEngine implements Engine {
     public CpuEngine(TensorSource weights, Owl2Config config, Function<Tensor, Linear> linearFactory, String weightType,
                      Settings settings) {
         this.threads = Parallel.start(settings.threads());
-        this.model = Owl2Model.load(weights, config, linearFactory, settings.prefillChunk());
-        MallocTrim.releaseFreePages(); // scratch freed while loading (quantized copies) leaves resident holes
+        java.util.concurrent.atomic.LongAdder matrixBytes = new java.util.concurrent.atomic.LongAdder();
+        this.model = Owl2Model.load(weights, config, w -> {
+            Linear linear = linearFactory.apply(w);
+            matrixBytes.add(linear.byteSize());
+            return linear;
+        }, settings.prefillChunk());
+        if (matrixBytes.sum() >= TRIM_FROM_BYTES) {
+            MallocTrim.releaseFreePages(); // scratch freed while loading (quantized copies) leaves resident holes
+        }
         this.description = "cpu, " + threads + " threads, " + weightType + " weights";
     }
 
