@@ -28,8 +28,9 @@ import java.util.Properties;
  * @param alignX             X rows copied onto 64-byte boundaries for 512-bit kernels ({@code owl2j.noAlignX} turns it off)
  * @param q4Tiles            Q4_0 matrices repacked into row tiles with the integer kernels ({@code owl2j.noQ4Tiles}
  *                           keeps them row-major with the float kernels)
- * @param smallMatrixCols    CPU float matrices with fewer columns take plain Java loops instead of the Vector API
- *                           kernels ({@code owl2j.smallMatrixCols}; 0 = the Vector API kernels for every matrix)
+ * @param smallMatrixCols    CPU float matrices with rows shorter than this, or fewer weights than its square, take
+ *                           plain Java loops instead of the Vector API kernels ({@code owl2j.smallMatrixCols}; 0 = the
+ *                           Vector API kernels for every matrix)
  * @param tensorCores        CUDA prefill may use tensor cores with F16-rounded activations ({@code owl2j.tensorCores})
  * @param home               where models are generated and pulled ({@code owl2j.cacheHome}, else {@code $OWL2J_HOME},
  *                           else {@code ~/.cache/owl2j})

@@ -15,18 +15,19 @@ import java.util.function.Function;
 /**
  * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 and
  * stored Q8_0/Q4_0 are used in place (a view into the mapped file); {@link #quantized} makes one off-heap
- * quantized copy at load. The one exception is a float matrix with rows shorter than {@link #SMALL_COLS} (a tiny
- * model's): it is widened to a float array and multiplied in plain Java ({@link SmallLinear}, for start-up).
+ * quantized copy at load. The one exception is a small float matrix (a tiny model's, {@link #isSmall}): it is
+ * widened to a float array and multiplied in plain Java ({@link SmallLinear}, for start-up).
  */
 public final class Linears {
     /** The decoder's projection matrices (q/k/v/o and the MLP, including the multiway k/v copies). */
     private Linears() {}
 
     /**
-     * Float matrices with fewer columns than this take {@link SmallLinear} ({@code owl2j.smallMatrixCols}, default
-     * 256; 0 turns it off). Any value from 177 to 1024 sends the embedded default model's matrices (64 to 176
-     * columns) there and every real mPLUG-Owl2 matrix (1024 columns and more) to the Vector API kernels; 256 leaves
-     * room on both sides. The figures behind it are in docs/startup.md.
+     * N of {@link #isSmall} ({@code owl2j.smallMatrixCols}, default 256; 0 turns {@link SmallLinear} off). The
+     * embedded default model's matrices have rows of 64 to 176 values, except its patch embedding (64 × 588, 37,632
+     * weights); every real mPLUG-Owl2 matrix has rows of 1024 values or more, except its patch embedding (1024 × 588,
+     * 602,112 weights). With N = 256 the first are all small and the second none, with room on both sides. The
+     * figures behind it are in docs/startup.md.
      */
     static final int SMALL_COLS = Settings.fromSystem().smallMatrixCols();
 
@@ -59,10 +60,10 @@ public final class Linears {
         return kernel(w);
     }
 
-    /** Whether w is a float matrix (F32, F16, BF16) with rows shorter than smallCols. */
-    static boolean isSmall(Tensor w, int smallCols) {
+    /** Whether w is a float matrix (F32, F16, BF16) with rows shorter than n values or fewer than n² weights. */
+    static boolean isSmall(Tensor w, int n) {
         DType t = w.dtype();
-        return (t == DType.F32 || t == DType.F16 || t == DType.BF16) && w.dim(1) < smallCols;
+        return (t == DType.F32 || t == DType.F16 || t == DType.BF16) && (w.dim(1) < n || w.dim(0) * w.dim(1) < (long) n * n);
     }
 
     /** The Vector API kernel for w as stored, whatever its row length. */
@@ -140,7 +141,7 @@ public final class Linears {
         return factory(quant, q4Tiles, SMALL_COLS);
     }
 
-    /** {@link #factory(DType, boolean)} with float matrices of fewer than smallCols columns in {@link SmallLinear}. */
+    /** {@link #factory(DType, boolean)} with the float matrices {@link #isSmall} for smallCols in {@link SmallLinear}. */
     public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles, int smallCols) {
         if (quant != null && quant != DType.Q8_0 && quant != DType.Q4_0) {
             throw new Owl2jException("unsupported quantization " + quant + " (use Q8_0 or Q4_0)");

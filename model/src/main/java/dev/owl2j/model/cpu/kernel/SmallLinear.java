@@ -7,9 +7,9 @@ import dev.owl2j.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * y = W·x in plain Java loops for float matrices (F32, F16, BF16) with short rows, which {@link Linears#of} picks
- * below {@code owl2j.smallMatrixCols} columns: the embedded default model's and the test fixtures' matrices (64 to
- * 176 columns), never a real mPLUG-Owl2 matrix (its shortest rows are the vision tower's 1024).
+ * y = W·x in plain Java loops for small float matrices (F32, F16, BF16), which {@link Linears#of} picks by
+ * {@code owl2j.smallMatrixCols} ({@link Linears#isSmall}): the embedded default model's and the test fixtures'
+ * matrices, never a real mPLUG-Owl2 matrix.
  *
  * <p>Why a second path: a short command on a tiny model is over before the JIT's optimising compiler (C2) has
  * compiled the Vector API kernels, and until then the interpreter and C1 run them through the Vector API's Java

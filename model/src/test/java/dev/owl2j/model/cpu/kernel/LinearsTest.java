@@ -75,12 +75,13 @@ class LinearsTest {
     }
 
     /**
-     * The embedded default model's shapes (rows of 64 to 176 columns) go to SmallLinear by default, shorter than 4
-     * and not a multiple of 4 included; with {@code smallCols} 0 and at the real model's shortest rows (1024) they
-     * get the Vector API kernels.
+     * The embedded default model's shapes (rows of 64 to 176 values, and its 64 × 588 patch embedding) go to
+     * SmallLinear with N = 256, rows shorter than 4 and not a multiple of 4 included; with N = 0, and at the real
+     * model's shortest rows (1024) and its patch embedding (1024 × 588), they get the Vector API kernels.
      */
     @ParameterizedTest
-    @CsvSource({"F16, 172, 64", "F16, 64, 172", "F16, 250, 64", "F32, 176, 64", "BF16, 64, 128", "F16, 3, 5", "F32, 7, 1", "F16, 1, 255"})
+    @CsvSource({"F16, 172, 64", "F16, 64, 172", "F16, 250, 64", "F32, 176, 64", "BF16, 64, 128", "F16, 3, 5", "F32, 7, 1",
+            "F16, 1, 255", "F16, 64, 588", "F32, 3, 5000"})
     void shortRowsTakeThePlainJavaPath(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 7L + cols);
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
@@ -90,7 +91,8 @@ class LinearsTest {
         checkAgainstReference(dtype, w, small, rnd);
         assertFalse(Linears.factory(null, true, 0).apply(w) instanceof SmallLinear);
         assertFalse(Linears.vectorFactory(null).apply(w) instanceof SmallLinear);
-        assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(dtype, 3, 1024, rnd)) instanceof SmallLinear);
+        assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(dtype, 64, 1024, rnd)) instanceof SmallLinear);
+        assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(dtype, 1024, 588, rnd)) instanceof SmallLinear);
         // quantized matrices always take their integer kernels
         assertFalse(Linears.factory(null, true, 256).apply(randomMatrix(DType.Q8_0, 3, 64, rnd)) instanceof SmallLinear);
     }
