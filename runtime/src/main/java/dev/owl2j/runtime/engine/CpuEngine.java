@@ -23,7 +23,7 @@ public final class CpuEngine implements Engine {
     /**
      * Matrices of fewer bytes than this in all skip the C-heap trim after the load: what a load frees is one
      * matrix's scratch at a time, small beside the JVM's own memory for a small model, while finding and linking
-     * the native call took 0.1-0.25 s of a one-token run of the embedded default model (docs/startup.md).
+     * the native call took 0.16-0.28 s of a one-token run of the embedded default model (docs/startup.md).
      */
     static final long TRIM_FROM_BYTES = 256L << 20;
 
