@@ -75,6 +75,21 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
             MemorySegment.copy(data, F32_LE, 0, out, 0, out.length);
             return out;
         }
+        if (dtype == DType.F16 || dtype == DType.BF16) {
+            // bulk copies of 16-bit chunks and a plain loop: the embedded default model widens its small matrices
+            // this way at every start, while the code still runs in the interpreter (SmallLinear)
+            boolean brain = dtype == DType.BF16;
+            short[] chunk = new short[Math.min(out.length, 1 << 14)];
+            for (int start = 0; start < out.length; start += chunk.length) {
+                int len = Math.min(chunk.length, out.length - start);
+                MemorySegment.copy(data, I16_LE, start * 2L, chunk, 0, len);
+                for (int i = 0; i < len; i++) {
+                    short h = chunk[i];
+                    out[start + i] = brain ? Float.intBitsToFloat((h & 0xffff) << 16) : Float.float16ToFloat(h);
+                }
+            }
+            return out;
+        }
         for (int i = 0; i < out.length; i++) {
             out[i] = getFloat(i);
         }

@@ -4,7 +4,6 @@ import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 
 /**
  * y = W·x in plain Java loops for small float matrices (F32, F16, BF16), which {@link Linears#of} picks by
@@ -29,29 +28,15 @@ final class SmallLinear implements Linear {
     SmallLinear(Tensor t) {
         this.rows = Math.toIntExact(t.dim(0));
         this.cols = Math.toIntExact(t.dim(1));
-        this.w = widen(t, Math.multiplyExact(rows, cols));
+        Math.multiplyExact(rows, cols); // one float[] holds them all
+        this.w = widen(t);
     }
 
-    private static float[] widen(Tensor t, int count) {
-        MemorySegment data = t.data();
-        float[] out = new float[count];
-        switch (t.dtype()) {
-            case F32 -> MemorySegment.copy(data, Tensor.F32_LE, 0, out, 0, count);
-            case F16, BF16 -> {
-                boolean brain = t.dtype() == dev.owl2j.model.tensor.DType.BF16;
-                short[] chunk = new short[Math.min(count, 1 << 14)];
-                for (int start = 0; start < count; start += chunk.length) {
-                    int len = Math.min(chunk.length, count - start);
-                    MemorySegment.copy(data, Tensor.I16_LE, start * 2L, chunk, 0, len);
-                    for (int i = 0; i < len; i++) {
-                        short h = chunk[i];
-                        out[start + i] = brain ? Float.intBitsToFloat((h & 0xffff) << 16) : Float.float16ToFloat(h);
-                    }
-                }
-            }
+    private static float[] widen(Tensor t) {
+        return switch (t.dtype()) {
+            case F32, F16, BF16 -> t.toFloatArray();
             default -> throw new IllegalArgumentException(t.name() + " is " + t.dtype() + ", not F32, F16 or BF16");
-        }
-        return out;
+        };
     }
 
     @Override
