@@ -12,7 +12,7 @@ import java.util.Properties;
  * one place and handed on explicitly. The table in docs/architecture.md (Settings) lists each with its default.
  * A value that does not parse is an {@link Owl2jException} naming the setting, never silently the default.
  *
- * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code q4Tiles}) and the KV cache budget are
+ * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code q8Tiles}) and the KV cache budget are
  * process-wide: the kernels read them into constants the JIT folds, so they take {@link #fromSystem()} once when
  * their classes load. Everything else is passed to the engine, loader or server that uses it.
  *
@@ -28,6 +28,7 @@ import java.util.Properties;
  * @param alignX             X rows copied onto 64-byte boundaries for 512-bit kernels ({@code owl2j.noAlignX} turns it off)
  * @param q4Tiles            Q4_0 matrices repacked into row tiles with the integer kernels ({@code owl2j.noQ4Tiles}
  *                           keeps them row-major with the float kernels)
+ * @param q8Tiles            Q8_0 matrices repacked into row tiles ({@code owl2j.noQ8Tiles} keeps them row-major)
  * @param smallMatrixCols    CPU float matrices with rows shorter than this, or fewer weights than its square, take
  *                           plain Java loops instead of the Vector API kernels ({@code owl2j.smallMatrixCols}; 0 = the
  *                           Vector API kernels for every matrix)
@@ -37,7 +38,8 @@ import java.util.Properties;
  * @param prefillBudget      prompt positions the server prefills per scheduler step ({@code owl2j.prefillBudget})
  */
 public record Settings(int threads, long kvCacheBytes, int prefillChunk, int streamingAttention, int panelCols,
-                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, int smallMatrixCols,
+                       int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, boolean q8Tiles,
+                       int smallMatrixCols,
                        boolean tensorCores, Path home, int prefillBudget) {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
@@ -76,6 +78,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 !flag(props, "owl2j.noTouch", false),
                 !flag(props, "owl2j.noAlignX", false),
                 !flag(props, "owl2j.noQ4Tiles", false),
+                !flag(props, "owl2j.noQ8Tiles", false),
                 intSetting(props, "owl2j.smallMatrixCols", 256, 0),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),
@@ -86,7 +89,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
     public Settings withThreads(int n) {
         if (n < 1) throw new Owl2jException("--threads must be at least 1, got " + n);
         return new Settings(n, kvCacheBytes, prefillChunk, streamingAttention, panelCols, matmulBlocked, blockK, touch, alignX,
-                q4Tiles, smallMatrixCols, tensorCores, home, prefillBudget);
+                q4Tiles, q8Tiles, smallMatrixCols, tensorCores, home, prefillBudget);
     }
 
     private static Path home(Map<String, String> props, Map<String, String> env) {

@@ -13,9 +13,10 @@ import java.lang.foreign.Arena;
 import java.util.function.Function;
 
 /**
- * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 and
- * stored Q8_0/Q4_0 are used in place (a view into the mapped file); {@link #quantized} makes one off-heap
- * quantized copy at load. The one exception is a small float matrix (a tiny model's, {@link #isSmall}): it is
+ * Picks the Vector API kernel for a weight matrix by its dtype. Weights are never copied to F32: F32/F16/BF16 are
+ * used in place (a view into the mapped file), stored Q8_0/Q4_0 are repacked into row tiles of the same size
+ * ({@link Q8Tiles}, {@link Q4Tiles}) whose source pages are then released, and {@link #quantized} makes one
+ * off-heap quantized copy at load. The one exception is a small float matrix (a tiny model's, {@link #isSmall}): it is
  * widened to a float array and multiplied in plain Java ({@link SmallLinear}, for start-up).
  */
 public final class Linears {
@@ -33,10 +34,14 @@ public final class Linears {
 
     /** The fast kernel for w in its stored dtype (F32, F16, BF16, Q8_0 or Q4_0). */
     public static Linear of(Tensor w) {
-        return of(w, Q4Tiles.ENABLED, SMALL_COLS);
+        return of(w, true, SMALL_COLS);
     }
 
-    private static Linear of(Tensor w, boolean q4Tiles, int smallCols) {
+    /**
+     * With tiles, Q4_0 and Q8_0 matrices are repacked into row tiles ({@link Q4Tiles}, {@link Q8Tiles}) where their
+     * switch is on; without, they keep the row-major kernels.
+     */
+    private static Linear of(Tensor w, boolean tiles, int smallCols) {
         if (w.rank() != 2) {
             throw new Owl2jException("weight " + w.name() + " is not a matrix: " + w.shapeString());
         }
@@ -51,8 +56,11 @@ public final class Linears {
             }
             return small;
         }
-        if (q4Tiles && Q4Tiles.takes(w)) {
+        if (tiles && Q4Tiles.wanted(w)) {
             return Q4Tiles.repack(w);
+        }
+        if (tiles && Q8Tiles.wanted(w)) {
+            return Q8Tiles.repack(w);
         }
         if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
             return ColumnPanels.split(w, ColumnPanels.MAX_COLS, Linears::kernel);
@@ -81,24 +89,34 @@ public final class Linears {
     }
 
     /**
-     * Whether {@link #of} keeps a copy of w's weights of its own (Q4_0 repacked into row tiles, long rows split into
-     * column panels) rather than w's memory itself; the copy's source pages are released when w is mapped from a file.
+     * Whether {@link #of} keeps a copy of w's weights of its own (Q4_0 or Q8_0 repacked into row tiles, long rows
+     * split into column panels) rather than w's memory itself; the copy's source pages are released when w is mapped from a file.
      * (A {@link SmallLinear} keeps a copy too; this answers for the Vector API kernels, {@link #vectorFactory}.)
      */
     public static boolean copies(Tensor w) {
-        return Q4Tiles.wanted(w) || ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
+        return Q4Tiles.wanted(w) || Q8Tiles.wanted(w) || ColumnPanels.wanted(w, ColumnPanels.MAX_COLS);
     }
 
     /** w quantized at load to q (Q8_0 or Q4_0) into off-heap memory; columns must be a multiple of 32. */
     public static Linear quantized(Tensor w, DType q) {
+        return quantized(w, q, true, SMALL_COLS);
+    }
+
+    /** {@link #quantized(Tensor, DType)}, with or without row tiles (see {@link #of(Tensor, boolean, int)}). */
+    static Linear quantized(Tensor w, DType q, boolean tiles, int smallCols) {
         if (w.dtype() == q) {
-            return of(w);
+            return of(w, tiles, smallCols);
         }
         Linear linear;
-        if (q == DType.Q4_0 && Q4Tiles.ENABLED) {
+        if (tiles && q == DType.Q4_0 && Q4Tiles.ENABLED) {
             // the row-major quantized matrix only lives until it is repacked
             try (Arena scratch = Arena.ofShared()) {
                 linear = Q4Tiles.repack(Quantizer.quantize(w, q, scratch));
+            }
+        } else if (tiles && q == DType.Q8_0 && Q8Tiles.ENABLED) {
+            // as for Q4_0
+            try (Arena scratch = Arena.ofShared()) {
+                linear = Q8Tiles.repack(Quantizer.quantize(w, q, scratch));
             }
         } else if (ColumnPanels.wanted(w, ColumnPanels.MAX_COLS)) {
             // the whole quantized matrix only lives until its panels are copied: freed at once, not by a later GC
@@ -106,7 +124,7 @@ public final class Linears {
                 linear = ColumnPanels.split(Quantizer.quantize(w, q, scratch), ColumnPanels.MAX_COLS, Linears::kernel);
             }
         } else {
-            linear = of(Quantizer.quantize(w, q));
+            linear = of(Quantizer.quantize(w, q), tiles, smallCols);
         }
         if (w.data().isMapped()) {
             // the float source was read once and is not needed again: its file pages need not stay resident
@@ -122,7 +140,7 @@ public final class Linears {
      * is not a multiple of 32) keeps its stored dtype.
      */
     public static Function<Tensor, Linear> factory(DType quant) {
-        return factory(quant, Q4Tiles.ENABLED, SMALL_COLS);
+        return factory(quant, true, SMALL_COLS);
     }
 
     /**
@@ -130,35 +148,29 @@ public final class Linears {
      * fixture's golden tests and the benchmarks use it, so the vector kernels are what they check and measure.
      */
     public static Function<Tensor, Linear> vectorFactory(DType quant) {
-        return factory(quant, Q4Tiles.ENABLED, 0);
+        return factory(quant, true, 0);
     }
 
     /**
-     * {@link #factory(DType)} with Q4_0 matrices either repacked into row tiles with the integer kernels (x quantized
-     * to Q8_0 for decode, {@link Q4Tiles}) or kept row-major with the float kernels; the accuracy test compares both.
+     * {@link #factory(DType)} with Q4_0 and Q8_0 matrices either repacked into row tiles where their switch is on
+     * ({@link Q4Tiles}: integer kernels, x quantized to Q8_0 for decode; {@link Q8Tiles}: float kernels) or kept
+     * row-major with the float kernels; the accuracy test and the layout comparisons use both.
      */
-    public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles) {
-        return factory(quant, q4Tiles, SMALL_COLS);
+    public static Function<Tensor, Linear> factory(DType quant, boolean tiles) {
+        return factory(quant, tiles, SMALL_COLS);
     }
 
     /** {@link #factory(DType, boolean)} with the float matrices {@link #isSmall} for smallCols in {@link SmallLinear}. */
-    public static Function<Tensor, Linear> factory(DType quant, boolean q4Tiles, int smallCols) {
+    public static Function<Tensor, Linear> factory(DType quant, boolean tiles, int smallCols) {
         if (quant != null && quant != DType.Q8_0 && quant != DType.Q4_0) {
             throw new Owl2jException("unsupported quantization " + quant + " (use Q8_0 or Q4_0)");
         }
         return w -> {
             if (quant != null && isDecoderProjection(w.name()) && w.dtype().isFloat() && w.rank() == 2
                     && w.dim(1) % 32 == 0) {
-                if (quant == DType.Q4_0 && !q4Tiles) {
-                    Linear rowMajor = of(Quantizer.quantize(w, quant), false, smallCols);
-                    if (w.data().isMapped()) {
-                        w.data().unload();
-                    }
-                    return rowMajor;
-                }
-                return quantized(w, quant);
+                return quantized(w, quant, tiles, smallCols);
             }
-            return of(w, Q4Tiles.ENABLED, smallCols);
+            return of(w, tiles, smallCols);
         };
     }
 

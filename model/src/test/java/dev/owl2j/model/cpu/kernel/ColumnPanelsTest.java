@@ -66,9 +66,9 @@ class ColumnPanelsTest {
         Linear panels = Linears.vectorFactory(null).apply(f16);
         assertInstanceOf(ColumnPanels.class, panels);
         checkAgainstReference("F16 via Linears.vectorFactory", f16, panels, rnd);
-        // quantized at load: the whole quantized matrix is scratch, freed once the panels are copied (Q4_0 is
-        // repacked into row tiles instead, Q4TilesTest)
-        Linear q = Linears.quantized(f16, DType.Q8_0);
+        // quantized at load: the whole quantized matrix is scratch, freed once the panels are copied (with row
+        // tiles on, the default, Q4_0 and Q8_0 are repacked into tiles instead: Q4TilesTest, Q8TilesTest)
+        Linear q = Linears.quantized(f16, DType.Q8_0, false, 0);
         assertInstanceOf(ColumnPanels.class, q);
         checkAgainstReference("F16 quantized to Q8_0 at load", Quantizer.quantize(f16, DType.Q8_0), q, rnd);
     }

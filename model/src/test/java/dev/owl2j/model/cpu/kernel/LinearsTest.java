@@ -36,8 +36,8 @@ class LinearsTest {
     void matchesReference(DType dtype, int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols);
         Tensor w = randomMatrix(dtype, rows, cols, rnd);
-        // the row-major kernels; Linears.of repacks Q4_0 into row tiles with integer kernels (Q4TilesTest)
-        Linear vector = dtype == DType.Q4_0 ? Linears.kernel(w) : Linears.vectorFactory(null).apply(w);
+        // the row-major kernels; Linears.of repacks Q4_0 and Q8_0 into row tiles (Q4TilesTest, Q8TilesTest)
+        Linear vector = dtype.isQuantized() ? Linears.kernel(w) : Linears.vectorFactory(null).apply(w);
         assertFalse(vector instanceof SmallLinear);
         checkAgainstReference(dtype, w, vector, rnd);
         if (!dtype.isQuantized()) {
