@@ -16,7 +16,9 @@ import static dev.owl2j.model.cpu.kernel.QuantLinears.SUB;
 /**
  * Q8_0 weights (llama.cpp's blocks: an F16 scale d, then 32 int8 weights) multiplied as stored, row by row: each group
  * of bytes is widened to floats in registers, multiplied with x by FMA into a per-block sum s, and the block adds d·s.
- * Decode reads every weight once (1.06 bytes per weight); see {@link QuantLinears} for why floats.
+ * Decode reads every weight once (1.06 bytes per weight); see {@link QuantLinears} for why floats. Q8_0 goes through
+ * {@link Q8Tiles} (the same arithmetic on rows repacked into tiles) unless {@code owl2j.noQ8Tiles} is set; this is
+ * the fallback and the reference it was measured against.
  */
 final class Q8Linear extends VectorLinear {
     private final long rowBytes;
