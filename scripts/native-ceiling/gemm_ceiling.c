@@ -129,7 +129,8 @@ typedef __m256i vi;
 #endif
 
 // Register blocking of the integer schemes: X rows per pass (NR) × vectors of weight rows (RV, L rows each).
-// The defaults were the fastest of the few tried on the Zen 5 (1 thread); -D overrides them.
+// The defaults were the fastest of the 4-8 blockings tried per scheme and width on the Zen 5, one thread
+// (docs/performance-log.md, "Prefill schemes in C"); -D overrides them.
 #ifndef I16_NR
 #define I16_NR 4
 #endif
