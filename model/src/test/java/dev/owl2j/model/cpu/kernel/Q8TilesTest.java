@@ -94,7 +94,7 @@ class Q8TilesTest {
             seen[lane] = true;
         }
         float[] wf = Quantizer.dequantize(w);
-        for (int n : new int[]{1, 6, 30}) { // decode, batched decode, prefill
+        for (int n : new int[]{1, 6, 13, 30}) { // decode, batched decode (a partial group / several groups), prefill
             float[] x = new float[n * cols];
             int[] picked = new int[n];
             for (int i = 0; i < n; i++) {
