@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (stdout) the mean and max KL(p_F16 ‖ p_quant) and the top-1 agreement over the 3 × 8 positions. Q4_0 runs twice:
  * row-major with float activations, and repacked into row tiles whose decode and batched kernels quantize the
  * activations to Q8_0 as llama.cpp does (Q4Tiles; the fixture's prompts are shorter than the prefill threshold,
- * so every position here goes through the integer kernels). Asserted, loosely: Q8_0 picks the same top-1 token on
+ * so every position here goes through the integer kernels). Q8_0 runs in row tiles (Q8Tiles, x in float, the
+ * same arithmetic as the row-major kernel). Asserted, loosely: Q8_0 picks the same top-1 token on
  * every prompt's prefill logits and its mean KL is below 0.01; both Q4_0 forms' mean KL is below 0.5. (The
  * fixture's down_proj has 172 columns, not a multiple of 32, so it stays F16; every other decoder projection is
  * quantized.)

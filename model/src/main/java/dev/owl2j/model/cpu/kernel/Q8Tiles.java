@@ -30,7 +30,9 @@ import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
  * column j (two loads of L bytes, each widened to floats) are multiplied by the broadcast x_j into per-block sums,
  * and each block adds sums · d for all R rows at once. x stays in float on every path (no activation quantization:
  * with int8 weights the Vector API's 16-bit lanes overflow after two products, see {@link QuantLinears}), so the
- * numbers are the row-major kernel's up to the order of float additions.
+ * numbers are the row-major kernel's up to the order of float additions. One 7B layer against the row-major kernel in
+ * one process ran decode 1.4-1.8× and prefill 1.1-1.2× faster, 256-bit vectors included (docs/performance-log.md,
+ * Q8_0 in row tiles): decode then reads the weights at about the machine's measured bandwidth.
  *
  * <p><b>Layout.</b> Tile t holds rows tR .. tR + R − 1 (the last tile padded with zero rows), block after block; a
  * block is R F16 scales, then 32 groups of R int8 bytes, group j holding weight j of each row's block in row order.
