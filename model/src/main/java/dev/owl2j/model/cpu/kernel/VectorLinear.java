@@ -219,13 +219,18 @@ abstract class VectorLinear implements Linear {
     static final int OB = 2 * L;
     /** K tile of the outer-product kernel: OB × OK floats = 32 KiB with AVX-512, within L1. */
     static final int OK = 256;
-    /** X rows per outer-product micro-kernel call. */
+    /** X rows per outer-product micro-kernel call ({@link #outer6}). */
     static final int ONR = 6;
+    /**
+     * With 512-bit vectors (32 registers) the rows go twelve at a time through {@link #outer12} first (a few
+     * percent more FLOPs per CPU second than six at a time: docs/performance-log.md, Twelve X rows).
+     */
+    static final boolean WIDE_OUTER = L == 16;
 
     /**
      * Outer-product form: the widened tile is stored transposed ([k][OB rows]), so one k step loads two vectors
-     * holding OB output rows and FMAs them with six broadcast X values into 12 accumulators that already sit in
-     * y's layout (no horizontal reductions).
+     * holding OB output rows and FMAs them with six (or twelve, {@link #WIDE_OUTER}) broadcast X values into 12
+     * (24) accumulators that already sit in y's layout (no horizontal reductions).
      */
     private void matmulOuter(float[] x, int n, float[] y) {
         int blocks = (rows + OB - 1) / OB;
@@ -246,7 +251,7 @@ abstract class VectorLinear implements Linear {
     final class OuterTile {
         final float[] row = new float[OK];
         private final float[] tile = new float[OK * OB];
-        private final float[] acc = new float[ONR * OB];
+        private final float[] acc = new float[2 * ONR * OB];
         int r0;
         int kc;
         private int nr;
@@ -278,12 +283,22 @@ abstract class VectorLinear implements Linear {
     /**
      * y[i, r0 .. r0 + nr) (+)= X[i, k0 .. k0 + kc) · tileᵀ for every row i of X (x is [n, cols], y is [n, rows]),
      * tile being [kc][OB] (rows past nr zero); y is overwritten for k0 = 0 and accumulated into otherwise. acc is
-     * scratch of ONR·OB floats.
+     * scratch of 2·ONR·OB floats.
      */
     static void multiplyTile(float[] tile, int kc, float[] x, int n, int cols, float[] y, int rows, int r0, int nr,
                              int k0, float[] acc) {
         boolean first = k0 == 0;
         int i0 = 0;
+        if (WIDE_OUTER) {
+            for (; i0 + 2 * ONR <= n; i0 += 2 * ONR) {
+                if (nr == OB) {
+                    outer12(tile, kc, x, i0 * cols + k0, cols, y, i0 * rows + r0, rows, !first);
+                } else {
+                    outer12(tile, kc, x, i0 * cols + k0, cols, acc, 0, OB, false);
+                    store(acc, 2 * ONR, y, rows, i0, r0, nr, first);
+                }
+            }
+        }
         for (; i0 + ONR <= n; i0 += ONR) {
             if (nr == OB) {
                 // a whole block: the accumulators start from and end in y itself
@@ -383,6 +398,132 @@ abstract class VectorLinear implements Linear {
         c41.intoArray(c, o4 + L);
         c50.intoArray(c, o5);
         c51.intoArray(c, o5 + L);
+    }
+
+    /**
+     * {@link #outer6} for twelve X rows: 24 accumulators, which only 512-bit vectors' 32 registers hold (two weight
+     * loads and twelve broadcasts per 24 FMAs instead of per 12).
+     */
+    private static void outer12(float[] t, int kc, float[] x, int xOff, int xStride, float[] c, int cOff, int cStride,
+                                boolean accumulate) {
+        int o0 = cOff, o1 = o0 + cStride, o2 = o1 + cStride, o3 = o2 + cStride, o4 = o3 + cStride, o5 = o4 + cStride, o6 = o5 + cStride, o7 = o6 + cStride, o8 = o7 + cStride, o9 = o8 + cStride, o10 = o9 + cStride, o11 = o10 + cStride;
+        FloatVector c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b, c4a, c4b, c5a, c5b, c6a, c6b, c7a, c7b, c8a, c8b, c9a, c9b, c10a, c10b, c11a, c11b;
+        if (accumulate) {
+            c0a = FloatVector.fromArray(F, c, o0);
+            c0b = FloatVector.fromArray(F, c, o0 + L);
+            c1a = FloatVector.fromArray(F, c, o1);
+            c1b = FloatVector.fromArray(F, c, o1 + L);
+            c2a = FloatVector.fromArray(F, c, o2);
+            c2b = FloatVector.fromArray(F, c, o2 + L);
+            c3a = FloatVector.fromArray(F, c, o3);
+            c3b = FloatVector.fromArray(F, c, o3 + L);
+            c4a = FloatVector.fromArray(F, c, o4);
+            c4b = FloatVector.fromArray(F, c, o4 + L);
+            c5a = FloatVector.fromArray(F, c, o5);
+            c5b = FloatVector.fromArray(F, c, o5 + L);
+            c6a = FloatVector.fromArray(F, c, o6);
+            c6b = FloatVector.fromArray(F, c, o6 + L);
+            c7a = FloatVector.fromArray(F, c, o7);
+            c7b = FloatVector.fromArray(F, c, o7 + L);
+            c8a = FloatVector.fromArray(F, c, o8);
+            c8b = FloatVector.fromArray(F, c, o8 + L);
+            c9a = FloatVector.fromArray(F, c, o9);
+            c9b = FloatVector.fromArray(F, c, o9 + L);
+            c10a = FloatVector.fromArray(F, c, o10);
+            c10b = FloatVector.fromArray(F, c, o10 + L);
+            c11a = FloatVector.fromArray(F, c, o11);
+            c11b = FloatVector.fromArray(F, c, o11 + L);
+        } else {
+            c0a = FloatVector.zero(F);
+            c0b = c0a;
+            c1a = c0a;
+            c1b = c0a;
+            c2a = c0a;
+            c2b = c0a;
+            c3a = c0a;
+            c3b = c0a;
+            c4a = c0a;
+            c4b = c0a;
+            c5a = c0a;
+            c5b = c0a;
+            c6a = c0a;
+            c6b = c0a;
+            c7a = c0a;
+            c7b = c0a;
+            c8a = c0a;
+            c8b = c0a;
+            c9a = c0a;
+            c9b = c0a;
+            c10a = c0a;
+            c10b = c0a;
+            c11a = c0a;
+            c11b = c0a;
+        }
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride, x4 = x3 + xStride, x5 = x4 + xStride, x6 = x5 + xStride, x7 = x6 + xStride, x8 = x7 + xStride, x9 = x8 + xStride, x10 = x9 + xStride, x11 = x10 + xStride;
+        for (int k = 0; k < kc; k++) {
+            FloatVector w0 = FloatVector.fromArray(F, t, k * OB);
+            FloatVector w1 = FloatVector.fromArray(F, t, k * OB + L);
+            FloatVector b = FloatVector.broadcast(F, x[x0 + k]);
+            c0a = w0.fma(b, c0a);
+            c0b = w1.fma(b, c0b);
+            b = FloatVector.broadcast(F, x[x1 + k]);
+            c1a = w0.fma(b, c1a);
+            c1b = w1.fma(b, c1b);
+            b = FloatVector.broadcast(F, x[x2 + k]);
+            c2a = w0.fma(b, c2a);
+            c2b = w1.fma(b, c2b);
+            b = FloatVector.broadcast(F, x[x3 + k]);
+            c3a = w0.fma(b, c3a);
+            c3b = w1.fma(b, c3b);
+            b = FloatVector.broadcast(F, x[x4 + k]);
+            c4a = w0.fma(b, c4a);
+            c4b = w1.fma(b, c4b);
+            b = FloatVector.broadcast(F, x[x5 + k]);
+            c5a = w0.fma(b, c5a);
+            c5b = w1.fma(b, c5b);
+            b = FloatVector.broadcast(F, x[x6 + k]);
+            c6a = w0.fma(b, c6a);
+            c6b = w1.fma(b, c6b);
+            b = FloatVector.broadcast(F, x[x7 + k]);
+            c7a = w0.fma(b, c7a);
+            c7b = w1.fma(b, c7b);
+            b = FloatVector.broadcast(F, x[x8 + k]);
+            c8a = w0.fma(b, c8a);
+            c8b = w1.fma(b, c8b);
+            b = FloatVector.broadcast(F, x[x9 + k]);
+            c9a = w0.fma(b, c9a);
+            c9b = w1.fma(b, c9b);
+            b = FloatVector.broadcast(F, x[x10 + k]);
+            c10a = w0.fma(b, c10a);
+            c10b = w1.fma(b, c10b);
+            b = FloatVector.broadcast(F, x[x11 + k]);
+            c11a = w0.fma(b, c11a);
+            c11b = w1.fma(b, c11b);
+        }
+        c0a.intoArray(c, o0);
+        c0b.intoArray(c, o0 + L);
+        c1a.intoArray(c, o1);
+        c1b.intoArray(c, o1 + L);
+        c2a.intoArray(c, o2);
+        c2b.intoArray(c, o2 + L);
+        c3a.intoArray(c, o3);
+        c3b.intoArray(c, o3 + L);
+        c4a.intoArray(c, o4);
+        c4b.intoArray(c, o4 + L);
+        c5a.intoArray(c, o5);
+        c5b.intoArray(c, o5 + L);
+        c6a.intoArray(c, o6);
+        c6b.intoArray(c, o6 + L);
+        c7a.intoArray(c, o7);
+        c7b.intoArray(c, o7 + L);
+        c8a.intoArray(c, o8);
+        c8b.intoArray(c, o8 + L);
+        c9a.intoArray(c, o9);
+        c9b.intoArray(c, o9 + L);
+        c10a.intoArray(c, o10);
+        c10b.intoArray(c, o10 + L);
+        c11a.intoArray(c, o11);
+        c11b.intoArray(c, o11 + L);
     }
 
     private static void outer1(float[] t, int kc, float[] x, int xOff, float[] acc) {

@@ -55,7 +55,7 @@ class LinearsTest {
         assertEquals(rows, fast.rows());
         assertEquals(cols, fast.cols());
         float[] wf = Quantizer.dequantize(w);
-        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17, 24, 25, 40}) { // matvec, the blocked path (<= 24), the tiled path
+        for (int n : new int[]{1, 2, 3, 4, 5, 7, 12, 13, 17, 24, 25, 31, 40}) { // matvec, the blocked path (<= 24), the tiled path (31: 12 + 12 + 6 + 1 rows)
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() * 2 - 1;
             float[] expected = new float[n * rows];
