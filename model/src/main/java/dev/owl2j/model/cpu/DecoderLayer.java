@@ -77,10 +77,16 @@ final class DecoderLayer {
         for (int t = 0; t < n; t++) {
             Ops.rmsNormRow(x, t * hidden, hidden, inputLayernorm[modality[t]], eps, a, t * hidden);
         }
-        // q = Wq·a (shared); k = Wk[m]·a, v = Wv[m]·a (the MAM's four per-modality parts).
-        qProj.matmul(a, n, q);
-        multiway(kProj, a, n, modality, hidden, k, kvDim);
-        multiway(vProj, a, n, modality, hidden, v, kvDim);
+        // q = Wq·a (shared); k = Wk[m]·a, v = Wv[m]·a (the MAM's four per-modality parts). When every row has one
+        // modality (decode steps, a text-only or image-only chunk) the three read a as one group.
+        int m = sameModality(modality, n);
+        if (m >= 0) {
+            Linear.matmulAll(new Linear[]{qProj, kProj[m], vProj[m]}, a, n, new float[][]{q, k, v});
+        } else {
+            qProj.matmul(a, n, q);
+            multiway(kProj, a, n, modality, hidden, k, kvDim);
+            multiway(vProj, a, n, modality, hidden, v, kvDim);
+        }
 
         float[] attn = a; // a is no longer needed
         float scale = (float) (1.0 / Math.sqrt(headDim));
@@ -117,11 +123,20 @@ final class DecoderLayer {
         }
         float[] gate = new float[n * inter];
         float[] up = new float[n * inter];
-        gateProj.matmul(b, n, gate);
-        upProj.matmul(b, n, up);
+        Linear.matmulAll(new Linear[]{gateProj, upProj}, b, n, new float[][]{gate, up});
         Ops.siluMul(gate, up, n * inter);
         downProj.matmul(gate, n, b);
         Ops.addInPlace(x, b, n * hidden);
+    }
+
+    /** The modality of all n rows, or −1 when they differ. */
+    private static int sameModality(int[] modality, int n) {
+        for (int t = 1; t < n; t++) {
+            if (modality[t] != modality[0]) {
+                return -1;
+            }
+        }
+        return modality[0];
     }
 
     /**

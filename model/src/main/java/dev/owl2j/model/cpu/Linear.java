@@ -23,6 +23,23 @@ public interface Linear {
         }
     }
 
+    /**
+     * ys[i] = X · group[i]ᵀ for matrices that read the same X ([n, cols] row-major), such as a layer's q, k and v
+     * projections. Here one after another; a kernel may run a group of its own kind as one parallel pass over all
+     * their rows and prepare X once ({@code Q4Tiles} quantizes a decode step's x once for the group). Call it
+     * through {@link #matmulAll}.
+     */
+    default void matmulGroup(Linear[] group, float[] x, int n, float[][] ys) {
+        for (int i = 0; i < group.length; i++) {
+            group[i].matmul(x, n, ys[i]);
+        }
+    }
+
+    /** ys[i] = X · group[i]ᵀ for every matrix of the group, as its first matrix's kernel runs groups. */
+    static void matmulAll(Linear[] group, float[] x, int n, float[][] ys) {
+        group[0].matmulGroup(group, x, n, ys);
+    }
+
     /** Bytes the weights occupy (for bandwidth figures and memory reports). */
     long byteSize();
 }

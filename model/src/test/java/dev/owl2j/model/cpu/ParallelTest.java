@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** Parallel.forRange: every index exactly once (also for concurrent and nested callers), failures rethrown. */
+/** Parallel.forRange: every index exactly once (also for calls in a row, concurrent and nested callers), failures rethrown. */
 class ParallelTest {
     @Test
     void coversEveryIndexOnce() {
@@ -23,6 +23,21 @@ class ParallelTest {
                 for (int i = 0; i < n; i++) {
                     assertEquals(1, hits.get(i), "n=" + n + " minChunk=" + minChunk + " index " + i);
                 }
+            }
+        }
+    }
+
+    /** Calls back to back, as a decode step makes them: pool workers still lingering after one take the next. */
+    @Test
+    void callsInARowEachCoverEveryIndexOnce() {
+        for (int call = 0; call < 3000; call++) {
+            int n = 1 + call % 97;
+            AtomicIntegerArray hits = new AtomicIntegerArray(n);
+            Parallel.forRange(n, 1, (s, e) -> {
+                for (int i = s; i < e; i++) hits.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) {
+                assertEquals(1, hits.get(i), "call " + call + " index " + i);
             }
         }
     }

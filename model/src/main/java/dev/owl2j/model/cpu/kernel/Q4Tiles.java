@@ -150,11 +150,44 @@ final class Q4Tiles implements Linear {
         Parallel.forRange(tiles, minTiles(1), (t0, t1) -> {
             float[] part = new float[R];
             for (int t = t0; t < t1; t++) {
-                boolean whole = (t + 1) * R <= rows;
-                dotTile(t, q, 0, whole ? y : part, whole ? yOff + t * R : 0);
-                if (!whole) {
-                    System.arraycopy(part, 0, y, yOff + t * R, rows - t * R);
+                tileInto(t, q, y, yOff, part);
+            }
+        });
+    }
+
+    /** y[yOff + tR ..] = tile t · x (q quantized), through part where the tile has padding rows. */
+    private void tileInto(int t, QuantizedX q, float[] y, int yOff, float[] part) {
+        boolean whole = (t + 1) * R <= rows;
+        dotTile(t, q, 0, whole ? y : part, whole ? yOff + t * R : 0);
+        if (!whole) {
+            System.arraycopy(part, 0, y, yOff + t * R, rows - t * R);
+        }
+    }
+
+    /**
+     * A decode step's group of Q4_0 matrices over one x (q/k/v, gate/up): x quantized once, and the tiles of all of
+     * them one parallel pass, so the threads meet once per group instead of once per matrix. Anything else (other
+     * kernels in the group, several X rows) runs matrix by matrix.
+     */
+    @Override
+    public void matmulGroup(Linear[] group, float[] x, int n, float[][] ys) {
+        int[] first = new int[group.length + 1];
+        for (int i = 0; i < group.length; i++) {
+            if (n != 1 || !(group[i] instanceof Q4Tiles w) || w.cols != cols) {
+                Linear.super.matmulGroup(group, x, n, ys);
+                return;
+            }
+            first[i + 1] = first[i] + w.tiles;
+        }
+        QuantizedX q = QuantizedX.of(x, 0, 1, cols);
+        Parallel.forRange(first[group.length], minTiles(1), (t0, t1) -> {
+            float[] part = new float[R];
+            int i = 0;
+            for (int t = t0; t < t1; t++) {
+                while (t >= first[i + 1]) {
+                    i++;
                 }
+                ((Q4Tiles) group[i]).tileInto(t - first[i], q, ys[i], 0, part);
             }
         });
     }

@@ -75,6 +75,53 @@ class Q4TilesTest {
         }
     }
 
+    /**
+     * A group over one x (a layer's q/k/v or gate/up, {@link Linear#matmulAll}): one decode row goes through the
+     * tiles of all matrices in one pass, each matrix's rows checked against the integer reference; several rows, and
+     * a group with another kernel in it, fall back to each matrix's own matmul (same values as calling it).
+     */
+    @Test
+    void aGroupOverOneXMatchesEachMatrix() {
+        Random rnd = new Random(4242);
+        int cols = 1120;
+        int[] rowCounts = {67, 5, Q4Tiles.R * 3, 33};
+        Tensor[] ws = new Tensor[rowCounts.length];
+        Linear[] group = new Linear[rowCounts.length];
+        for (int i = 0; i < ws.length; i++) {
+            ws[i] = LinearsTest.randomMatrix(DType.Q4_0, rowCounts[i], cols, rnd);
+            group[i] = Linears.of(ws[i]);
+        }
+        for (int n : new int[]{1, 3, 30}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[][] ys = new float[group.length][];
+            for (int i = 0; i < group.length; i++) {
+                ys[i] = new float[n * rowCounts[i]];
+                java.util.Arrays.fill(ys[i], Float.NaN);
+            }
+            Linear.matmulAll(group, x, n, ys);
+            for (int i = 0; i < group.length; i++) {
+                float[] alone = new float[n * rowCounts[i]];
+                group[i].matmul(x, n, alone);
+                assertArrayEquals(alone, ys[i], "matrix " + i + " of the group, n=" + n);
+                if (n <= VectorLinear.BLOCKED_MAX) {
+                    checkInteger("group matrix " + i + " n=" + n, ws[i], x, n, ys[i]);
+                }
+            }
+        }
+        // another kernel in the group: each matrix on its own
+        Tensor f32 = LinearsTest.randomMatrix(DType.F32, 40, cols, rnd);
+        Linear[] mixed = {group[0], Linears.of(f32)};
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+        float[][] ys = {new float[67], new float[40]};
+        Linear.matmulAll(mixed, x, 1, ys);
+        float[] expected = new float[40];
+        mixed[1].matvec(x, 0, expected, 0);
+        assertArrayEquals(expected, ys[1]);
+        checkInteger("mixed group Q4_0 matrix", ws[0], x, 1, ys[0]);
+    }
+
     /** The integer reference and the x-quantization bound, for every element of y [n, rows]. */
     private static void checkInteger(String what, Tensor w, float[] x, int n, float[] y) {
         int rows = Math.toIntExact(w.dim(0));
