@@ -29,11 +29,12 @@
 //   vnni   : the same with vpdpbusd (four u8 × s8 products added into an int32 lane in one instruction):
 //            AVX512-VNNI in the 512-bit build, AVX-VNNI (256-bit) in the other; timed only where /proc/cpuinfo
 //            lists the extension, compiled with a target attribute so the file builds for any x86-64 with AVX2.
-// The last n mod group X rows go through one pass with as many rows (Owl2J's multiplyTile takes them one at a
-// time: -DONE_ROW_REMAINDER does that). x's quantization to Q8_0 (O(n·4096), once per matmul) is outside the timed
-// region. Every scheme is first checked against a scalar double-precision reference on the same quantized inputs
-// (128 weight rows, n = 1 .. 16 and 29 so that every partial group runs, 1 and 2 threads); a scheme whose largest
-// error exceeds 1e-4 of the reference's rms is reported as failed and not timed (exit status 1).
+// The last n mod group X rows go through one pass with as many rows (Owl2J's multiplyTile takes them 6 and then
+// one at a time: -DSIX_THEN_ONE_REMAINDER; -DONE_ROW_REMAINDER: one at a time). x's quantization to Q8_0
+// (O(n·4096), once per matmul) is outside the timed region. Every scheme is first checked against a scalar
+// double-precision reference on the same quantized inputs (128 weight rows, n = 1 .. 16 and 29 so that every
+// partial group runs, 1 and 2 threads); a scheme whose largest error exceeds 1e-4 of the reference's rms is
+// reported as failed and not timed (exit status 1).
 // Build: gcc -O3 -mavx2 -mfma -mf16c -pthread (256-bit), or add -DW512 -mavx512f -mavx512bw -mavx512vl (512-bit);
 // -DI16_NR=.. -DI16_RV=.. (and I8_, VN_) change the integer schemes' blocking.
 #include <immintrin.h>
@@ -248,13 +249,20 @@ static uint8_t *repack(const block_q4 *w, long rows, int R, pos_fn pos) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Every scheme runs its kernel on groups of NRMAX X rows and the last n mod NRMAX rows in one pass with as many
-// rows (each count its own compiled kernel). -DONE_ROW_REMAINDER does the rest one row at a time instead, as
-// Owl2J's multiplyTile does today.
-#ifdef ONE_ROW_REMAINDER
+// rows (each count its own compiled kernel). -DONE_ROW_REMAINDER does the rest one row at a time instead, and
+// -DSIX_THEN_ONE_REMAINDER in groups of 6 and then one row at a time, as Owl2J's multiplyTile does (with 512-bit
+// vectors: groups of 12, of 6, then single rows).
+#if defined(ONE_ROW_REMAINDER) || defined(SIX_THEN_ONE_REMAINDER)
+#ifdef SIX_THEN_ONE_REMAINDER
+#define SIXES(n, NRMAX, CALL) if (NRMAX > 6) for (; i + 6 <= (n); i += 6) CALL(6);
+#else
+#define SIXES(n, NRMAX, CALL)
+#endif
 #define X_ROWS(n, NRMAX, CALL)                                                                                    \
     {                                                                                                             \
         int i = 0;                                                                                                \
         for (; i + NRMAX <= (n); i += NRMAX) CALL(NRMAX);                                                         \
+        SIXES(n, NRMAX, CALL)                                                                                     \
         for (; i < (n); i++) CALL(1);                                                                             \
     }
 #else
