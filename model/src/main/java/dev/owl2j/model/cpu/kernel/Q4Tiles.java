@@ -351,7 +351,7 @@ final class Q4Tiles implements Linear {
         int minTiles = Math.max(1, (1 << 16) / Math.max(1, R * cols * n));
         Parallel.forRange(tiles, minTiles, (t0, t1) -> {
             float[] tile = new float[VectorLinear.OK * R];
-            float[] acc = VectorLinear.outerScratch();
+            float[] acc = new float[2 * VectorLinear.ONR * R];
             for (int t = t0; t < t1; t++) {
                 int nr = Math.min(R, rows - t * R);
                 for (int k0 = 0; k0 < cols; k0 += VectorLinear.OK) {

@@ -251,7 +251,7 @@ abstract class VectorLinear implements Linear {
     final class OuterTile {
         final float[] row = new float[OK];
         private final float[] tile = new float[OK * OB];
-        private final float[] acc = outerScratch();
+        private final float[] acc = new float[2 * ONR * OB];
         int r0;
         int kc;
         private int nr;
@@ -283,7 +283,7 @@ abstract class VectorLinear implements Linear {
     /**
      * y[i, r0 .. r0 + nr) (+)= X[i, k0 .. k0 + kc) · tileᵀ for every row i of X (x is [n, cols], y is [n, rows]),
      * tile being [kc][OB] (rows past nr zero); y is overwritten for k0 = 0 and accumulated into otherwise. acc is
-     * {@link #outerScratch}.
+     * scratch of 2·ONR·OB floats.
      */
     static void multiplyTile(float[] tile, int kc, float[] x, int n, int cols, float[] y, int rows, int r0, int nr,
                              int k0, float[] acc) {
@@ -308,24 +308,10 @@ abstract class VectorLinear implements Linear {
                 store(acc, ONR, y, rows, i0, r0, nr, first);
             }
         }
-        if (i0 < n) {
-            // fewer than six rows left: copied into six rows of scratch, the rest zero, so that they too run in the
-            // six-row kernel (one row at a time, two accumulators wait on the FMA latency: 2 rows took 7 % of a 7B
-            // prefill's matmul time that way, JFR)
-            int m = n - i0;
-            int xp = 2 * ONR * OB;
-            java.util.Arrays.fill(acc, xp, xp + ONR * kc, 0f);
-            for (int i = 0; i < m; i++) {
-                System.arraycopy(x, (i0 + i) * cols + k0, acc, xp + i * kc, kc);
-            }
-            outer6(tile, kc, acc, xp, kc, acc, 0, OB, false);
-            store(acc, m, y, rows, i0, r0, nr, first);
+        for (; i0 < n; i0++) {
+            outer1(tile, kc, x, i0 * cols + k0, acc);
+            store(acc, 1, y, rows, i0, r0, nr, first);
         }
-    }
-
-    /** Scratch for {@link #multiplyTile}, one per thread: the sums of up to 2·ONR rows and ONR rows of padded X. */
-    static float[] outerScratch() {
-        return new float[2 * ONR * OB + ONR * OK];
     }
 
     private static void store(float[] acc, int m, float[] y, int rows, int i0, int r0, int nr, boolean first) {
@@ -538,5 +524,16 @@ abstract class VectorLinear implements Linear {
         c10b.intoArray(c, o10 + L);
         c11a.intoArray(c, o11);
         c11b.intoArray(c, o11 + L);
+    }
+
+    private static void outer1(float[] t, int kc, float[] x, int xOff, float[] acc) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0;
+        for (int k = 0; k < kc; k++) {
+            FloatVector b = FloatVector.broadcast(F, x[xOff + k]);
+            c0 = FloatVector.fromArray(F, t, k * OB).fma(b, c0);
+            c1 = FloatVector.fromArray(F, t, k * OB + L).fma(b, c1);
+        }
+        c0.intoArray(acc, 0);
+        c1.intoArray(acc, L);
     }
 }
