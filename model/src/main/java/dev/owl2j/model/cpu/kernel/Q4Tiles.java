@@ -49,7 +49,8 @@ import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
  * <p>Batched decode (2 to {@link VectorLinear#BLOCKED_MAX} rows) runs the integer kernel for four X rows per pass
  * over a tile, so each weight vector is unpacked once for four rows. Longer inputs (prefill) widen a K tile of all
  * R rows to floats straight into the transposed layout of the outer-product kernel ({@link VectorLinear}) and keep
- * x in float: no activation quantization there.
+ * x in float: no activation quantization there. An integer prefill ({@link #matmulInt16}, 16-bit products as in
+ * decode) is there for 512-bit vectors behind {@code owl2j.int16Prefill}, off until it wins end to end.
  */
 final class Q4Tiles implements Linear {
     /** Rows per tile: as many as a vector has 16-bit lanes. */
@@ -198,6 +199,8 @@ final class Q4Tiles implements Linear {
             matvec(x, 0, y, 0);
         } else if (n <= VectorLinear.BLOCKED_MAX) {
             matmulInt(x, n, y);
+        } else if (INT16_PREFILL) {
+            matmulInt16(x, n, y);
         } else {
             matmulOuter(x, n, y);
         }
@@ -341,6 +344,180 @@ final class Q4Tiles implements Linear {
                         .intoArray(out, o + L);
             }
         }
+    }
+
+    /**
+     * Prefill with 16-bit integer products (for 512-bit vectors: with 256-bit ones its 16 accumulators do not fit
+     * the registers): x quantized to Q8_0 like decode, each K tile of the tile's R rows
+     * widened once to (q − 8) in 16-bit lanes, two consecutive columns of a row in one 32-bit lane, then for every
+     * four X rows one 32-bit broadcast of a column pair of x feeds a 16-bit multiply and add for all R rows.
+     * |(q − 8)·x_q| ≤ 8·127, so a lane's 16 products per block fit in 16 bits; per block the two halves of a 32-bit
+     * lane are added as ints, converted once and scaled by d_w·d_x into float sums that stay in registers across
+     * the K tile. The micro-kernel alone does 1.37× the float kernel's work per CPU second, the whole matmul only
+     * 1.0-1.2× (quantizing x and widening take a fifth): off unless {@code owl2j.int16Prefill} is set
+     * (docs/performance-log.md, Kernel experiments). Correct at any vector width (Q4TilesTest calls it directly).
+     */
+    static final boolean INT16_PREFILL = L == 16 && dev.owl2j.model.Settings.fromSystem().int16Prefill();
+
+    void matmulInt16(float[] x, int n, float[] y) {
+        QuantizedX q = QuantizedX.of(x, 0, n, cols);
+        short[] v = q.values();
+        float[] dx = q.scales();
+        int half = cols / 2;
+        int[] pairs = new int[n * half];
+        Parallel.forRange(n, 4, (r0, r1) -> {
+            for (int i = r0 * half, end = r1 * half; i < end; i++) {
+                pairs[i] = (v[2 * i] & 0xffff) | (v[2 * i + 1] << 16);
+            }
+        });
+        int groups = (n + 3) / 4;
+        Parallel.forRange(tiles, 1, (t0, t1) -> {
+            short[] wt = new short[VectorLinear.OK * R];
+            float[] ws = new float[VectorLinear.OK / 32 * R];
+            float[] yt = new float[groups * 4 * R];
+            for (int t = t0; t < t1; t++) {
+                for (int k0 = 0; k0 < cols; k0 += VectorLinear.OK) {
+                    int kc = Math.min(VectorLinear.OK, cols - k0);
+                    widenInt16(t, k0, kc, wt, ws);
+                    for (int g = 0; g < n; g += 4) {
+                        // a last group of fewer than four rows repeats row n − 1; those sums are dropped
+                        int x1 = Math.min(g + 1, n - 1), x2 = Math.min(g + 2, n - 1), x3 = Math.min(g + 3, n - 1);
+                        dot4Int16(wt, ws, kc, pairs, g * half + k0 / 2, x1 * half + k0 / 2, x2 * half + k0 / 2,
+                                x3 * half + k0 / 2, dx, g * blocks + k0 / 32, x1 * blocks + k0 / 32,
+                                x2 * blocks + k0 / 32, x3 * blocks + k0 / 32, yt, g * R, k0 > 0);
+                    }
+                }
+                int valid = Math.min(R, rows - t * R);
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(yt, i * R, y, i * rows + t * R, valid);
+                }
+            }
+        });
+    }
+
+    /**
+     * wt[(p·2 + h)·L·2 ..] = the K tile's column pair p (columns k0 + 2p, k0 + 2p + 1) as (q − 8) of rows
+     * hL .. hL + L − 1, one row per 32-bit lane (low half the even column); ws[b·R + i] = row i's d_w of block b.
+     */
+    private void widenInt16(int t, int k0, int kc, short[] wt, float[] ws) {
+        long base = ((long) t * blocks + k0 / 32) * BLOCK;
+        for (int bb = 0; bb < kc / 32; bb++, base += BLOCK) {
+            IntVector sc = ShortVector.fromMemorySegment(S, data, base, FloatLinears.LE).reinterpretAsInts();
+            sc.lanewise(VectorOperators.LSHL, 16).and(SIGN).or(sc.lanewise(VectorOperators.LSHL, 13).and(MAGNITUDE))
+                    .reinterpretAsFloats().mul(REBIAS).intoArray(ws, bb * R);
+            sc.and(SIGN).or(sc.lanewise(VectorOperators.LSHR, 3).and(MAGNITUDE)).reinterpretAsFloats().mul(REBIAS)
+                    .intoArray(ws, bb * R + L);
+            int w = bb * 16 * 2 * R;
+            for (int p = 0; p < 8; p++) {
+                widenPair(base + 2 * R + 2L * p * R, wt, w + p * 2 * R, w + (p + 8) * 2 * R);
+            }
+        }
+    }
+
+    /**
+     * Bytes j and j + 1 of every row of a tile block (at g and g + R): their low nibbles, columns j and j + 1, to
+     * wt[lo ..] (rows 0 .. L − 1, then L .. 2L − 1 at lo + R), their high nibbles, columns j + 16 and j + 17, to
+     * wt[hi ..], each as (q − 8) in 16-bit lanes, the two columns of a row in one 32-bit lane.
+     */
+    private void widenPair(long g, short[] wt, int lo, int hi) {
+        IntVector v0 = ((ShortVector) ByteVector.fromMemorySegment(BR, data, g, FloatLinears.LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)).reinterpretAsInts();
+        IntVector v1 = ((ShortVector) ByteVector.fromMemorySegment(BR, data, g + R, FloatLinears.LE)
+                .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)).reinterpretAsInts();
+        // as ints, lane i of v0 holds row i's byte in its low half and row i + L's in its high half (the tile's
+        // lane order); each byte is column j (low nibble) and column j + 16 (high nibble), v1 the same for j + 1
+        v0.and(0x0f).or(v1.and(0x0f).lanewise(VectorOperators.LSHL, 16))
+                .reinterpretAsShorts().sub((short) 8).intoArray(wt, lo);
+        v0.lanewise(VectorOperators.LSHR, 16).and(0x0f).or(v1.and(0x0f0000))
+                .reinterpretAsShorts().sub((short) 8).intoArray(wt, lo + R);
+        v0.lanewise(VectorOperators.LSHR, 4).and(0x0f).or(v1.lanewise(VectorOperators.LSHL, 12).and(0x0f0000))
+                .reinterpretAsShorts().sub((short) 8).intoArray(wt, hi);
+        v0.lanewise(VectorOperators.LSHR, 20).and(0x0f).or(v1.lanewise(VectorOperators.LSHR, 4).and(0x0f0000))
+                .reinterpretAsShorts().sub((short) 8).intoArray(wt, hi + R);
+    }
+
+    /**
+     * out[o + i·R + r] (+)= Σ over the K tile of row r · X row i (i = 0..3, pair offsets p0..p3 into pairs, block
+     * offsets b0..b3 into dx): eight 16-bit sums per block (four X rows × two vectors of L rows), eight float sums
+     * in registers across the K tile, started from out when accumulate is set.
+     */
+    private static void dot4Int16(short[] wt, float[] ws, int kc, int[] pairs, int p0, int p1, int p2, int p3,
+                                  float[] dx, int b0, int b1, int b2, int b3, float[] out, int o, boolean accumulate) {
+        FloatVector f00, f01, f10, f11, f20, f21, f30, f31;
+        if (accumulate) {
+            f00 = FloatVector.fromArray(F, out, o);
+            f01 = FloatVector.fromArray(F, out, o + L);
+            f10 = FloatVector.fromArray(F, out, o + R);
+            f11 = FloatVector.fromArray(F, out, o + R + L);
+            f20 = FloatVector.fromArray(F, out, o + 2 * R);
+            f21 = FloatVector.fromArray(F, out, o + 2 * R + L);
+            f30 = FloatVector.fromArray(F, out, o + 3 * R);
+            f31 = FloatVector.fromArray(F, out, o + 3 * R + L);
+        } else {
+            f00 = FloatVector.zero(F);
+            f01 = f00;
+            f10 = f00;
+            f11 = f00;
+            f20 = f00;
+            f21 = f00;
+            f30 = f00;
+            f31 = f00;
+        }
+        for (int b = 0, nb = kc / 32; b < nb; b++) {
+            ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            int wo = b * 16 * 2 * R;
+            int pb = b * 16;
+            for (int p = 0; p < 16; p++, wo += 2 * R) {
+                ShortVector w0 = ShortVector.fromArray(S, wt, wo);
+                ShortVector w1 = ShortVector.fromArray(S, wt, wo + R);
+                ShortVector xb = IntVector.broadcast(I, pairs[p0 + pb + p]).reinterpretAsShorts();
+                a00 = a00.add(w0.mul(xb));
+                a01 = a01.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[p1 + pb + p]).reinterpretAsShorts();
+                a10 = a10.add(w0.mul(xb));
+                a11 = a11.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[p2 + pb + p]).reinterpretAsShorts();
+                a20 = a20.add(w0.mul(xb));
+                a21 = a21.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[p3 + pb + p]).reinterpretAsShorts();
+                a30 = a30.add(w0.mul(xb));
+                a31 = a31.add(w1.mul(xb));
+            }
+            FloatVector d0 = FloatVector.fromArray(F, ws, b * R), d1 = FloatVector.fromArray(F, ws, b * R + L);
+            IntVector s;
+            s = a00.reinterpretAsInts();
+            f00 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b0 + b]), f00);
+            s = a01.reinterpretAsInts();
+            f01 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b0 + b]), f01);
+            s = a10.reinterpretAsInts();
+            f10 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b1 + b]), f10);
+            s = a11.reinterpretAsInts();
+            f11 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b1 + b]), f11);
+            s = a20.reinterpretAsInts();
+            f20 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b2 + b]), f20);
+            s = a21.reinterpretAsInts();
+            f21 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b2 + b]), f21);
+            s = a30.reinterpretAsInts();
+            f30 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b3 + b]), f30);
+            s = a31.reinterpretAsInts();
+            f31 = ((FloatVector) s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(s.lanewise(VectorOperators.ASHR, 16)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b3 + b]), f31);
+        }
+        f00.intoArray(out, o);
+        f01.intoArray(out, o + L);
+        f10.intoArray(out, o + R);
+        f11.intoArray(out, o + R + L);
+        f20.intoArray(out, o + 2 * R);
+        f21.intoArray(out, o + 2 * R + L);
+        f30.intoArray(out, o + 3 * R);
+        f31.intoArray(out, o + 3 * R + L);
     }
 
     /**

@@ -18,7 +18,14 @@ record QuantizedX(short[] values, float[] scales, int[] sums) {
         short[] q = new short[n * cols];
         float[] d = new float[n * blocks];
         int[] s = new int[n * blocks];
-        for (int r = 0; r < n; r++) {
+        // prefill rows are split over the threads in chunks of 32 or more; decode rows (at most 24) stay on the caller
+        dev.owl2j.model.cpu.Parallel.forRange(n, 32, (r0, r1) -> quantizeRows(x, xOff, cols, r0, r1, q, d, s));
+        return new QuantizedX(q, d, s);
+    }
+
+    private static void quantizeRows(float[] x, int xOff, int cols, int r0, int r1, short[] q, float[] d, int[] s) {
+        int blocks = cols / 32;
+        for (int r = r0; r < r1; r++) {
             for (int b = 0; b < blocks; b++) {
                 int o = r * cols + b * 32;
                 int src = xOff + o;
@@ -38,7 +45,6 @@ record QuantizedX(short[] values, float[] scales, int[] sums) {
                 s[r * blocks + b] = sum;
             }
         }
-        return new QuantizedX(q, d, s);
     }
 
     /** C's roundf: nearest integer, halfway cases away from zero (a − floor(a) is exact for floats). */

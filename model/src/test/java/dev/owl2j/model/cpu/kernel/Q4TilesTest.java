@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  *     so only the float accumulation of per-block terms differs: |y − ref| ≤ 1e-5·Σ_b |term_b| + 1e-6.</li>
  * <li>The same outputs against the float product with x unquantized, within the bound x's quantization allows:
  *     |Σ w·(x − x̂)| ≤ Σ_c |w_c|·d_x/2 (plus the float tolerance), which any layout or lane mistake exceeds.</li>
- * <li>Prefill (n ≥ 25) keeps x in float: against ReferenceLinear with the tolerance of LinearsTest.</li>
+ * <li>Prefill (n ≥ 25) keeps x in float: against ReferenceLinear with the tolerance of LinearsTest; the 16-bit
+ *     integer prefill (off by default) quantizes x and is checked like decode.</li>
  * </ul>
  */
 class Q4TilesTest {
@@ -58,7 +59,7 @@ class Q4TilesTest {
             float[] actual = new float[n * rows];
             tiles.matmul(x, n, actual);
             String what = "Q4_0 tiles " + rows + "x" + cols + " n=" + n;
-            if (n <= VectorLinear.BLOCKED_MAX) {
+            if (n <= VectorLinear.BLOCKED_MAX || Q4Tiles.INT16_PREFILL) {
                 checkInteger(what, w, x, n, actual);
             } else {
                 float[] expected = new float[n * rows];
@@ -72,6 +73,26 @@ class Q4TilesTest {
             System.arraycopy(lastX, 0, padded, 5, cols);
             tiles.matvec(padded, 5, y, 3);
             checkInteger("Q4_0 tiles matvec " + rows + "x" + cols, w, lastX, 1, java.util.Arrays.copyOfRange(y, 3, rows + 3));
+        }
+    }
+
+    /**
+     * The 16-bit integer prefill ({@code owl2j.int16Prefill}, off by default), called directly so that it runs at
+     * any vector width: x is quantized as in decode, so every element is checked against the integer reference.
+     */
+    @ParameterizedTest
+    @CsvSource({"5, 64", "41, 1120", "33, 288", "64, 544", "17, 11008"})
+    void int16PrefillMatchesTheIntegerReference(int rows, int cols) {
+        Random rnd = new Random(rows * 31L + cols);
+        Tensor w = LinearsTest.randomMatrix(DType.Q4_0, rows, cols, rnd);
+        Q4Tiles tiles = assertInstanceOf(Q4Tiles.class, Linears.of(w));
+        for (int n : new int[]{1, 3, 4, 25, 31, 40}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * (i % 61 == 0 ? 8 : 1));
+            float[] y = new float[n * rows];
+            java.util.Arrays.fill(y, Float.NaN);
+            tiles.matmulInt16(x, n, y);
+            checkInteger("Q4_0 int16 prefill " + rows + "x" + cols + " n=" + n, w, x, n, y);
         }
     }
 
