@@ -12,9 +12,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static dev.owl2j.model.cpu.kernel.VectorLinear.F;
 import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
@@ -91,43 +89,12 @@ final class Q4Tiles implements Linear {
 
     /** w (Q4_0, row-major blocks) repacked into tiles; w's pages are released afterwards when w is a mapped file. */
     static Q4Tiles repack(Tensor w) {
-        int rows = Math.toIntExact(w.dim(0));
-        int cols = Math.toIntExact(w.dim(1));
-        int blocks = cols / 32;
-        int tiles = (rows + R - 1) / R;
-        MemorySegment src = w.data();
-        MemorySegment dst = Arena.ofAuto().allocate((long) tiles * blocks * BLOCK, 64);
-        long rowBytes = (long) blocks * 18;
-        Parallel.forRange(tiles, 1, (t0, t1) -> {
-            byte[] row = new byte[(int) rowBytes];
-            byte[] tile = new byte[blocks * BLOCK];
-            for (int t = t0; t < t1; t++) {
-                java.util.Arrays.fill(tile, (byte) 0);
-                for (int i = 0; i < R && t * R + i < rows; i++) {
-                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (t * R + i) * rowBytes, row, 0, row.length);
-                    int lane = lane(i);
-                    for (int b = 0; b < blocks; b++) {
-                        int s = b * 18;
-                        int o = b * BLOCK;
-                        tile[o + 2 * lane] = row[s];
-                        tile[o + 2 * lane + 1] = row[s + 1];
-                        for (int j = 0; j < 16; j++) {
-                            tile[o + 2 * R + j * R + lane] = row[s + 2 + j];
-                        }
-                    }
-                }
-                MemorySegment.copy(tile, 0, dst, ValueLayout.JAVA_BYTE, (long) t * tile.length, tile.length);
-            }
-        });
-        if (src.isMapped()) {
-            src.unload();
-        }
-        return new Q4Tiles(rows, cols, dst);
+        return new Q4Tiles(Math.toIntExact(w.dim(0)), Math.toIntExact(w.dim(1)), RowTiles.repack(w, 16, true));
     }
 
-    /** The 16-bit lane of a tile's row i (see the class comment). */
+    /** The 16-bit lane of a tile's row i (see the class comment; {@link RowTiles} repacks both layouts). */
     static int lane(int i) {
-        return i < L ? 2 * i : 2 * (i - L) + 1;
+        return RowTiles.lane(i);
     }
 
     @Override
