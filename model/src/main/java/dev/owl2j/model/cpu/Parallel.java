@@ -14,8 +14,11 @@ import java.util.concurrent.locks.LockSupport;
  * all. The forward pass parallelises at a single level (matrix rows, attention heads) and calls this hundreds of
  * times per decoded token, so the caller does not hand everything to the pool and sleep: it starts on the chunks
  * at once while the pool's workers wake up, and every thread claims the next chunk from a shared counter, so a
- * worker that wakes late simply finds less left to do. A call made from inside a pool worker runs its chunks in
- * the same pool with work stealing, so accidental nesting does not deadlock.
+ * worker that wakes late simply finds less left to do. Chunks shrink as the range is used up (each claims a
+ * {@code 1 / (2·threads)} share of what is left, never less than the caller's minimum), so the threads finish
+ * close together: with equal chunks the caller waited for the last one about a fifth of a chunk on average
+ * (docs/performance-log.md, Decode threads). A call made from inside a pool worker runs its chunks in the same
+ * pool with work stealing, so accidental nesting does not deadlock.
  */
 public final class Parallel {
     /** Threads in all, the caller included, and the pool of the other threads − 1 (null when there are none). */
@@ -69,13 +72,14 @@ public final class Parallel {
         }
         Pool p = pool();
         ForkJoinPool workers = p.workers();
-        int maxChunks = Math.max(1, n / Math.max(1, minChunk));
-        int chunks = Math.min(maxChunks, p.threads() * 4);
-        if (chunks <= 1 || workers == null) {
+        int min = Math.max(1, minChunk);
+        int maxChunks = Math.max(1, n / min);
+        if (maxChunks <= 1 || workers == null) {
             body.run(0, n);
             return;
         }
         if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == workers) {
+            int chunks = Math.min(maxChunks, p.threads() * 4);
             List<ForkJoinTask<?>> tasks = new ArrayList<>(chunks);
             for (int c = 0; c < chunks; c++) {
                 int start = chunkStart(n, chunks, c);
@@ -85,8 +89,8 @@ public final class Parallel {
             ForkJoinTask.invokeAll(tasks);
             return;
         }
-        Range range = new Range(n, chunks, body);
-        for (int h = Math.min(chunks, p.threads()) - 1; h > 0; h--) {
+        Range range = new Range(n, min, 2 * p.threads(), body);
+        for (int h = Math.min(maxChunks, p.threads()) - 1; h > 0; h--) {
             workers.execute(range::drain);
         }
         range.drain();
@@ -97,32 +101,46 @@ public final class Parallel {
         return (int) ((long) n * c / chunks);
     }
 
-    /** One forRange call's chunks: claimed through a counter, counted when finished. */
+    /** One forRange call's chunks: claimed from a shared start index, shrinking as the range is used up. */
     private static final class Range {
         private final int n;
-        private final int chunks;
+        private final int min;
+        private final int share;
         private final RangeBody body;
         private final Thread caller = Thread.currentThread();
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger finished = new AtomicInteger();
         private volatile Throwable failure;
 
-        Range(int n, int chunks, RangeBody body) {
+        /** Chunks of max(min, left / share) indices; a rest shorter than min joins the chunk before it. */
+        Range(int n, int min, int share, RangeBody body) {
             this.n = n;
-            this.chunks = chunks;
+            this.min = min;
+            this.share = share;
             this.body = body;
         }
 
+        /** The end of the chunk that starts at start (a pure function of start, so a claim is one CAS). */
+        private int chunkEnd(int start) {
+            int left = n - start;
+            int size = Math.max(min, (left + share - 1) / share);
+            return left - size < min ? n : start + size;
+        }
+
         void drain() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+            for (int start; (start = next.get()) < n; ) {
+                int end = chunkEnd(start);
+                if (!next.compareAndSet(start, end)) {
+                    continue;
+                }
                 try {
-                    body.run(chunkStart(n, chunks, c), chunkStart(n, chunks, c + 1));
+                    body.run(start, end);
                 } catch (Throwable t) {
                     if (failure == null) {
                         failure = t;
                     }
                 } finally {
-                    if (finished.incrementAndGet() == chunks) {
+                    if (finished.addAndGet(end - start) == n) {
                         LockSupport.unpark(caller);
                     }
                 }
@@ -131,7 +149,7 @@ public final class Parallel {
 
         /** Waits for the chunks other threads still run: a short spin (they are usually about to finish), then park. */
         void await() {
-            for (int spins = 0; finished.get() < chunks; spins++) {
+            for (int spins = 0; finished.get() < n; spins++) {
                 if (spins < 2000) {
                     Thread.onSpinWait();
                 } else {

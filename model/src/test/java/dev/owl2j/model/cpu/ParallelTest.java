@@ -9,8 +9,12 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Parallel.forRange: every index exactly once (also for calls in a row, concurrent and nested callers), failures rethrown. */
+/**
+ * Parallel.forRange: every index exactly once (also for calls in a row, concurrent and nested callers), chunks that
+ * shrink towards the end and keep the minimum, failures rethrown.
+ */
 class ParallelTest {
     @Test
     void coversEveryIndexOnce() {
@@ -67,6 +71,32 @@ class ParallelTest {
             }
         } finally {
             callers.shutdownNow();
+        }
+    }
+
+    /**
+     * Chunks are contiguous, at least minChunk long, and shrink towards the end of the range: the first takes
+     * 1 / (2·threads) of it, the last (the threads' finishing line) is shorter than the first.
+     */
+    @Test
+    void chunksShrinkAndKeepTheMinimum() {
+        int threads = Parallel.parallelism();
+        org.junit.jupiter.api.Assumptions.assumeTrue(threads > 1, "one thread runs the range as one chunk");
+        for (int minChunk : new int[]{1, 5, 40}) {
+            int n = 10_000;
+            java.util.concurrent.ConcurrentSkipListMap<Integer, Integer> chunks = new java.util.concurrent.ConcurrentSkipListMap<>();
+            Parallel.forRange(n, minChunk, (s, e) -> chunks.put(s, e));
+            int at = 0;
+            for (var c : chunks.entrySet()) {
+                assertEquals(at, (int) c.getKey(), "chunks are contiguous");
+                assertTrue(c.getValue() - c.getKey() >= minChunk, "chunk " + c + " shorter than " + minChunk);
+                at = c.getValue();
+            }
+            assertEquals(n, at);
+            int first = chunks.firstEntry().getValue();
+            assertEquals((n + 2 * threads - 1) / (2 * threads), first, "the first chunk's share");
+            var last = chunks.lastEntry();
+            assertTrue(last.getValue() - last.getKey() < first, "the last chunk " + last + " is shorter than the first");
         }
     }
 

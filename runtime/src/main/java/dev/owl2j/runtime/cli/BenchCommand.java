@@ -4,6 +4,7 @@ import dev.owl2j.model.Owl2jException;
 import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
+import dev.owl2j.model.cpu.Parallel;
 import dev.owl2j.model.cpu.kernel.MachinePeaks;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.engine.BenchEngines;
@@ -98,6 +99,9 @@ public final class BenchCommand implements Callable<Integer> {
             throw new Owl2jException("--peaks-ms must be 0 or more, got " + peaksMs);
         }
         long measureMs = tiny ? Math.min(peaksMs, 300) : peaksMs;
+        // the peaks run on the worker pool, which is process-wide and keeps the thread count it starts with: start it
+        // with --threads here, or the measurement would fix it at all processors and --threads would be ignored
+        Parallel.start(settings.threads());
         MachinePeaks.Peaks peaks = MachinePeaks.measure(readBuffer, measureMs);
         out.println("machine: " + peaks.format());
         out.flush();
