@@ -7,7 +7,10 @@
 // rows split between them); with a scheme, only the schemes whose name starts with it are timed. Prints GFLOP/s =
 // 2·n·rows·4096 / seconds, best of REPS runs, and each as a share of the float FMA peak measured the same way
 // (12 independent FMA chains on each thread), twice: by the busiest thread's CPU time (what the threads do while
-// they run; on a machine shared with other jobs the figure to go by) and by the wall clock.
+// they run; on a machine shared with other jobs the figure to go by) and by the wall clock. Then, per scheme and
+// thread count, one line "TSV<tab>prefill<tab>q4_0<tab>scheme<tab>bits<tab>threads<tab>GFLOP/s<tab>GFLOP/s" (run.sh's
+// format): wall-clock GFLOP/s over one 7B layer's mix of the two shapes (four 4096 × 4096 matrices, three of
+// 11008 × 4096: all flops over the time all seven take).
 // Schemes, each register-blocked (several X rows × several weight rows per inner loop, sums in registers), each on
 // weights repacked once at load into the layout it streams best (Owl2J's Q4Tiles and llama.cpp both repack Q4_0
 // at load; the repack is not timed), each widening or unpacking a K tile of 256 columns of its row group once and
@@ -728,6 +731,7 @@ int main(int argc, char **argv) {
     const char *only = argc > 2 ? argv[2] : ""; // time only the schemes whose name starts with this
     if (n < 1) { fprintf(stderr, "usage: gemm_ceiling [n >= 1] [scheme name prefix]\n"); return 1; }
     int vnni = cpu_has(VNNI_FLAG);
+    const char *tsv[] = {"float-fma", "int16-mullw", "int8-maddubs", "int8-vnni"}; // the TSV lines' names
     scheme all[] = {
         {"float FMA outer product", FR, pos_float, run_float, FNR, 2},
         {"int16 vpmullw+vpaddw", I16_R, pos_i16, run_i16, I16_NR, I16_RV},
@@ -809,6 +813,14 @@ int main(int argc, char **argv) {
                 printf(" %22s", cell);
             }
             printf("\n");
+        }
+    }
+    for (int s = 0; s < count; s++) {
+        if (!ok[s] || strncmp(all[s].name, only, strlen(only)) != 0) continue;
+        for (int t = 1; t <= 2; t++) {
+            double f1 = 4 * 2.0 * n * 4096 * COLS, f2 = 3 * 2.0 * n * 11008 * COLS; // one layer's flops per shape
+            double layer = (f1 + f2) / (f1 / res[s][t - 1][0] + f2 / res[s][2 + t - 1][0]);
+            printf("TSV\tprefill\tq4_0\t%s\t%d\t%d\t%.2f\tGFLOP/s\n", tsv[s], L * 32, t, layer);
         }
     }
     for (int s = 0; s < count; s++) if (!ok[s]) return 1;
