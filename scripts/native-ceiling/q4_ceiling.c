@@ -23,6 +23,9 @@
 //            vpdpbusd (four u8 × s8 products into each int32 lane) started from −8·Σx_q of each block, one
 //            conversion and FMA per two blocks; for Q8_0 the signed weights get +128 (xor) and the start −128·Σx_q.
 //            Built only with -mavx512vnni;
+//   int8-vnni-tiles: the same instruction on Q4_0 repacked at load into tiles of 16 rows (one row per int32
+//            lane, the form llama.cpp's load-time repack of Q4_0 takes): no per-row reduction, 16 scales per
+//            conversion; four x_q broadcast per vpdpbusd. Built only with -mavx512vnni;
 //   int16-tiles: Q4Tiles with 512-bit vectors: tiles of 32 rows, otherwise as above;
 //   lut    : the LUT scheme with vpshufb on 64 rows per vector;
 //   lut-vpermw: the LUT scheme with 16-bit tables and vpermw (a lane permute of 16-bit elements, AVX512BW; what
@@ -377,6 +380,42 @@ static float r_vnni(const void *wv) {
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// int8 vpdpbusd on tiles of 16 rows (one int32 lane per row), the layout llama.cpp-style load-time repacking gives:
+// per block 16 F16 scales in row order, then 4 groups of 64 bytes, group j holding bytes 4j .. 4j+3 of each row's
+// Q4_0 block in the row's 32-bit lane (low nibbles: elements 4j .. 4j+3, high nibbles: 16+4j .. 16+4j+3). Per
+// group: and / shift+and, two vpdpbusd with four x_q broadcast to every lane; four independent sums per block,
+// the first started from −8·Σx_q; one conversion and FMA per block.
+static void repack_vnni_tiles(uint8_t *dst, const block_q4 *w, long rows) {
+    for (long r = 0; r < rows; r++) {
+        int i = r % 16;
+        for (int b = 0; b < BLOCKS; b++) {
+            uint8_t *t = dst + ((size_t) (r / 16) * BLOCKS + b) * 16 * 18;
+            memcpy(t + 2 * i, &w[r * BLOCKS + b].d, 2);
+            for (int j = 0; j < 4; j++) memcpy(t + 32 + 64 * j + 4 * i, w[r * BLOCKS + b].qs + 4 * j, 4);
+        }
+    }
+}
+
+static void tile_vnni(const uint8_t *t, float *y) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    for (int b = 0; b < BLOCKS; b++, t += 16 * 18) {
+        const int32_t *x4 = (const int32_t *) (XQS + 32 * b); // four x_q at a time
+        __m512i s[4] = {_mm512_set1_epi32(-8 * XSUM[b]), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                        _mm512_setzero_si512()};
+        for (int j = 0; j < 4; j++) {
+            __m512i w = _mm512_loadu_si512((const void *) (t + 32 + 64 * j));
+            s[j & 1] = _mm512_dpbusd_epi32(s[j & 1], _mm512_and_si512(w, low), _mm512_set1_epi32(x4[j]));
+            s[2 + (j & 1)] = _mm512_dpbusd_epi32(s[2 + (j & 1)], _mm512_and_si512(_mm512_srli_epi16(w, 4), low),
+                                                 _mm512_set1_epi32(x4[4 + j]));
+        }
+        __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
+        __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) t)), _mm512_set1_ps(XQ[b].d));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), d, acc);
+    }
+    _mm512_storeu_ps(y, acc);
+}
+
 static float r8_vnni(const void *wv) {
     const block_q8w *w = wv;
     __m512 acc = _mm512_setzero_ps();
@@ -507,6 +546,7 @@ static const scheme SCHEMES[] = {
     {"read", "read", 0, 0, r_read4, 0, 0, 1},
 #ifdef __AVX512VNNI__
     {"int8 vpdpbusd (VNNI)", "int8-vnni", 0, 0, r_vnni, 0, 0, 1},
+    {"int8 vpdpbusd, tiles", "int8-vnni-tiles", 0, 0, 0, tile_vnni, repack_vnni_tiles, 16},
 #endif
     {"int16 tiles (Q4Tiles)", "int16-tiles", 0, 0, 0, tile_int16_512, repack_tiles32, 32},
     {"lut (vpshufb, int16 T)", "lut", 0, 0, 0, tile_lut, repack_lut, VB},

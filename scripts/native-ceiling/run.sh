@@ -5,7 +5,8 @@
 #   decode:  q4_ceiling.c built for AVX2 (no AVX-512, like the CI machine), run for Q4_0 and Q8_0 at the 7B decoder's
 #            size (row-dot schemes read, int8, int16, float, int16 tiles and the T-MAC style table lookup lut; GB/s
 #            of weights), and again built for AVX-512 where the CPU has avx512f and avx512bw (read, int8 vpdpbusd
-#            where it has avx512_vnni, int16 tiles of 32 rows, lut with vpshufb and with vpermw); then
+#            on rows and on 16-row tiles where it has avx512_vnni, int16 tiles of 32 rows, lut with vpshufb and
+#            with vpermw); then
 #            read_ceiling.c: one and two threads reading contiguous shares of 1 GiB (the memory bandwidth itself),
 #            256-bit and 512-bit loads. Needs about 7.5 GB of memory, a few minutes.
 #   prefill: gemm_ceiling.c, the 7B prefill shapes (128 positions × 4096 against Q4_0 weights of 4096 × 4096 and
@@ -23,8 +24,8 @@
 #     part     decode | prefill | read
 #     quant    q4_0 | q8_0 | - (read)
 #     scheme   no spaces: decode read, int8, int16, float, int16-tiles, lut (256-bit); read, int8-vnni,
-#              int16-tiles, lut, lut-vpermw (512-bit); prefill float-fma, int16-mullw, int8-maddubs, int8-vnni;
-#              read read
+#              int8-vnni-tiles, int16-tiles, lut, lut-vpermw (512-bit); prefill float-fma, int16-mullw,
+#              int8-maddubs, int8-vnni; read read
 #     bits     256 | 512 (vector width the scheme was built for)
 #     threads  1 | 2
 #     value    a decimal number
