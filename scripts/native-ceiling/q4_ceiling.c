@@ -645,7 +645,10 @@ int main(int argc, char **argv) {
     for (int b = 0; b < BLOCKS; b++) {
         XQ[b].d = 1.0f / 127;
         XSUM[b] = 0;
-        for (int k = 0; k < 32; k++) { XQ[b].qs[k] = (int8_t) (X[b * 32 + k] * 127); XSUM[b] += XQ[b].qs[k]; }
+        for (int k = 0; k < 32; k++) { // x_q rounded, as Q8_0 does
+            XQ[b].qs[k] = (int8_t) lrintf(X[b * 32 + k] * 127);
+            XSUM[b] += XQ[b].qs[k];
+        }
         // the LUT tables: T[m] = Σ_{bit j of m} x_q[4g + j]
         for (int g = 0; g < 8; g++) {
             for (int m = 0; m < 16; m++) {
@@ -679,6 +682,32 @@ int main(int argc, char **argv) {
         for (int f = 0; f < 2; f++) { ref[f][i] = reference(i, f); rms[f] += ref[f][i] * ref[f][i]; }
     }
     for (int f = 0; f < 2; f++) rms[f] = sqrt(rms[f] / CHECK_ROWS);
+    if (!q8) {
+        // T-MAC's default keeps its tables as int8; here each block's 8 tables scaled by max|T| / 127 and rounded,
+        // emulated in scalar code (not timed), to say what that would cost against the exact int16 tables
+        double e8[2] = {0, 0}, eq[2] = {0, 0}; // max, then sum of squares
+        for (long i = 0; i < CHECK_ROWS; i++) {
+            double y8 = 0;
+            for (int b = 0; b < BLOCKS; b++) {
+                int mx = 0;
+                for (int g = 0; g < 8; g++)
+                    for (int m = 0; m < 16; m++) mx = abs(TAB[b][g][m]) > mx ? abs(TAB[b][g][m]) : mx;
+                double sc = mx ? mx / 127.0 : 1, sum = 0;
+                for (int g = 0; g < 8; g++)
+                    for (int p = 0; p < 4; p++) sum += (1 << p) * lrint(TAB[b][g][plane_index(W + i * BLOCKS + b, g, p)] / sc) * sc;
+                y8 += h2f(W[i * BLOCKS + b].d) * XQ[b].d * (sum - 8.0 * XSUM[b]);
+            }
+            double a = fabs(y8 - ref[1][i]), q = fabs(ref[0][i] - ref[1][i]);
+            e8[0] = a > e8[0] ? a : e8[0];
+            eq[0] = q > eq[0] ? q : eq[0];
+            e8[1] += a * a;
+            eq[1] += q * q;
+        }
+        printf("accuracy against float x (%d rows; max |y - ref| / rms(ref), rms(y - ref) / rms(ref)): x as Q8_0 (the int8,"
+               " int16 and lut schemes) %.1e, %.1e; lut with int8 tables (T-MAC's default; per block scaled by"
+               " max|T| / 127, emulated) %.1e, %.1e\n", CHECK_ROWS, eq[0] / rms[1], sqrt(eq[1] / CHECK_ROWS) / rms[1],
+               e8[0] / rms[1], sqrt(e8[1] / CHECK_ROWS) / rms[1]);
+    }
     printf("%s matrix %ld x %d = %.2f GB, %s-bit vectors; GB/s of weight data consumed (token/s = GB/s / %.2f)\n",
            q8 ? "Q8_0" : "Q4_0", ROWS, COLS, bytes / 1e9, bits, bytes / 1e9);
     printf("%-26s %12s %12s %14s %14s %14s\n", "kernel", "1 thr DRAM", "2 thr DRAM", "1 thr cached", "2 thr cached",
