@@ -47,7 +47,7 @@
 // scheme, the Q8_0 x for the others): max |y − ref| / rms(ref) printed, above 1e-4 the program fails.
 // Lines starting with "TSV<tab>" are the machine-readable figures (run.sh's format): decode, quant, scheme, bits,
 // threads, DRAM GB/s, "GB/s".
-// Build: gcc -O3 -mavx2 -mfma -mf16c -mbmi2 -pthread (AVX2 only, like the CI machine), or add
+// Build: gcc -O3 -mavx2 -mfma -mf16c -pthread -lm (AVX2 only, like the CI machine), or add
 // -DW512 -mavx512f -mavx512bw -mavx512vl [-mavx512vnni] for the AVX-512 schemes.
 #include <immintrin.h>
 #include <math.h>
@@ -275,11 +275,14 @@ static uint8_t TABB[BLOCKS][8][2][16];    // the same as a low-byte and a high-b
 static inline int q4_at(const block_q4 *b, int k) { return k < 16 ? b->qs[k] & 15 : b->qs[k - 16] >> 4; }
 
 // The 4-bit index of bit plane p of group g (elements 4g .. 4g+3) of a block: bit j = bit p of weight 4g+j.
-// Four consecutive bytes hold the group's four nibbles (low nibbles for g < 4, high for g >= 4): one pext.
+// Four consecutive bytes hold the group's four nibbles (low nibbles for g < 4, high for g >= 4). The four bits sit
+// at bits 0, 8, 16, 24 after the shift and mask; the multiplication moves them to bits 24..27 without carries (every
+// other product lands on a distinct bit below 24 or above 31). pext would do it in one instruction, but it is
+// microcoded and slow on AMD before Zen 3, and the repack runs 6.5e9 times for the 7B size.
 static inline unsigned plane_index(const block_q4 *b, int g, int p) {
     uint32_t u;
     memcpy(&u, b->qs + 4 * (g & 3), 4);
-    return _pext_u32(u, 0x01010101u << (p + (g >= 4 ? 4 : 0)));
+    return ((u >> (p + (g >= 4 ? 4 : 0)) & 0x01010101u) * 0x01020408u) >> 24;
 }
 
 // The row of a 64/32-row LUT tile whose index byte sits at byte position (slot) s: vpunpcklbw gives the 16-bit

@@ -52,13 +52,13 @@ run() {
 }
 cflags=(-O3 -Wall -Wno-address-of-packed-member -pthread)
 if [[ " $parts " == *" decode "* ]]; then
-  gcc "${cflags[@]}" -mavx2 -mfma -mf16c -mbmi2 -o "$bin" q4_ceiling.c -lm
+  gcc "${cflags[@]}" -mavx2 -mfma -mf16c -o "$bin" q4_ceiling.c -lm
   run "$bin" q4_0 "$weights"
   run "$bin" q8_0 "$weights"
   if [[ $avx512 == yes ]]; then
     vnni=()
     if has avx512_vnni; then vnni=(-mavx512vnni); fi
-    gcc "${cflags[@]}" -DW512 -mavx512f -mavx512bw -mavx512vl "${vnni[@]}" -mavx2 -mfma -mf16c -mbmi2 \
+    gcc "${cflags[@]}" -DW512 -mavx512f -mavx512bw -mavx512vl "${vnni[@]}" -mavx2 -mfma -mf16c \
       -o "$bin-512" q4_ceiling.c -lm
     run "$bin-512" q4_0 "$weights"
     run "$bin-512" q8_0 "$weights"
