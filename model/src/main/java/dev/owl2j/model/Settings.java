@@ -30,7 +30,8 @@ import java.util.Properties;
  *                           keeps them row-major with the float kernels)
  * @param q8Tiles            Q8_0 matrices repacked into row tiles ({@code owl2j.noQ8Tiles} keeps them row-major)
  * @param int16Prefill       Q4_0 prefill with 16-bit integer products and x quantized to Q8_0, where vectors are
- *                           512-bit ({@code owl2j.int16Prefill}; off: not yet faster end to end)
+ *                           512-bit ({@code owl2j.int16Prefill}, on; {@code =false} keeps x in float with the
+ *                           float outer-product kernel)
  * @param smallMatrixCols    CPU float matrices with rows shorter than this, or fewer weights than its square, take
  *                           plain Java loops instead of the Vector API kernels ({@code owl2j.smallMatrixCols}; 0 = the
  *                           Vector API kernels for every matrix)
@@ -81,7 +82,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 !flag(props, "owl2j.noAlignX", false),
                 !flag(props, "owl2j.noQ4Tiles", false),
                 !flag(props, "owl2j.noQ8Tiles", false),
-                flag(props, "owl2j.int16Prefill", false),
+                flag(props, "owl2j.int16Prefill", true),
                 intSetting(props, "owl2j.smallMatrixCols", 256, 0),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),

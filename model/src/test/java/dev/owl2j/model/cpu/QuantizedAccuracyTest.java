@@ -68,6 +68,51 @@ class QuantizedAccuracyTest {
         assertTrue(s4x.meanKl() < 0.5, s4x.format("Q4_0 tiles"));
     }
 
+    /**
+     * A text prompt of 60 positions, longer than the batched-decode kernel's rows, so prefill runs the prefill
+     * kernels: Q4_0 row-major (float x) and Q4_0 in row tiles, whose prefill with 512-bit vectors quantizes x to
+     * Q8_0 and multiplies in 16-bit integers ({@code owl2j.int16Prefill}, on by default) and with narrower vectors
+     * keeps x in float. Prefill logits and 8 teacher-forced steps against F16, reported like the test above;
+     * asserted as loosely (mean KL below 0.5).
+     */
+    @Test
+    void longPromptsThroughThePrefillKernels() {
+        Owl2Model f16 = Fixture.model();
+        Owl2Model q4 = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, false));
+        Owl2Model q4x = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, true));
+        Stats s4 = new Stats();
+        Stats s4x = new Stats();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(21);
+        for (int p = 0; p < 3; p++) {
+            int[] ids = new int[60];
+            ids[0] = 1;
+            for (int i = 1; i < ids.length; i++) ids[i] = 3 + rnd.nextInt(31_000);
+            Session a = f16.newSession();
+            Session c = q4.newSession();
+            Session e = q4x.newSession();
+            float[] la = a.prefill(ids, List.of());
+            float[] lc = c.prefill(ids, List.of());
+            float[] le = e.prefill(ids, List.of());
+            for (int step = 0; step < STEPS; step++) {
+                s4.add(la, lc);
+                s4x.add(la, le);
+                if (step + 1 < STEPS) {
+                    int t = Owl2ModelTest.argmax(la);
+                    la = a.step(t);
+                    lc = c.step(t);
+                    le = e.step(t);
+                }
+            }
+        }
+        int bits = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        boolean int16 = bits == 512 && dev.owl2j.model.Settings.fromSystem().int16Prefill();
+        System.out.println("[quantized accuracy, tiny fixture, 3 text prompts of 60 positions x 8 positions] "
+                + s4.format("Q4_0 row-major, float x") + "; " + s4x.format("Q4_0 tiles, prefill "
+                + (int16 ? "with x as Q8_0 (16-bit integer prefill, " : "with x in float (") + bits + "-bit vectors)"));
+        assertTrue(s4.meanKl() < 0.5, s4.format("Q4_0"));
+        assertTrue(s4x.meanKl() < 0.5, s4x.format("Q4_0 tiles"));
+    }
+
     static final class Stats {
         double klSum;
         double klMax;

@@ -45,10 +45,10 @@ import static dev.owl2j.model.cpu.kernel.VectorLinear.L;
  * are released), so memory stays at 18 bytes per 32 weights.
  *
  * <p>Batched decode (2 to {@link VectorLinear#BLOCKED_MAX} rows) runs the integer kernel for four X rows per pass
- * over a tile, so each weight vector is unpacked once for four rows. Longer inputs (prefill) widen a K tile of all
- * R rows to floats straight into the transposed layout of the outer-product kernel ({@link VectorLinear}) and keep
- * x in float: no activation quantization there. An integer prefill ({@link #matmulInt16}, 16-bit products as in
- * decode) is there for 512-bit vectors behind {@code owl2j.int16Prefill}, off until it wins end to end.
+ * over a tile, so each weight vector is unpacked once for four rows. Longer inputs (prefill) with 512-bit vectors
+ * quantize x as decode does and multiply in 16-bit integers ({@link #matmulInt16}; {@code owl2j.int16Prefill}, on
+ * by default); with narrower vectors (or the setting off) a K tile of all R rows is widened to floats straight into
+ * the transposed layout of the outer-product kernel ({@link VectorLinear}) and x stays in float.
  */
 final class Q4Tiles implements Linear {
     /** Rows per tile: as many as a vector has 16-bit lanes. */
@@ -320,9 +320,10 @@ final class Q4Tiles implements Linear {
      * four X rows one 32-bit broadcast of a column pair of x feeds a 16-bit multiply and add for all R rows.
      * |(q − 8)·x_q| ≤ 8·127, so a lane's 16 products per block fit in 16 bits; per block the two halves of a 32-bit
      * lane are added as ints, converted once and scaled by d_w·d_x into float sums that stay in registers across
-     * the K tile. The micro-kernel alone does 1.37× the float kernel's work per CPU second, the whole matmul only
-     * 1.0-1.2× (quantizing x and widening take a fifth): off unless {@code owl2j.int16Prefill} is set
-     * (docs/performance-log.md, Kernel experiments). Correct at any vector width (Q4TilesTest calls it directly).
+     * the K tile. The micro-kernel alone does 1.37× the float kernel's work per CPU second (C: 1.35-1.45×); with x
+     * quantized by vector code a 7B prefill ran 1.1-1.4× faster than with the float kernel (docs/performance-log.md,
+     * Int16 prefill by default), so it is the default with 512-bit vectors ({@code owl2j.int16Prefill=false} turns
+     * it off). Correct at any vector width (Q4TilesTest calls it directly).
      */
     static final boolean INT16_PREFILL = L == 16 && dev.owl2j.model.Settings.fromSystem().int16Prefill();
 
@@ -333,7 +334,12 @@ final class Q4Tiles implements Linear {
         int half = cols / 2;
         int[] pairs = new int[n * half];
         Parallel.forRange(n, 4, (r0, r1) -> {
-            for (int i = r0 * half, end = r1 * half; i < end; i++) {
+            int i = r0 * half, end = r1 * half;
+            // two 16-bit values as one int, the first in the low half: the shorts' own order, read as ints
+            for (; i + I.length() <= end; i += I.length()) {
+                ShortVector.fromArray(S, v, 2 * i).reinterpretAsInts().intoArray(pairs, i);
+            }
+            for (; i < end; i++) {
                 pairs[i] = (v[2 * i] & 0xffff) | (v[2 * i + 1] << 16);
             }
         });

@@ -214,6 +214,36 @@ class Q4TilesTest {
         assertEquals(64, q.values()[40]);
     }
 
+    /**
+     * The vector quantization (prefill's 128 rows) against the scalar one, value by value, on rows that split over
+     * the threads: wide and narrow ranges, all-zero blocks, exact halfway cases and values just below them.
+     */
+    @Test
+    void vectorQuantizationEqualsTheScalarOne() {
+        Random rnd = new Random(5);
+        int n = 67, cols = 4096 + 64;
+        float[] x = new float[3 + n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
+        }
+        for (int r = 0; r < n; r++) {
+            int o = 3 + r * cols;
+            java.util.Arrays.fill(x, o + 64, o + 96, 0f); // a zero block
+            x[o] = 127f; // block 0's amax: its scale is exactly 1, so k + 0.5 is an exact halfway case
+            for (int j = 1; j < 32; j++) {
+                x[o + j] = (rnd.nextInt(253) - 126) + (j % 3 == 0 ? 0.5f : j % 3 == 1 ? Math.nextDown(0.5f) : -0.5f);
+            }
+        }
+        QuantizedX q = QuantizedX.of(x, 3, n, cols);
+        short[] v = new short[n * cols];
+        float[] d = new float[n * cols / 32];
+        int[] s = new int[n * cols / 32];
+        QuantizedX.quantizeRowsScalar(x, 3, cols, 0, n, v, d, s);
+        assertArrayEquals(v, q.values(), "values");
+        assertArrayEquals(d, q.scales(), "scales");
+        assertArrayEquals(s, q.sums(), "sums");
+    }
+
     @Test
     void repackedTilesHoldEveryRowInItsLane() {
         Random rnd = new Random(4);
