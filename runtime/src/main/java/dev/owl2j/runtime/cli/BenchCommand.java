@@ -72,6 +72,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the random weights and prompt.")
     long seed;
 
+    @Option(names = "--native", paramLabel = "FILE",
+            description = "The native C yardstick's figures for this machine (the TSV that scripts/native-ceiling/run.sh writes): CPU prefill and decode are also printed against its schemes.")
+    java.nio.file.Path nativeFile;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -84,6 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (decodeTokens < 1 || prefillText < 1) {
             throw new Owl2jException("--decode-tokens and --prefill-text must be at least 1");
         }
+        NativeYardstick yardstick = nativeFile == null ? null : NativeYardstick.read(nativeFile);
         Settings settings = Settings.fromSystem();
         if (threads != null) {
             settings = settings.withThreads(threads);
@@ -175,6 +180,14 @@ public final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "prefill: %d positions (%d image + %d text) in %.0f ms = %.1f tok/s%s%n",
                     promptPositions, promptPositions - (ids.length - images.size()), ids.length - images.size(),
                     prefillMs, promptPositions / (prefillMs / 1000), cpu ? " (" + cores(prefillCores, poolThreads) + ")" : "");
+            if (cpu && yardstick != null) {
+                // the whole prefill's time, attention and norms included: a lower bound of the linears' own rate
+                double gflop = decoderLinearFlops(cfg, promptPositions) / 1e9;
+                double rate = gflop / (prefillMs / 1000);
+                out.printf(Locale.ROOT, "prefill against the native yardstick (%s): decoder linears %s GFLOP over the whole prefill = %s GFLOP/s; the C GEMM schemes (7B shapes, Q4_0 weights, 128 positions), %d threads, %d-bit: %s%n",
+                        yardstick.about(), NativeYardstick.significant(gflop), NativeYardstick.significant(rate), poolThreads, peaks.vectorBits(),
+                        NativeYardstick.against(yardstick.of("prefill", "q4_0", poolThreads, peaks.vectorBits()), rate, poolThreads));
+            }
             out.flush();
 
             // The read bandwidth of these machines moves between runs and within one (docs/performance.md), so the
@@ -210,6 +223,14 @@ public final class BenchCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "decode: %d tokens in %.0f ms = %.2f tok/s = %.1f GB/s of weights (%.2f GB per token; bandwidth bound %.2f tok/s at %.1f GB/s, the higher of the reads right before and after decoding: %.1f, %.1f) -> %s of the bound; %s%n",
                         decodeTokens, decodeMs, tokPerS, weightGBs, bytesPerToken / 1e9, bound, read,
                         readBefore, readAfter, MachinePeaks.percentOf(weightGBs, read, "memory read"), cores(decodeCores, poolThreads));
+            }
+            if (cpu && yardstick != null) {
+                String qn = q == null ? "f16" : q.name().toLowerCase(Locale.ROOT);
+                List<NativeYardstick.Figure> schemes = new ArrayList<>(yardstick.of("decode", qn, poolThreads, peaks.vectorBits()));
+                schemes.addAll(yardstick.of("read", null, poolThreads, peaks.vectorBits()));
+                out.printf(Locale.ROOT, "decode against the native yardstick (%s): %s GB/s of weights; the C row-dot schemes (%s, from DRAM) and plain reads, %d threads, %d-bit: %s%n",
+                        yardstick.about(), NativeYardstick.significant(weightGBs), q == null ? "none for F16" : q.name(), poolThreads, peaks.vectorBits(),
+                        NativeYardstick.against(schemes, weightGBs, poolThreads));
             }
             if (cpu && lower < 0.8 * read) {
                 out.printf(Locale.ROOT, "note: the two reads differ by more than 20%%: the machine's bandwidth changed during decoding; against the lower read (%.1f GB/s) decode is %s of the bound%n",
@@ -282,6 +303,14 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** Multiply-add FLOPs (×2) of the vision tower's linear layers alone (patch embedding and each layer's four). */
+    /** Multiply-adds × 2 of the decoder's q, k, v, o, gate, up and down projections over a prompt's positions. */
+    static double decoderLinearFlops(Owl2Config cfg, int positions) {
+        double h = cfg.hiddenSize();
+        double kv = (double) cfg.numKeyValueHeads() * cfg.headDim();
+        double perLayer = h * h * 2 + h * kv * 2 + 3 * h * cfg.intermediateSize();
+        return 2.0 * positions * cfg.numHiddenLayers() * perLayer;
+    }
+
     static double visionLinearFlops(Owl2Config cfg) {
         var v = cfg.vision();
         double s = v.seqLen();
