@@ -67,7 +67,7 @@ class BenchCommandTest {
         String num = "([0-9]+(?:\\.[0-9]+)?)";
         java.util.regex.Matcher decode = java.util.regex.Pattern.compile(
                 "decode against the native yardstick \\(2026-12-07 02:00 UTC, Test CPU\\): " + num + " GB/s of weights; .*, " + bits + "-bit: "
-                        + "int8/" + bits + " 0\\.4 GB/s \\(Owl2J " + num + "x\\), read/" + bits + " 0\\.5 GB/s \\(Owl2J " + num + "x\\)\n").matcher(out);
+                        + "int8/" + bits + " 0\\.4 GB/s \\(Owl2J " + num + "x\\), memory-read/" + bits + " 0\\.5 GB/s \\(Owl2J " + num + "x\\)\n").matcher(out);
         assertTrue(decode.find(), out);
         double gbs = Double.parseDouble(decode.group(1));
         // three significant digits on both sides: within 1 % of each other
