@@ -39,27 +39,8 @@ class QuantizedAccuracyTest {
             int[] ids = Fixture.promptIds(prompt);
             List<float[]> images = Owl2ModelTest.imagesOf(prompt);
             // The visual tokens are the same for all three (only the decoder is quantized).
-            Session a = f16.newSession();
-            Session b = q8.newSession();
-            Session c = q4.newSession();
-            Session e = q4x.newSession();
-            float[] la = a.prefill(ids, images);
-            float[] lb = b.prefill(ids, images);
-            float[] lc = c.prefill(ids, images);
-            float[] le = e.prefill(ids, images);
-            assertEquals(Owl2ModelTest.argmax(la), Owl2ModelTest.argmax(lb), prompt + ": Q8_0 top-1 of the prefill logits");
-            for (int step = 0; step < STEPS; step++) {
-                s8.add(la, lb);
-                s4.add(la, lc);
-                s4x.add(la, le);
-                if (step + 1 < STEPS) {
-                    int t = Owl2ModelTest.argmax(la);
-                    la = a.step(t);
-                    lb = b.step(t);
-                    lc = c.step(t);
-                    le = e.step(t);
-                }
-            }
+            float[][] prefill = teacherForced(ids, images, f16, new Owl2Model[]{q8, q4, q4x}, new Stats[]{s8, s4, s4x});
+            assertEquals(Owl2ModelTest.argmax(prefill[0]), Owl2ModelTest.argmax(prefill[1]), prompt + ": Q8_0 top-1 of the prefill logits");
         }
         System.out.println("[quantized accuracy, tiny fixture, 3 prompts x 8 positions] " + s8.format("Q8_0") + "; "
                 + s4.format("Q4_0 row-major, float x") + "; " + s4x.format("Q4_0 tiles, x as Q8_0"));
@@ -87,22 +68,7 @@ class QuantizedAccuracyTest {
             int[] ids = new int[60];
             ids[0] = 1;
             for (int i = 1; i < ids.length; i++) ids[i] = 3 + rnd.nextInt(31_000);
-            Session a = f16.newSession();
-            Session c = q4.newSession();
-            Session e = q4x.newSession();
-            float[] la = a.prefill(ids, List.of());
-            float[] lc = c.prefill(ids, List.of());
-            float[] le = e.prefill(ids, List.of());
-            for (int step = 0; step < STEPS; step++) {
-                s4.add(la, lc);
-                s4x.add(la, le);
-                if (step + 1 < STEPS) {
-                    int t = Owl2ModelTest.argmax(la);
-                    la = a.step(t);
-                    lc = c.step(t);
-                    le = e.step(t);
-                }
-            }
+            teacherForced(ids, List.of(), f16, new Owl2Model[]{q4, q4x}, new Stats[]{s4, s4x});
         }
         int bits = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
         boolean int16 = bits == 512 && dev.owl2j.model.Settings.fromSystem().int16Prefill();
@@ -111,6 +77,36 @@ class QuantizedAccuracyTest {
                 + (int16 ? "with x as Q8_0 (16-bit integer prefill, " : "with x in float (") + bits + "-bit vectors)"));
         assertTrue(s4.meanKl() < 0.5, s4.format("Q4_0"));
         assertTrue(s4x.meanKl() < 0.5, s4x.format("Q4_0 tiles"));
+    }
+
+    /**
+     * Prefill of ids on the reference and every quantized model, then STEPS − 1 greedy steps with the reference's
+     * tokens fed to all of them; each position's logits go into the model's Stats against the reference's. Returns
+     * the prefill logits, the reference's first.
+     */
+    static float[][] teacherForced(int[] ids, List<float[]> images, Owl2Model reference, Owl2Model[] quantized, Stats[] stats) {
+        Session ref = reference.newSession();
+        Session[] q = new Session[quantized.length];
+        float[][] prefill = new float[quantized.length + 1][];
+        float[] lr = prefill[0] = ref.prefill(ids, images);
+        float[][] lq = new float[quantized.length][];
+        for (int m = 0; m < q.length; m++) {
+            q[m] = quantized[m].newSession();
+            lq[m] = prefill[m + 1] = q[m].prefill(ids, images);
+        }
+        for (int step = 0; step < STEPS; step++) {
+            for (int m = 0; m < q.length; m++) {
+                stats[m].add(lr, lq[m]);
+            }
+            if (step + 1 < STEPS) {
+                int t = Owl2ModelTest.argmax(lr);
+                lr = ref.step(t);
+                for (int m = 0; m < q.length; m++) {
+                    lq[m] = q[m].step(t);
+                }
+            }
+        }
+        return prefill;
     }
 
     static final class Stats {

@@ -238,7 +238,7 @@ class Q4TilesTest {
         short[] v = new short[n * cols];
         float[] d = new float[n * cols / 32];
         int[] s = new int[n * cols / 32];
-        QuantizedX.quantizeRowsScalar(x, 3, cols, 0, n, v, d, s);
+        QuantizedX.quantizeRows(x, 3, cols, 0, n, v, d, s, false);
         assertArrayEquals(v, q.values(), "values");
         assertArrayEquals(d, q.scales(), "scales");
         assertArrayEquals(s, q.sums(), "sums");
