@@ -109,6 +109,9 @@ public final class BenchCommand implements Callable<Integer> {
         Parallel.start(settings.threads());
         MachinePeaks.Peaks peaks = MachinePeaks.measure(readBuffer, measureMs);
         out.println("machine: " + peaks.format());
+        if (yardstick != null && !cpu) {
+            out.println("note: --native compares the CPU engine only; backend " + chosen + " is timed without it");
+        }
         out.flush();
 
         SyntheticWeights weights = SyntheticWeights.forConfig(cfg, q, seed);
@@ -302,7 +305,6 @@ public final class BenchCommand implements Callable<Integer> {
         return bytes;
     }
 
-    /** Multiply-add FLOPs (×2) of the vision tower's linear layers alone (patch embedding and each layer's four). */
     /** Multiply-adds × 2 of the decoder's q, k, v, o, gate, up and down projections over a prompt's positions. */
     static double decoderLinearFlops(Owl2Config cfg, int positions) {
         double h = cfg.hiddenSize();
@@ -311,6 +313,7 @@ public final class BenchCommand implements Callable<Integer> {
         return 2.0 * positions * cfg.numHiddenLayers() * perLayer;
     }
 
+    /** Multiply-add FLOPs (×2) of the vision tower's linear layers alone (patch embedding and each layer's four). */
     static double visionLinearFlops(Owl2Config cfg) {
         var v = cfg.vision();
         double s = v.seqLen();
