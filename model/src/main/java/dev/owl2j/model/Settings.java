@@ -12,7 +12,7 @@ import java.util.Properties;
  * one place and handed on explicitly. The table in docs/architecture.md (Settings) lists each with its default.
  * A value that does not parse is an {@link Owl2jException} naming the setting, never silently the default.
  *
- * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code int16Prefill}) and the KV cache budget are
+ * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code hugePages}) and the KV cache budget are
  * process-wide: the kernels read them into constants the JIT folds, so they take {@link #fromSystem()} once when
  * their classes load. Everything else is passed to the engine, loader or server that uses it.
  *
@@ -32,6 +32,8 @@ import java.util.Properties;
  * @param int16Prefill       Q4_0 prefill with 16-bit integer products and x quantized to Q8_0, where vectors are
  *                           512-bit ({@code owl2j.int16Prefill}, on; {@code =false} keeps x in float with the
  *                           float outer-product kernel)
+ * @param hugePages          CPU weight tiles, panels and KV caches in 2 MiB pages where Linux lends them
+ *                           ({@code owl2j.hugePages}, on; {@code =false} keeps the JDK's ordinary allocation)
  * @param smallMatrixCols    CPU float matrices with rows shorter than this, or fewer weights than its square, take
  *                           plain Java loops instead of the Vector API kernels ({@code owl2j.smallMatrixCols}; 0 = the
  *                           Vector API kernels for every matrix)
@@ -42,7 +44,7 @@ import java.util.Properties;
  */
 public record Settings(int threads, long kvCacheBytes, int prefillChunk, int streamingAttention, int panelCols,
                        int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, boolean q8Tiles,
-                       boolean int16Prefill, int smallMatrixCols,
+                       boolean int16Prefill, boolean hugePages, int smallMatrixCols,
                        boolean tensorCores, Path home, int prefillBudget) {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
@@ -83,6 +85,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 !flag(props, "owl2j.noQ4Tiles", false),
                 !flag(props, "owl2j.noQ8Tiles", false),
                 flag(props, "owl2j.int16Prefill", true),
+                flag(props, "owl2j.hugePages", true),
                 intSetting(props, "owl2j.smallMatrixCols", 256, 0),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),
@@ -93,7 +96,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
     public Settings withThreads(int n) {
         if (n < 1) throw new Owl2jException("--threads must be at least 1, got " + n);
         return new Settings(n, kvCacheBytes, prefillChunk, streamingAttention, panelCols, matmulBlocked, blockK, touch, alignX,
-                q4Tiles, q8Tiles, int16Prefill, smallMatrixCols, tensorCores, home, prefillBudget);
+                q4Tiles, q8Tiles, int16Prefill, hugePages, smallMatrixCols, tensorCores, home, prefillBudget);
     }
 
     private static Path home(Map<String, String> props, Map<String, String> env) {

@@ -2,6 +2,7 @@ package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.Settings;
 import dev.owl2j.model.Owl2jException;
+import dev.owl2j.model.cpu.kernel.HugePages;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -152,7 +153,7 @@ public final class KVCache implements AutoCloseable {
         Arena arena = Arena.ofShared(); // shared: the attention of one layer reads the cache from every pool thread
         MemorySegment data;
         try {
-            data = arena.allocate(bytes, 64);
+            data = HugePages.allocate(bytes, arena);
         } catch (OutOfMemoryError e) {
             arena.close();
             storage.budget.give(bytes);

@@ -5,6 +5,7 @@ import dev.owl2j.model.Settings;
 import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Parallel;
+import dev.owl2j.model.cpu.kernel.HugePages;
 import dev.owl2j.model.cpu.kernel.MachinePeaks;
 import dev.owl2j.model.tensor.DType;
 import dev.owl2j.runtime.engine.BenchEngines;
@@ -241,9 +242,25 @@ public final class BenchCommand implements Callable<Integer> {
             }
             out.printf(Locale.ROOT, "peak RSS: %s%n", rss < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f GiB%s", rss / GIB,
                     peakReset ? "" : " (up to the end of prefill: this system cannot reset the peak around the bandwidth reads)"));
+            if (cpu) {
+                out.println(hugePagesLine(HugePages.used(), GenerationStats.anonHugePages()));
+            }
             out.flush();
         }
         return 0;
+    }
+
+    /** What the CPU engine's weight tiles and KV caches got from the system's transparent huge pages (HugePages). */
+    static String hugePagesLine(boolean asked, long hugeBytes) {
+        if (!asked) {
+            return "huge pages: not asked for (-Dowl2j.hugePages=false, or not Linux on x86-64 or AArch64)";
+        }
+        if (hugeBytes < 0) {
+            return "huge pages: asked for; this system does not say how many it lent";
+        }
+        return String.format(Locale.ROOT, "huge pages: %.2f GiB of this process's memory in 2 MiB pages%s", hugeBytes / GIB,
+                hugeBytes == 0 ? " (allocations under 2 MiB keep small pages; otherwise the system lent none: see"
+                        + " /sys/kernel/mm/transparent_hugepage/enabled)" : "");
     }
 
     /**

@@ -31,6 +31,23 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
     }
 
     /**
+     * Bytes of this process's anonymous memory in transparent huge pages right now (AnonHugePages of
+     * /proc/self/smaps_rollup), or -1 where /proc does not say.
+     */
+    public static long anonHugePages() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
+                if (line.startsWith("AnonHugePages:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or a kernel without smaps_rollup: no figure
+        }
+        return -1;
+    }
+
+    /**
      * Sets this process's peak RSS (VmHWM) back to its current RSS (Linux: "5" written to /proc/self/clear_refs), so
      * that memory allocated and freed before does not count in a later {@link #peakRss()}. False where not possible.
      */

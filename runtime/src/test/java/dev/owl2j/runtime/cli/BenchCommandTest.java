@@ -14,7 +14,7 @@ class BenchCommandTest {
     void tinySyntheticBenchPrintsAllFigures() {
         String out = run(0, "bench", "--synthetic", "tiny", "--quant", "q8_0", "--decode-tokens", "4", "--prefill-text", "5", "--peaks-ms", "100");
         for (String s : new String[]{"machine: memory read", "image encode:", "prefill: 70 positions (65 image + 5 text)",
-                "decode: 4 tokens", "bandwidth bound", "peak RSS:"}) {
+                "decode: 4 tokens", "bandwidth bound", "peak RSS:", "huge pages: "}) {
             assertTrue(out.contains(s), "missing '" + s + "' in:\n" + out);
         }
     }
@@ -96,6 +96,14 @@ class BenchCommandTest {
         err = runErr(1, "bench", "--synthetic", "tiny", "--native", dir.resolve("missing.tsv").toString());
         assertTrue(err.startsWith("owl2j: --native " + dir.resolve("missing.tsv") + ": cannot read it"), err);
         assertEquals(1, err.strip().lines().count(), err);
+    }
+
+    @Test
+    void theHugePagesLineSaysWhatTheSystemLent() {
+        assertEquals("huge pages: 4.00 GiB of this process's memory in 2 MiB pages", BenchCommand.hugePagesLine(true, 4L << 30));
+        assertTrue(BenchCommand.hugePagesLine(true, 0).startsWith("huge pages: 0.00 GiB of this process's memory in 2 MiB pages (allocations under 2 MiB"));
+        assertEquals("huge pages: asked for; this system does not say how many it lent", BenchCommand.hugePagesLine(true, -1));
+        assertTrue(BenchCommand.hugePagesLine(false, 4L << 30).startsWith("huge pages: not asked for (-Dowl2j.hugePages=false"));
     }
 
     @Test

@@ -69,7 +69,7 @@ final class ColumnPanels implements Linear {
             starts[p] = c0;
             long from = w.dtype().bytesFor(c0);
             long panelRowBytes = w.dtype().bytesFor(c1 - c0);
-            MemorySegment panel = Arena.ofAuto().allocate(panelRowBytes * rows, 64);
+            MemorySegment panel = HugePages.allocate(panelRowBytes * rows, Arena.ofAuto());
             for (long r = 0; r < rows; r++) {
                 MemorySegment.copy(w.data(), r * rowBytes + from, panel, r * panelRowBytes, panelRowBytes);
             }

@@ -37,7 +37,7 @@ final class RowTiles {
         int blockIn = 2 + quantBytes;
         int blockOut = blockIn * R;
         MemorySegment src = w.data();
-        MemorySegment dst = Arena.ofAuto().allocate((long) tiles * blocks * blockOut, 64);
+        MemorySegment dst = HugePages.allocate((long) tiles * blocks * blockOut, Arena.ofAuto());
         long rowBytes = (long) blocks * blockIn;
         Parallel.forRange(tiles, 1, (t0, t1) -> {
             byte[] row = new byte[(int) rowBytes];
