@@ -2,10 +2,10 @@ package dev.owl2j.model.cpu;
 
 import dev.owl2j.model.cpu.kernel.Linears;
 import dev.owl2j.model.tensor.DType;
+import dev.owl2j.model.tensor.LogitAgreement;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,14 +32,14 @@ class QuantizedAccuracyTest {
         Owl2Model q8 = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q8_0));
         Owl2Model q4 = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, false));
         Owl2Model q4x = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, true));
-        Stats s8 = new Stats();
-        Stats s4 = new Stats();
-        Stats s4x = new Stats();
+        LogitAgreement s8 = new LogitAgreement();
+        LogitAgreement s4 = new LogitAgreement();
+        LogitAgreement s4x = new LogitAgreement();
         for (String prompt : PROMPTS) {
             int[] ids = Fixture.promptIds(prompt);
             List<float[]> images = Owl2ModelTest.imagesOf(prompt);
             // The visual tokens are the same for all three (only the decoder is quantized).
-            float[][] prefill = teacherForced(ids, images, f16, new Owl2Model[]{q8, q4, q4x}, new Stats[]{s8, s4, s4x});
+            float[][] prefill = teacherForced(ids, images, f16, new Owl2Model[]{q8, q4, q4x}, new LogitAgreement[]{s8, s4, s4x});
             assertEquals(Owl2ModelTest.argmax(prefill[0]), Owl2ModelTest.argmax(prefill[1]), prompt + ": Q8_0 top-1 of the prefill logits");
         }
         System.out.println("[quantized accuracy, tiny fixture, 3 prompts x 8 positions] " + s8.format("Q8_0") + "; "
@@ -61,14 +61,14 @@ class QuantizedAccuracyTest {
         Owl2Model f16 = Fixture.model();
         Owl2Model q4 = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, false));
         Owl2Model q4x = Owl2Model.load(Fixture.WEIGHTS, Fixture.CONFIG, Linears.factory(DType.Q4_0, true));
-        Stats s4 = new Stats();
-        Stats s4x = new Stats();
+        LogitAgreement s4 = new LogitAgreement();
+        LogitAgreement s4x = new LogitAgreement();
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(21);
         for (int p = 0; p < 3; p++) {
             int[] ids = new int[60];
             ids[0] = 1;
             for (int i = 1; i < ids.length; i++) ids[i] = 3 + rnd.nextInt(31_000);
-            teacherForced(ids, List.of(), f16, new Owl2Model[]{q4, q4x}, new Stats[]{s4, s4x});
+            teacherForced(ids, List.of(), f16, new Owl2Model[]{q4, q4x}, new LogitAgreement[]{s4, s4x});
         }
         int bits = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
         boolean int16 = bits == 512 && dev.owl2j.model.Settings.fromSystem().int16Prefill();
@@ -81,10 +81,10 @@ class QuantizedAccuracyTest {
 
     /**
      * Prefill of ids on the reference and every quantized model, then STEPS − 1 greedy steps with the reference's
-     * tokens fed to all of them; each position's logits go into the model's Stats against the reference's. Returns
+     * tokens fed to all of them; each position's logits go into the model's LogitAgreement against the reference's. Returns
      * the prefill logits, the reference's first.
      */
-    static float[][] teacherForced(int[] ids, List<float[]> images, Owl2Model reference, Owl2Model[] quantized, Stats[] stats) {
+    static float[][] teacherForced(int[] ids, List<float[]> images, Owl2Model reference, Owl2Model[] quantized, LogitAgreement[] stats) {
         Session ref = reference.newSession();
         Session[] q = new Session[quantized.length];
         float[][] prefill = new float[quantized.length + 1][];
@@ -107,44 +107,5 @@ class QuantizedAccuracyTest {
             }
         }
         return prefill;
-    }
-
-    static final class Stats {
-        double klSum;
-        double klMax;
-        int agree;
-        int count;
-
-        void add(float[] ref, float[] q) {
-            double[] p = logSoftmax(ref);
-            double[] r = logSoftmax(q);
-            double kl = 0;
-            for (int i = 0; i < p.length; i++) {
-                kl += Math.exp(p[i]) * (p[i] - r[i]);
-            }
-            klSum += kl;
-            klMax = Math.max(klMax, kl);
-            if (Owl2ModelTest.argmax(ref) == Owl2ModelTest.argmax(q)) agree++;
-            count++;
-        }
-
-        double meanKl() {
-            return klSum / count;
-        }
-
-        String format(String name) {
-            return String.format(Locale.ROOT, "%s: mean KL %.2e, max KL %.2e, top-1 agreement %d/%d", name, meanKl(), klMax, agree, count);
-        }
-
-        static double[] logSoftmax(float[] x) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (float v : x) max = Math.max(max, v);
-            double sum = 0;
-            for (float v : x) sum += Math.exp(v - max);
-            double lse = max + Math.log(sum);
-            double[] out = new double[x.length];
-            for (int i = 0; i < x.length; i++) out[i] = x[i] - lse;
-            return out;
-        }
     }
 }

@@ -5,6 +5,7 @@ import dev.owl2j.model.checkpoint.ExpectedTensors;
 import dev.owl2j.model.config.Owl2Config;
 import dev.owl2j.model.cpu.Linear;
 import dev.owl2j.model.cpu.kernel.Linears;
+import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.Tensor;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
@@ -37,6 +38,25 @@ public final class BenchEngines {
             return visionLinearNanos != null && vision ? new TimedLinear(linear, visionLinearNanos) : linear;
         };
         return new CpuEngine(weights, cfg, factory, weightType, settings);
+    }
+
+    /**
+     * The CPU engine over float {@code weights} with the decoder's projections quantized at load to {@code quant}
+     * (Q8_0 or Q4_0; null keeps them as stored), as a real F16 checkpoint loaded with {@code --quant} is: in row
+     * tiles with {@code tiles}, else row-major with the float kernels. Each original that a kernel converted or
+     * copied is released (bench's QuantAccuracyBench runs one such engine after another).
+     */
+    public static CpuEngine cpuQuantizedAtLoad(SyntheticWeights weights, Owl2Config cfg, DType quant, boolean tiles,
+                                               Settings settings) {
+        Function<Tensor, Linear> kernels = tiles ? Linears.vectorFactory(quant) : Linears.factory(quant, false);
+        Function<Tensor, Linear> factory = w -> {
+            Linear linear = kernels.apply(w);
+            if (quant != null && ExpectedTensors.isDecoderProjection(w.name()) || Linears.copies(w)) {
+                weights.release(w.name()); // the original is not read again
+            }
+            return linear;
+        };
+        return new CpuEngine(weights, cfg, factory, quant == null ? "stored" : quant.name(), settings);
     }
 
     /** A linear that adds the wall time of its calls to a counter. */
