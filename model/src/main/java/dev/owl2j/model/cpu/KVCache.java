@@ -142,9 +142,27 @@ public final class KVCache implements AutoCloseable {
         if (needed <= capacity) {
             return;
         }
+        if (capacity == 0) {
+            // The first reservation (a prompt) leaves room for a reply of REPLY_ROOM positions, so that the first
+            // decode steps do not stop to move the prompt's rows into a cache twice the size: on the 2-vCPU VM
+            // that move took 324 ms of a 16-step decode's 2204 (docs/performance-log.md, Huge pages for the weight
+            // tiles). Where the budget cannot lend that much, what is needed.
+            int roomy = (int) Math.min(maxLength, Math.max(16, needed + REPLY_ROOM));
+            try {
+                resize(roomy, length);
+                return;
+            } catch (OutOfMemoryError e) {
+                if (roomy <= Math.max(16, needed)) {
+                    throw e;
+                }
+            }
+        }
         int newCapacity = (int) Math.min(maxLength, Math.max(needed, Math.max(16, 2L * capacity)));
         resize(newCapacity, length);
     }
+
+    /** Positions a first reservation adds for the reply that usually follows a prompt. */
+    static final int REPLY_ROOM = 256;
 
     /** Moves the first {@code keep} positions of every layer into new storage of newCapacity positions. */
     private void resize(int newCapacity, int keep) {

@@ -244,7 +244,44 @@ class KVCacheTest {
         KVCache c = new KVCache(2, 4, 100, budget);
         c.reserve(20);
         c.commit(20);
-        assertEquals(64 * 20, budget.held()); // a first reservation takes what it needs, at least 16 positions
+        assertEquals(64 * 100, budget.held()); // a first reservation leaves room for a reply, up to the limit of 100
+    }
+
+    /**
+     * A prompt's reservation leaves {@link KVCache#REPLY_ROOM} positions for the reply (so decode does not move the
+     * cache at its first steps), at most the context limit, and only what is needed where the budget cannot lend more.
+     */
+    @Test
+    void aFirstReservationLeavesRoomForTheReply() {
+        int layers = 2, kvDim = 4; // one position = 64 bytes
+        KVCache.Budget budget = new KVCache.Budget(64 * 10_000);
+        KVCache a = new KVCache(layers, kvDim, 1000, budget);
+        a.reserve(127);
+        a.commit(127);
+        assertEquals(64 * (127 + KVCache.REPLY_ROOM), budget.held());
+        for (int i = 0; i < KVCache.REPLY_ROOM; i++) {
+            a.reserve(1);
+            a.commit(1);
+        }
+        assertEquals(64 * (127 + KVCache.REPLY_ROOM), budget.held(), "a reply of REPLY_ROOM steps did not grow it");
+        a.reserve(1); // past the room: doubling as before
+        assertEquals(64 * 2 * (127 + KVCache.REPLY_ROOM), budget.held());
+        a.close();
+
+        KVCache capped = new KVCache(layers, kvDim, 300, budget);
+        capped.reserve(127);
+        assertEquals(64 * 300, budget.held(), "at most the context limit");
+        capped.close();
+
+        KVCache.Budget tight = new KVCache.Budget(64 * 200);
+        KVCache b = new KVCache(layers, kvDim, 1000, tight);
+        b.reserve(127);
+        assertEquals(64 * 127, tight.held(), "what is needed where the budget cannot lend the room");
+        b.close();
+        assertEquals(0, tight.held());
+        KVCache c = new KVCache(layers, kvDim, 1000, tight);
+        assertThrows(OutOfMemoryError.class, () -> c.reserve(201), "nor more than the budget");
+        assertEquals(0, tight.held());
     }
 
     /** A cache nobody closed gives its storage back once the collector finds it unreachable. */

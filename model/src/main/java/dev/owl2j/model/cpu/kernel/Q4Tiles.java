@@ -457,14 +457,36 @@ final class Q4Tiles implements Linear {
                 a31 = a31.add(w1.mul(xb));
             }
             FloatVector d0 = FloatVector.fromArray(F, ws, b * R), d1 = FloatVector.fromArray(F, ws, b * R + L);
-            f00 = halvesSum(a00).fma(d0.mul(dx[b0 + b]), f00);
-            f01 = halvesSum(a01).fma(d1.mul(dx[b0 + b]), f01);
-            f10 = halvesSum(a10).fma(d0.mul(dx[b1 + b]), f10);
-            f11 = halvesSum(a11).fma(d1.mul(dx[b1 + b]), f11);
-            f20 = halvesSum(a20).fma(d0.mul(dx[b2 + b]), f20);
-            f21 = halvesSum(a21).fma(d1.mul(dx[b2 + b]), f21);
-            f30 = halvesSum(a30).fma(d0.mul(dx[b3 + b]), f30);
-            f31 = halvesSum(a31).fma(d1.mul(dx[b3 + b]), f31);
+            // the two 16-bit sums of each 32-bit lane (a row's even and odd columns of the block) added: each is at
+            // most 16·8·127 = 16,256 in magnitude, so their sum fits 16 bits too; formed in the high half
+            // (s + (s << 16)) and shifted down with its sign. Written out eight times: a helper method taking and
+            // returning vectors was not inlined into this large method, and the boxed vectors made a 7B prefill
+            // twenty times slower (docs/performance-log.md, Where a decode step and a prefill spend their time).
+            IntVector s;
+            s = a00.reinterpretAsInts();
+            f00 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b0 + b]), f00);
+            s = a01.reinterpretAsInts();
+            f01 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b0 + b]), f01);
+            s = a10.reinterpretAsInts();
+            f10 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b1 + b]), f10);
+            s = a11.reinterpretAsInts();
+            f11 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b1 + b]), f11);
+            s = a20.reinterpretAsInts();
+            f20 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b2 + b]), f20);
+            s = a21.reinterpretAsInts();
+            f21 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b2 + b]), f21);
+            s = a30.reinterpretAsInts();
+            f30 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b3 + b]), f30);
+            s = a31.reinterpretAsInts();
+            f31 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                    .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b3 + b]), f31);
         }
         f00.intoArray(out, o);
         f01.intoArray(out, o + L);
@@ -474,17 +496,6 @@ final class Q4Tiles implements Linear {
         f21.intoArray(out, o + 2 * R + L);
         f30.intoArray(out, o + 3 * R);
         f31.intoArray(out, o + 3 * R + L);
-    }
-
-    /**
-     * The two 16-bit sums of each 32-bit lane of a (a row's even and odd columns of one block) added, as floats.
-     * Each is at most 16·8·127 = 16,256 in magnitude, so their sum fits 16 bits too: it is formed in the high half
-     * ({@code s + (s << 16)}) and shifted down with its sign, three operations where widening both halves took four.
-     */
-    private static FloatVector halvesSum(ShortVector a) {
-        IntVector s = a.reinterpretAsInts();
-        return (FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0);
     }
 
     /**
