@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,7 +87,9 @@ class KVCacheTest {
         s.step(7);
         s.truncate(ids.length);
         assertEquals(ids.length, s.position());
-        assertArrayEquals(stepA, s.step(Owl2ModelTest.argmax(first)));
+        // the same arithmetic on the same cache rows; a tolerance only because C2 may compile a kernel between the
+        // two steps and change the lane-reduction order (the full suite once read 0.5868407 against 0.5868404)
+        NumericAssert.assertAllClose("the step after truncating", stepA, s.step(Owl2ModelTest.argmax(first)), 1e-5);
     }
 
     @Test
