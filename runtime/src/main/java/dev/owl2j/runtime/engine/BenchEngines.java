@@ -28,12 +28,9 @@ public final class BenchEngines {
      */
     public static CpuEngine cpu(SyntheticWeights weights, Owl2Config cfg, String weightType, Settings settings,
                                 LongAdder visionLinearNanos) {
-        Function<Tensor, Linear> kernels = Linears.vectorFactory(null);
+        Function<Tensor, Linear> kernels = releasing(weights, Linears.vectorFactory(null), null);
         Function<Tensor, Linear> factory = w -> {
             Linear linear = kernels.apply(w);
-            if (Linears.copies(w)) {
-                weights.release(w.name());
-            }
             boolean vision = ExpectedTensors.componentOf(w.name()) == ExpectedTensors.Component.VISION;
             return visionLinearNanos != null && vision ? new TimedLinear(linear, visionLinearNanos) : linear;
         };
@@ -49,14 +46,22 @@ public final class BenchEngines {
     public static CpuEngine cpuQuantizedAtLoad(SyntheticWeights weights, Owl2Config cfg, DType quant, boolean tiles,
                                                Settings settings) {
         Function<Tensor, Linear> kernels = tiles ? Linears.vectorFactory(quant) : Linears.factory(quant, false);
-        Function<Tensor, Linear> factory = w -> {
+        return new CpuEngine(weights, cfg, releasing(weights, kernels, quant), quant == null ? "stored" : quant.name(), settings);
+    }
+
+    /**
+     * kernels, releasing each synthetic tensor that the kernel made its own copy of (column panels; with quant, the
+     * decoder's projections quantized at load): the original is not read again, as a mapped checkpoint's pages are
+     * released, so memory counts the weights once.
+     */
+    private static Function<Tensor, Linear> releasing(SyntheticWeights weights, Function<Tensor, Linear> kernels, DType quant) {
+        return w -> {
             Linear linear = kernels.apply(w);
             if (quant != null && ExpectedTensors.isDecoderProjection(w.name()) || Linears.copies(w)) {
-                weights.release(w.name()); // the original is not read again
+                weights.release(w.name());
             }
             return linear;
         };
-        return new CpuEngine(weights, cfg, factory, quant == null ? "stored" : quant.name(), settings);
     }
 
     /** A linear that adds the wall time of its calls to a counter. */

@@ -18,16 +18,7 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
 
     /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */
     public static long peakRss() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux: no figure
-        }
-        return -1;
+        return procBytes("/proc/self/status", "VmHWM:");
     }
 
     /**
@@ -35,14 +26,19 @@ public record GenerationStats(double imageEncodeMs, int images, int promptTokens
      * /proc/self/smaps_rollup), or -1 where /proc does not say.
      */
     public static long anonHugePages() {
+        return procBytes("/proc/self/smaps_rollup", "AnonHugePages:");
+    }
+
+    /** The "key: N kB" line of a /proc file in bytes, or -1 where the file or the line is missing (not Linux). */
+    private static long procBytes(String file, String key) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
-                if (line.startsWith("AnonHugePages:")) {
+            for (String line : Files.readAllLines(Path.of(file))) {
+                if (line.startsWith(key)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // not Linux, or a kernel without smaps_rollup: no figure
+            // no figure
         }
         return -1;
     }
