@@ -12,7 +12,7 @@ import java.util.Properties;
  * one place and handed on explicitly. The table in docs/architecture.md (Settings) lists each with its default.
  * A value that does not parse is an {@link Owl2jException} naming the setting, never silently the default.
  *
- * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code hugePages}) and the KV cache budget are
+ * <p>The CPU kernels' tuning switches ({@code panelCols} to {@code hugePages}), the KV cache budget and reservation are
  * process-wide: the kernels read them into constants the JIT folds, so they take {@link #fromSystem()} once when
  * their classes load. Everything else is passed to the engine, loader or server that uses it.
  *
@@ -34,6 +34,9 @@ import java.util.Properties;
  *                           float outer-product kernel)
  * @param hugePages          CPU weight tiles, panels and KV caches in 2 MiB pages where Linux lends them
  *                           ({@code owl2j.hugePages}, on; {@code =false} keeps the JDK's ordinary allocation)
+ * @param kvReserve          CPU KV caches reserve address space for the whole context, take memory only where rows
+ *                           are written and hand it to the next cache when closed, where Linux lends address space
+ *                           ({@code owl2j.kvReserve}, on; {@code =false} allocates the capacity and copies on growth)
  * @param smallMatrixCols    CPU float matrices with rows shorter than this, or fewer weights than its square, take
  *                           plain Java loops instead of the Vector API kernels ({@code owl2j.smallMatrixCols}; 0 = the
  *                           Vector API kernels for every matrix)
@@ -44,7 +47,7 @@ import java.util.Properties;
  */
 public record Settings(int threads, long kvCacheBytes, int prefillChunk, int streamingAttention, int panelCols,
                        int matmulBlocked, int blockK, boolean touch, boolean alignX, boolean q4Tiles, boolean q8Tiles,
-                       boolean int16Prefill, boolean hugePages, int smallMatrixCols,
+                       boolean int16Prefill, boolean hugePages, boolean kvReserve, int smallMatrixCols,
                        boolean tensorCores, Path home, int prefillBudget) {
     private static final double GIB = 1024.0 * 1024 * 1024;
 
@@ -86,6 +89,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
                 !flag(props, "owl2j.noQ8Tiles", false),
                 flag(props, "owl2j.int16Prefill", true),
                 flag(props, "owl2j.hugePages", true),
+                flag(props, "owl2j.kvReserve", true),
                 intSetting(props, "owl2j.smallMatrixCols", 256, 0),
                 flag(props, "owl2j.tensorCores", true),
                 home(props, env),
@@ -96,7 +100,7 @@ public record Settings(int threads, long kvCacheBytes, int prefillChunk, int str
     public Settings withThreads(int n) {
         if (n < 1) throw new Owl2jException("--threads must be at least 1, got " + n);
         return new Settings(n, kvCacheBytes, prefillChunk, streamingAttention, panelCols, matmulBlocked, blockK, touch, alignX,
-                q4Tiles, q8Tiles, int16Prefill, hugePages, smallMatrixCols, tensorCores, home, prefillBudget);
+                q4Tiles, q8Tiles, int16Prefill, hugePages, kvReserve, smallMatrixCols, tensorCores, home, prefillBudget);
     }
 
     private static Path home(Map<String, String> props, Map<String, String> env) {

@@ -27,6 +27,7 @@ class SettingsTest {
         assertTrue(s.q8Tiles());
         assertTrue(s.int16Prefill());
         assertTrue(s.hugePages());
+        assertTrue(s.kvReserve());
         assertEquals(256, s.smallMatrixCols());
         assertTrue(s.tensorCores());
         assertEquals(Path.of("/home/u/.cache/owl2j"), s.home());
@@ -41,10 +42,11 @@ class SettingsTest {
                 Map.entry("owl2j.matmulBlocked", "8"), Map.entry("owl2j.blockK", "256"), Map.entry("owl2j.noTouch", "true"),
                 Map.entry("owl2j.noAlignX", "true"), Map.entry("owl2j.noQ4Tiles", "true"),
                 Map.entry("owl2j.noQ8Tiles", "true"), Map.entry("owl2j.int16Prefill", "false"), Map.entry("owl2j.hugePages", "false"),
+                Map.entry("owl2j.kvReserve", "false"),
                 Map.entry("owl2j.smallMatrixCols", "0"),
                 Map.entry("owl2j.tensorCores", "false"),
                 Map.entry("owl2j.prefillBudget", "100")), Map.of());
-        assertEquals(new Settings(3, 1L << 29, 64, 0, 0, 8, 256, false, false, false, false, false, false, 0, false, Path.of("/home/u/.cache/owl2j"), 100), s);
+        assertEquals(new Settings(3, 1L << 29, 64, 0, 0, 8, 256, false, false, false, false, false, false, false, 0, false, Path.of("/home/u/.cache/owl2j"), 100), s);
         assertEquals(5, s.withThreads(5).threads());
     }
 

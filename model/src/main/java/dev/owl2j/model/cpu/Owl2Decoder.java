@@ -44,9 +44,14 @@ public final class Owl2Decoder {
         return vocab;
     }
 
-    /** An empty cache for this decoder holding at most maxLength positions. */
+    /**
+     * An empty cache for this decoder holding at most maxLength positions. Its reserved storage spans the model's
+     * whole context whatever maxLength is, so every cache of this decoder can reuse the one a closed cache left
+     * (KVCache, Reserved storage).
+     */
     public KVCache newCache(int maxLength) {
-        return new KVCache(layers.length, cfg.numKeyValueHeads() * cfg.headDim(), maxLength);
+        return new KVCache(layers.length, cfg.numKeyValueHeads() * cfg.headDim(), maxLength,
+                cfg.maxPositionEmbeddings(), KVCache.PROCESS_BUDGET);
     }
 
     /** Writes the embedding of a text token into out[off .. off+hidden). */

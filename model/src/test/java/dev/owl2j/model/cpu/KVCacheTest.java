@@ -159,11 +159,16 @@ class KVCacheTest {
         }
     }
 
-    /** Rows written in chunks survive every doubling of the off-heap storage; a copy is independent; close frees. */
-    @Test
-    void storageKeepsEveryRowThroughGrowthCopyAndClose() {
+    /**
+     * Rows written in chunks survive every doubling of the capacity; a copy is independent; close frees. With the
+     * storage copied on growth (context 0) and reserved for the context limit or more (where the system lends address
+     * space: Linux; elsewhere these run the copying storage too).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 200, 512})
+    void storageKeepsEveryRowThroughGrowthCopyAndClose(int context) {
         int layers = 3, kvDim = 5;
-        KVCache cache = new KVCache(layers, kvDim, 200);
+        KVCache cache = new KVCache(layers, kvDim, 200, context, KVCache.PROCESS_BUDGET);
         int[] chunks = {1, 7, 13, 1, 1, 40, 3, 60};
         for (int n : chunks) {
             cache.reserve(n);
@@ -214,23 +219,27 @@ class KVCacheTest {
         fork.close();
     }
 
-    /** Caches draw on a byte budget: growth past it fails with a message naming the limit, closing gives back. */
-    @Test
-    void theMemoryBudgetBoundsGrowthAndIsGivenBackOnClose() {
+    /**
+     * Caches draw on a byte budget counting their capacity: growth past it fails with a message naming the limit,
+     * closing gives back. Copying storage (context 0) and reserved storage alike.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 100})
+    void theMemoryBudgetBoundsGrowthAndIsGivenBackOnClose(int context) {
         int layers = 2, kvDim = 4; // one position = 2 layers × 2 × 4 floats = 64 bytes
         KVCache.Budget budget = new KVCache.Budget(64 * 60);
-        KVCache a = new KVCache(layers, kvDim, 100, budget);
+        KVCache a = new KVCache(layers, kvDim, 100, context, budget);
         a.reserve(10); // 16 positions
         a.commit(10);
         assertEquals(64 * 16, budget.held());
-        a.reserve(10); // 32 positions (16 + 32 held while the rows move)
+        a.reserve(10); // 32 positions
         a.commit(10);
         assertEquals(64 * 32, budget.held());
         KVCache b = a.copy(); // 20 positions
         assertEquals(64 * 52, budget.held(), "a copy draws on the same budget");
         b.close();
         assertEquals(64 * 32, budget.held());
-        // 32 -> 64 positions: 32 + 64 held while the rows move > 60
+        // 32 -> 64 positions > 60 (copying storage briefly holds both, 96)
         a.reserve(12);
         a.commit(12);
         OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> a.reserve(1));
@@ -283,6 +292,44 @@ class KVCacheTest {
         KVCache c = new KVCache(layers, kvDim, 1000, tight);
         assertThrows(OutOfMemoryError.class, () -> c.reserve(201), "nor more than the budget");
         assertEquals(0, tight.held());
+    }
+
+    /**
+     * Reserved storage: growth moves nothing, and a closed cache's reservation (with the memory its rows touched)
+     * serves the next cache of the same shape, whose own rows are all it reads; another shape gets its own.
+     */
+    @Test
+    void aClosedCachesReservationServesTheNextCacheOfItsShape() {
+        int layers = 3, kvDim = 7, context = 300; // a shape no other test uses, so no other cache takes its reservation
+        KVCache a = new KVCache(layers, kvDim, context, context, KVCache.PROCESS_BUDGET);
+        a.reserve(10);
+        org.junit.jupiter.api.Assumptions.assumeTrue(a.reserved(), "no address space lent here (not Linux)");
+        write(a, 0, 10, layers, kvDim);
+        a.commit(10);
+        long at = a.keys(0).address();
+        a.reserve(280); // from 266 positions (10 + the reply's room) to 300: the rows stay where they are
+        write(a, 10, 280, layers, kvDim);
+        a.commit(280);
+        assertEquals(at, a.keys(0).address(), "growth within the reservation moved the rows");
+        assertHolds(a, layers, kvDim, "after growth");
+        a.close();
+
+        KVCache b = new KVCache(layers, kvDim, 50, context, KVCache.PROCESS_BUDGET); // a shorter limit, same shape
+        b.reserve(4);
+        assertTrue(b.reserved());
+        assertEquals(at, b.keys(0).address(), "the closed cache's reservation was not reused");
+        // the same memory, not a new mapping at the same address (which would read zero): a's row 20 is still there
+        assertEquals(element(0, 0, 20, 3), b.keys(0).get(java.lang.foreign.ValueLayout.JAVA_FLOAT, (20L * kvDim + 3) * Float.BYTES));
+        assertEquals(50L * kvDim * Float.BYTES, b.keys(0).byteSize(), "a layer's slice covers the capacity");
+        write(b, 0, 4, layers, kvDim);
+        b.commit(4);
+        assertHolds(b, layers, kvDim, "the next cache");
+
+        KVCache other = new KVCache(layers, kvDim + 1, 50, context, KVCache.PROCESS_BUDGET);
+        other.reserve(1);
+        assertTrue(other.keys(0).address() != at, "another shape shares the reservation in use");
+        other.close();
+        b.close();
     }
 
     /** A cache nobody closed gives its storage back once the collector finds it unreachable. */

@@ -157,24 +157,30 @@ public final class BenchCommand implements Callable<Integer> {
                 out.flush();
             }
 
-            // Warm-up of the decoder (prefill matmul and decode matvec paths, or the device's kernels and decode
-            // plan), not timed: the first calls of Vector API code run interpreted, orders of magnitude slower.
-            long w0 = System.nanoTime();
-            // 40 positions: more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles too
-            try (Engine.Session warm = engine.newSession(40 + WARM_STEPS + 1)) {
-                float[] wl = warm.prefill(prompt(0, 40, cfg.vocabSize(), rnd), List.of());
-                for (int s = 0; s < WARM_STEPS; s++) {
-                    wl = warm.step(argmax(wl));
-                }
-            }
-            out.printf(Locale.ROOT, "warm-up (not counted): 40-token prefill + %d steps in %.0f ms%n", WARM_STEPS, msSince(w0));
-
             int[] ids = prompt(images.size(), prefillText, cfg.vocabSize(), rnd);
             int promptPositions = ids.length - images.size() + images.size() * cfg.tokensPerImage();
             if (promptPositions + decodeTokens > cfg.maxPositionEmbeddings()) {
                 throw new Owl2jException("--prefill-text and --decode-tokens need " + (promptPositions + decodeTokens)
                         + " positions but the context holds " + cfg.maxPositionEmbeddings());
             }
+
+            // Warm-up of the decoder (prefill matmul and decode matvec paths, or the device's kernels and decode
+            // plan), not timed: the first calls of Vector API code run interpreted, orders of magnitude slower. At
+            // least 40 positions (more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles
+            // too) and as many as the timed run uses, so that the timed session finds its KV cache memory touched,
+            // as a server's sessions after its first do (KVCache, Reserved storage: on a VM that returns freed
+            // memory to its host, first touch took 5-6 % of a 7B prefill).
+            long w0 = System.nanoTime();
+            int warmPrefill = Math.max(40, promptPositions + decodeTokens - WARM_STEPS);
+            try (Engine.Session warm = engine.newSession(warmPrefill + WARM_STEPS + 1)) {
+                float[] wl = warm.prefill(prompt(0, warmPrefill, cfg.vocabSize(), rnd), List.of());
+                for (int s = 0; s < WARM_STEPS; s++) {
+                    wl = warm.step(argmax(wl));
+                }
+            }
+            out.printf(Locale.ROOT, "warm-up (not counted): %d-token prefill + %d steps in %.0f ms%n", warmPrefill,
+                    WARM_STEPS, msSince(w0));
+
             Engine.Session session = engine.newSession(promptPositions + decodeTokens + 1);
             long p0 = System.nanoTime();
             long pc0 = cpuNanos();

@@ -41,7 +41,8 @@ public final class HugePages {
     private static final boolean ENABLED = Settings.fromSystem().hugePages();
 
     // Linux's values on x86-64 and AArch64 (asm-generic/mman-common.h)
-    private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
+    private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000,
+            MADV_HUGEPAGE = 14;
 
     private HugePages() {}
 
@@ -82,7 +83,7 @@ public final class HugePages {
      */
     public static MemorySegment allocate(long bytes, Arena arena) {
         if (ENABLED && bytes >= HUGE && Native.MMAP != null) {
-            MemorySegment s = mapHuge(bytes, arena);
+            MemorySegment s = map(bytes, arena, true, 0);
             if (s != null) {
                 return s;
             }
@@ -90,17 +91,29 @@ public final class HugePages {
         return arena.allocate(bytes, 64);
     }
 
+    /**
+     * {@code bytes} of address space that takes memory only where it is written, page by page (huge pages where
+     * {@link #allocate} would use them), reading as zero until then; it lives as long as {@code arena}. Null where
+     * {@code mmap} is not used (see the class comment): the caller then allocates only what it needs. It is mapped
+     * with {@code MAP_NORESERVE}, so a large reservation of which little is written does not count against the
+     * system's commit limit; writing to it when the system has no memory left is fatal, as for any touched page.
+     */
+    public static MemorySegment reserve(long bytes, Arena arena) {
+        return Native.MMAP == null ? null : map(bytes, arena, ENABLED && bytes >= HUGE, MAP_NORESERVE);
+    }
+
     /** Whether {@link #allocate} asks for huge pages in this process (for the benchmark's report). */
     public static boolean used() {
         return ENABLED && Native.MMAP != null;
     }
 
-    private static MemorySegment mapHuge(long bytes, Arena arena) {
+    /** An anonymous mapping of bytes starting on a 2 MiB boundary, its whole huge pages madvised when huge is set. */
+    private static MemorySegment map(long bytes, Arena arena, boolean huge, int flags) {
         long total = bytes + HUGE; // room to move the start onto a 2 MiB boundary
         long base;
         try {
             base = ((MemorySegment) Native.MMAP.invokeExact(MemorySegment.NULL, total, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L)).address();
+                    MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0L)).address();
         } catch (Throwable t) {
             return null;
         }
@@ -109,11 +122,13 @@ public final class HugePages {
         }
         long start = (base + HUGE - 1) & -HUGE;
         long whole = bytes & -HUGE;
-        try {
-            // failing (a kernel without transparent huge pages) leaves ordinary pages: still correct
-            int ignored = (int) Native.MADVISE.invokeExact(MemorySegment.ofAddress(start), whole, MADV_HUGEPAGE);
-        } catch (Throwable t) {
-            // as above
+        if (huge && whole > 0) {
+            try {
+                // failing (a kernel without transparent huge pages) leaves ordinary pages: still correct
+                int ignored = (int) Native.MADVISE.invokeExact(MemorySegment.ofAddress(start), whole, MADV_HUGEPAGE);
+            } catch (Throwable t) {
+                // as above
+            }
         }
         try {
             return MemorySegment.ofAddress(start).reinterpret(bytes, arena, s -> unmap(base, total));
