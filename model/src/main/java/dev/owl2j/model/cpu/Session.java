@@ -5,8 +5,9 @@ import java.util.List;
 /**
  * One conversation on an {@link Owl2Model}: a KV cache that grows with every prefill chunk and decode step.
  * Multi-turn chat appends each new user turn with {@link #prefill} at the next positions. Not thread-safe.
- * {@link #close} frees the cache (held off the Java heap) at once; an unclosed session's cache is freed after the
- * session becomes unreachable.
+ * {@link #close} releases the cache (held off the Java heap) at once: its memory goes to the next session's cache
+ * where caches reserve their storage, else back to the system (KVCache, Reserved storage); an unclosed session's
+ * cache is released after the session becomes unreachable. Close a session only from the thread that runs it.
  */
 public final class Session implements AutoCloseable {
     private final Owl2Model model;
@@ -82,7 +83,7 @@ public final class Session implements AutoCloseable {
         return new Session(model, cache.copy(), trace);
     }
 
-    /** Frees the KV cache; the session cannot be used afterwards. */
+    /** Releases the KV cache; the session cannot be used afterwards. */
     @Override
     public void close() {
         cache.close();
