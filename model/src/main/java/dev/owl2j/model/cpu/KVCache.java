@@ -28,10 +28,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p><b>Reserved storage.</b> Where {@link HugePages#reserve} lends address space (Linux), a cache's segment is
  * reserved for the model's whole context at once (stride = the context length, 2 GiB of address space for the 7B
  * at 2048 positions) and memory is taken only where rows are written: growing moves nothing. When such a cache is
- * closed its reservation, with the memory its rows touched, is kept for the next cache of the same shape
- * (one reservation per shape is kept; a second closed one replaces it). Why: memory a process touches for the first time
- * is expensive on virtual machines that hand freed memory back to their host. On the 2-vCPU VM the rows of a
- * 127-position prefill took 238-303 ms to write into new memory (2 MiB pages, 5-6 % of the prefill) against
+ * closed its reservation, with the memory its rows touched, is kept for the next cache of the same shape (one
+ * reservation per shape is kept; a second closed one replaces it). Why: memory a process touches for the first
+ * time is expensive on virtual machines that hand freed memory back to their host. On the 2-vCPU VM the rows of a
+ * 127-position prefill took 216-303 ms to write into new memory (2 MiB pages, 4.5-6 % of the prefill) against
  * about 7 ms into memory touched before; a server's sessions after its first, a chat's next turns and a scorer's
  * candidates now find touched memory, as llama.cpp's context does (it clears its whole cache when created). The
  * kept rows are never read by the next cache: a cache reads only the positions it wrote itself. Elsewhere the

@@ -169,7 +169,7 @@ public final class BenchCommand implements Callable<Integer> {
             // least 40 positions (more than the batched-decode kernel's 24 rows, so the prefill matmul path compiles
             // too) and as many as the timed run uses, so that the timed session finds its KV cache memory touched,
             // as a server's sessions after its first do (KVCache, Reserved storage: on a VM that returns freed
-            // memory to its host, first touch took 5-6 % of a 7B prefill).
+            // memory to its host, first touch took 4.5-6 % of a 7B prefill).
             long w0 = System.nanoTime();
             int warmPrefill = Math.max(40, promptPositions + decodeTokens - WARM_STEPS);
             try (Engine.Session warm = engine.newSession(warmPrefill + WARM_STEPS + 1)) {
