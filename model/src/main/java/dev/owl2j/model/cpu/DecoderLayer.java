@@ -59,6 +59,9 @@ final class DecoderLayer {
      */
     record Run(KVCache cache, int row0, int rows, int pos0) {}
 
+    /** Rows per parallel chunk of the norms and RoPE: a decode step's one row stays on the calling thread. */
+    private static final int NORM_ROWS = 8;
+
     /**
      * Advances the residual stream x [n, hidden] through this layer, writing the keys and values of every run's
      * rows into its cache (which must have room reserved). A prefill chunk is one run of n rows; a batched
@@ -66,9 +69,6 @@ final class DecoderLayer {
      * over all n rows, so the weights are read once for the whole batch; attention runs per run over its own
      * cache. This is the layer's only body: prefill, single steps and batched steps all come through here.
      */
-    /** Rows per parallel chunk of the norms and RoPE: a decode step's one row stays on the calling thread. */
-    private static final int NORM_ROWS = 8;
-
     void forward(float[] x, int n, int[] modality, Run[] runs, Rope rope) {
         int qDim = heads * headDim;
         float[] a = new float[n * hidden];
