@@ -6,6 +6,7 @@ import dev.owl2j.model.tensor.DType;
 import dev.owl2j.model.tensor.LogitAgreement;
 import dev.owl2j.runtime.engine.BenchEngines;
 import dev.owl2j.runtime.engine.Engine;
+import dev.owl2j.runtime.generation.Sampler;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 
 import java.util.List;
@@ -53,7 +54,7 @@ public final class QuantAccuracyBench {
         long t0 = System.nanoTime();
         run(cfg, null, true, ids, steps, (p, s, logits) -> {
             reference[p][s] = logits;
-            forced[p][s] = LogitAgreement.argmax(logits);
+            forced[p][s] = Sampler.argmax(logits);
             return forced[p][s];
         });
         System.out.printf(Locale.ROOT, "F16 reference: %d prompts of %d positions + %d steps in %.0f s%n", prompts, positions,

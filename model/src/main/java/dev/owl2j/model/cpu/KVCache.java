@@ -49,8 +49,6 @@ public final class KVCache implements AutoCloseable {
     private final Storage storage;
     private final Cleaner.Cleanable cleanable;
     private int capacity;
-    /** Positions per plane of the current segment: reservePositions when reserved, else capacity. */
-    private int stride;
     private int length;
 
     /** Bytes all open caches of a process may hold together. */
@@ -262,7 +260,6 @@ public final class KVCache implements AutoCloseable {
                     storage.held = bytes;
                     storage.reserved = true;
                 }
-                stride = reservePositions;
                 capacity = newCapacity;
                 return;
             }
@@ -279,7 +276,7 @@ public final class KVCache implements AutoCloseable {
         synchronized (storage) {
             for (int l = 0; l < layers; l++) {
                 for (int part = 0; part < 2; part++) {
-                    MemorySegment.copy(storage.data, plane(l, part, stride), data, plane(l, part, newCapacity),
+                    MemorySegment.copy(storage.data, plane(l, part, stride()), data, plane(l, part, newCapacity),
                             (long) keep * kvDim * Float.BYTES);
                 }
             }
@@ -291,13 +288,17 @@ public final class KVCache implements AutoCloseable {
             storage.data = data;
             storage.held = bytes;
         }
-        stride = newCapacity;
         capacity = newCapacity;
     }
 
     /** Whether the storage is a reservation (see the class comment); false before the first reservation. */
     boolean reserved() {
         return storage.reserved;
+    }
+
+    /** Positions per plane of the current segment: the reservation's when reserved, else the capacity. */
+    private int stride() {
+        return storage.reserved ? reservePositions : capacity;
     }
 
     /** Byte offset of layer l's keys (part 0) or values (part 1) in storage of the given stride. */
@@ -307,19 +308,19 @@ public final class KVCache implements AutoCloseable {
 
     /** Layer l's keys, row-major [capacity, kvHeads·headDim] floats. */
     MemorySegment keys(int layer) {
-        return storage.data.asSlice(plane(layer, 0, stride), (long) capacity * kvDim * Float.BYTES);
+        return storage.data.asSlice(plane(layer, 0, stride()), (long) capacity * kvDim * Float.BYTES);
     }
 
     /** Layer l's values, row-major [capacity, kvHeads·headDim] floats. */
     MemorySegment values(int layer) {
-        return storage.data.asSlice(plane(layer, 1, stride), (long) capacity * kvDim * Float.BYTES);
+        return storage.data.asSlice(plane(layer, 1, stride()), (long) capacity * kvDim * Float.BYTES);
     }
 
     /** Stores n rows of kvDim floats from src (starting at row srcRow) as positions pos .. pos+n−1 of a layer. */
     void write(int layer, float[] keys, float[] values, int srcRow, int pos, int n) {
         long at = (long) pos * kvDim * Float.BYTES;
-        MemorySegment.copy(keys, srcRow * kvDim, storage.data, ValueLayout.JAVA_FLOAT, plane(layer, 0, stride) + at, n * kvDim);
-        MemorySegment.copy(values, srcRow * kvDim, storage.data, ValueLayout.JAVA_FLOAT, plane(layer, 1, stride) + at, n * kvDim);
+        MemorySegment.copy(keys, srcRow * kvDim, storage.data, ValueLayout.JAVA_FLOAT, plane(layer, 0, stride()) + at, n * kvDim);
+        MemorySegment.copy(values, srcRow * kvDim, storage.data, ValueLayout.JAVA_FLOAT, plane(layer, 1, stride()) + at, n * kvDim);
     }
 
     /** Marks n written positions as held. */
@@ -335,7 +336,7 @@ public final class KVCache implements AutoCloseable {
             c.resize(length, 0);
             for (int l = 0; l < layers; l++) {
                 for (int part = 0; part < 2; part++) {
-                    MemorySegment.copy(storage.data, plane(l, part, stride), c.storage.data, c.plane(l, part, c.stride),
+                    MemorySegment.copy(storage.data, plane(l, part, stride()), c.storage.data, c.plane(l, part, c.stride()),
                             (long) length * kvDim * Float.BYTES);
                 }
             }

@@ -56,8 +56,8 @@ public final class LogitAgreement {
         return String.format(Locale.ROOT, "%s: mean KL %.2e, max KL %.2e, top-1 agreement %d/%d", name, meanKl(), klMax, agree, count);
     }
 
-    /** The index of the largest value (the first of equal ones). */
-    public static int argmax(float[] x) {
+    /** The index of the largest value (the first of equal ones, as runtime's Sampler.argmax). */
+    private static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) {
             if (x[i] > x[best]) {

@@ -14,6 +14,7 @@ import dev.owl2j.runtime.engine.Engine;
 import dev.owl2j.runtime.engine.Engines;
 import dev.owl2j.runtime.engine.device.DeviceEngine;
 import dev.owl2j.runtime.generation.GenerationStats;
+import dev.owl2j.runtime.generation.Sampler;
 import dev.owl2j.runtime.synthetic.SyntheticWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -175,7 +176,7 @@ public final class BenchCommand implements Callable<Integer> {
             try (Engine.Session warm = engine.newSession(warmPrefill + WARM_STEPS + 1)) {
                 float[] wl = warm.prefill(prompt(0, warmPrefill, cfg.vocabSize(), rnd), List.of());
                 for (int s = 0; s < WARM_STEPS; s++) {
-                    wl = warm.step(argmax(wl));
+                    wl = warm.step(Sampler.argmax(wl));
                 }
             }
             out.printf(Locale.ROOT, "warm-up (not counted): %d-token prefill + %d steps in %.0f ms%n", warmPrefill,
@@ -209,9 +210,9 @@ public final class BenchCommand implements Callable<Integer> {
 
             long d0 = System.nanoTime();
             long dc0 = cpuNanos();
-            int token = argmax(logits);
+            int token = Sampler.argmax(logits);
             for (int s = 0; s < decodeTokens; s++) {
-                token = argmax(session.step(token));
+                token = Sampler.argmax(session.step(token));
             }
             double decodeMs = msSince(d0);
             double decodeCores = (cpuNanos() - dc0) / 1e6 / decodeMs;
@@ -307,12 +308,6 @@ public final class BenchCommand implements Callable<Integer> {
         if (images > 0) ids[i++] = -200;
         for (; i < ids.length; i++) ids[i] = 3 + rnd.nextInt(vocab - 3);
         return ids;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-        return best;
     }
 
     /** Weight bytes one decode step reads: every decoder matrix (one of each multiway pair) and lm_head. */
