@@ -79,7 +79,13 @@ for q in $QUANTS; do
     # "= R tok/s (B of T threads busy on average)": CPU seconds per token = B / R
     pp=$(grep '^prefill:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s.*(\([0-9.]*\) of .*/\1 \2/')
     tg=$(grep '^decode:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s = .*; \([0-9.]*\) of [0-9]* threads busy.*/\1 \2/')
-    echo "owl2j: prefill $pp, decode $tg   (tok/s, threads busy)"
+    # the whole output kept, and the lines that explain a slow round printed: the memory reads around decode and
+    # how much of the process sat in huge pages
+    printf '%s\n' "$out" > "$GGUF_DIR/owl2j-$q-round$r.log"
+    echo "owl2j: prefill $pp, decode $tg   (tok/s, threads busy; whole output: $GGUF_DIR/owl2j-$q-round$r.log)"
+    grep -o 'the reads right before and after decoding: [0-9., ]*' <<<"$out" \
+      | sed 's/^the reads/  owl2j: memory read (GB\/s)/' || true
+    grep '^huge pages:' <<<"$out" | sed 's/^/  owl2j: /' || true
     set -- $pp $tg
     awk -v q="$q" -v pr="$1" -v pb="$2" -v tr="$3" -v tb="$4" \
         'BEGIN { printf "%s owl2j pp %s %.3f\n%s owl2j tg %s %.3f\n", q, pr, pr / pb, q, tr, tr / tb }' >> "$results"
