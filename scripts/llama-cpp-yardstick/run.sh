@@ -16,7 +16,8 @@
 #              libggml* from anywhere under LLAMA_BUILD (default LLAMA_CPP/build). pp_tg.cpp is compiled against
 #              it with g++ into GGUF_DIR (printed).
 #   GGUF_DIR   where the two random GGUFs live (4.2 and 7.4 GB); written with make_gguf.py when missing, which
-#              needs PYTHON (default python3) with numpy and llama.cpp's gguf-py (`pip install gguf`).
+#              needs PYTHON (default python3) with numpy and llama.cpp's gguf-py (`pip install gguf`). Each round's
+#              whole `owl2j bench` output is kept there too (owl2j-QUANT-roundN.log).
 #   Owl2J      built in this checkout (./build).
 #   THREADS (2), PREFILL (128), DECODE (32), ROUNDS (3), QUANTS ("q4_0 q8_0"), PEAKS_MS (300: owl2j bench's
 #              bandwidth/FMA reads, shortened; they are not part of the comparison).
