@@ -159,10 +159,6 @@ public final class KVCache implements AutoCloseable {
         }
     }
 
-    KVCache(int layers, int kvDim, int maxLength) {
-        this(layers, kvDim, maxLength, maxLength, PROCESS_BUDGET);
-    }
-
     KVCache(int layers, int kvDim, int maxLength, Budget budget) {
         this(layers, kvDim, maxLength, maxLength, budget);
     }
