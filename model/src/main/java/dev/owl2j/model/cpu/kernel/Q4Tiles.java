@@ -439,53 +439,72 @@ final class Q4Tiles implements Linear {
         for (int b = 0, nb = kc / 32; b < nb; b++) {
             ShortVector a00 = ShortVector.zero(S), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             int wo = b * 16 * 2 * R;
-            int pb = b * 16;
-            for (int p = 0; p < 16; p++, wo += 2 * R) {
-                ShortVector w0 = ShortVector.fromArray(S, wt, wo);
-                ShortVector w1 = ShortVector.fromArray(S, wt, wo + R);
-                ShortVector xb = IntVector.broadcast(I, pairs[p0 + pb + p]).reinterpretAsShorts();
+            int q0 = p0 + b * 16, q1 = p1 + b * 16, q2 = p2 + b * 16, q3 = p3 + b * 16;
+            // two column pairs per trip, written out: C2 does not unroll this loop by itself, and its counter and
+            // index arithmetic then cost 1.02-1.03x (docs/performance-log.md, Int16 prefill: unrolled by two and
+            // one multiply per block sum); four pairs per trip were slower (0.95x)
+            for (int p = 0; p < 16; p += 2, wo += 4 * R, q0 += 2, q1 += 2, q2 += 2, q3 += 2) {
+                ShortVector w0, w1, xb;
+                w0 = ShortVector.fromArray(S, wt, wo);
+                w1 = ShortVector.fromArray(S, wt, wo + R);
+                xb = IntVector.broadcast(I, pairs[q0]).reinterpretAsShorts();
                 a00 = a00.add(w0.mul(xb));
                 a01 = a01.add(w1.mul(xb));
-                xb = IntVector.broadcast(I, pairs[p1 + pb + p]).reinterpretAsShorts();
+                xb = IntVector.broadcast(I, pairs[q1]).reinterpretAsShorts();
                 a10 = a10.add(w0.mul(xb));
                 a11 = a11.add(w1.mul(xb));
-                xb = IntVector.broadcast(I, pairs[p2 + pb + p]).reinterpretAsShorts();
+                xb = IntVector.broadcast(I, pairs[q2]).reinterpretAsShorts();
                 a20 = a20.add(w0.mul(xb));
                 a21 = a21.add(w1.mul(xb));
-                xb = IntVector.broadcast(I, pairs[p3 + pb + p]).reinterpretAsShorts();
+                xb = IntVector.broadcast(I, pairs[q3]).reinterpretAsShorts();
+                a30 = a30.add(w0.mul(xb));
+                a31 = a31.add(w1.mul(xb));
+                w0 = ShortVector.fromArray(S, wt, wo + 2 * R);
+                w1 = ShortVector.fromArray(S, wt, wo + 3 * R);
+                xb = IntVector.broadcast(I, pairs[q0 + 1]).reinterpretAsShorts();
+                a00 = a00.add(w0.mul(xb));
+                a01 = a01.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[q1 + 1]).reinterpretAsShorts();
+                a10 = a10.add(w0.mul(xb));
+                a11 = a11.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[q2 + 1]).reinterpretAsShorts();
+                a20 = a20.add(w0.mul(xb));
+                a21 = a21.add(w1.mul(xb));
+                xb = IntVector.broadcast(I, pairs[q3 + 1]).reinterpretAsShorts();
                 a30 = a30.add(w0.mul(xb));
                 a31 = a31.add(w1.mul(xb));
             }
             FloatVector d0 = FloatVector.fromArray(F, ws, b * R), d1 = FloatVector.fromArray(F, ws, b * R + L);
             // the two 16-bit sums of each 32-bit lane (a row's even and odd columns of the block) added: each is at
-            // most 16·8·127 = 16,256 in magnitude, so their sum fits 16 bits too; formed in the high half
-            // (s + (s << 16)) and shifted down with its sign. Written out eight times: a helper method taking and
+            // most 16·8·127 = 16,256 in magnitude, so their sum fits 16 bits too; formed in the high half by one
+            // 32-bit multiply, s·65537 = s + (s << 16) (mod 2^32), and shifted down with its sign (one instruction
+            // fewer than the shift and add). Written out eight times: a helper method taking and
             // returning vectors was not inlined into this large method, and the boxed vectors made a 7B prefill
             // twenty times slower (docs/performance-log.md, Where a decode step and a prefill spend their time).
             IntVector s;
             s = a00.reinterpretAsInts();
-            f00 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f00 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b0 + b]), f00);
             s = a01.reinterpretAsInts();
-            f01 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f01 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b0 + b]), f01);
             s = a10.reinterpretAsInts();
-            f10 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f10 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b1 + b]), f10);
             s = a11.reinterpretAsInts();
-            f11 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f11 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b1 + b]), f11);
             s = a20.reinterpretAsInts();
-            f20 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f20 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b2 + b]), f20);
             s = a21.reinterpretAsInts();
-            f21 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f21 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b2 + b]), f21);
             s = a30.reinterpretAsInts();
-            f30 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f30 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d0.mul(dx[b3 + b]), f30);
             s = a31.reinterpretAsInts();
-            f31 = ((FloatVector) s.add(s.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+            f31 = ((FloatVector) s.mul(65537).lanewise(VectorOperators.ASHR, 16)
                     .convert(VectorOperators.I2F, 0)).fma(d1.mul(dx[b3 + b]), f31);
         }
         f00.intoArray(out, o);
