@@ -75,15 +75,22 @@ for q in $QUANTS; do
       awk -v q="$q" -v s="llama-$policy" -v p="$2" -v pr="$3" -v pc="$4" -v n="$6" -v tr="$7" -v tc="$8" \
           'BEGIN { printf "%s %s pp %s %.3f\n%s %s tg %s %.3f\n", q, s, pr, p / pc, q, s, tr, n / tc }' >> "$results"
     done
+    log="$GGUF_DIR/owl2j-$q-round$r.log"
+    status=0
     out=$(cd "$repo" && ./owl2j bench --synthetic 7b --quant "$q" --skip-vision --threads "$THREADS" \
-        --prefill-text $((PREFILL - 1)) --decode-tokens "$DECODE" --peaks-ms "$PEAKS_MS")
+        --prefill-text $((PREFILL - 1)) --decode-tokens "$DECODE" --peaks-ms "$PEAKS_MS" 2>&1) || status=$?
+    # the whole output kept, and the lines that explain a slow round printed below: the memory reads around decode
+    # and how much of the process sat in huge pages
+    printf '%s\n' "$out" > "$log"
     # "= R tok/s (B of T threads busy on average)": CPU seconds per token = B / R
-    pp=$(grep '^prefill:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s.*(\([0-9.]*\) of .*/\1 \2/')
-    tg=$(grep '^decode:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s = .*; \([0-9.]*\) of [0-9]* threads busy.*/\1 \2/')
-    # the whole output kept, and the lines that explain a slow round printed: the memory reads around decode and
-    # how much of the process sat in huge pages
-    printf '%s\n' "$out" > "$GGUF_DIR/owl2j-$q-round$r.log"
-    echo "owl2j: prefill $pp, decode $tg   (tok/s, threads busy; whole output: $GGUF_DIR/owl2j-$q-round$r.log)"
+    pp=$(grep '^prefill:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s.*(\([0-9.]*\) of .*/\1 \2/' || true)
+    tg=$(grep '^decode:' <<<"$out" | sed 's/.* = \([0-9.]*\) tok\/s = .*; \([0-9.]*\) of [0-9]* threads busy.*/\1 \2/' || true)
+    if [ "$status" -ne 0 ] || [ -z "$pp" ] || [ -z "$tg" ]; then
+      # e.g. extra JVM output (OWL2J_JAVA_OPTS=-XX:+PrintCompilation) written into the middle of those lines
+      echo "run.sh: owl2j bench exited with $status or printed no 'prefill:' / 'decode:' line at the start of a line; its output: $log" >&2
+      exit 1
+    fi
+    echo "owl2j: prefill $pp, decode $tg   (tok/s, threads busy; whole output: $log)"
     grep -o 'the reads right before and after decoding: [0-9., ]*' <<<"$out" \
       | sed 's/^the reads/  owl2j: memory read (GB\/s)/' || true
     grep '^huge pages:' <<<"$out" | sed 's/^/  owl2j: /' || true
